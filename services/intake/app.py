@@ -1,0 +1,37 @@
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from services.intake.adapters import repository
+from services.intake.domain.rounds import calendar, fiscal_year_of
+from services.intake.entrypoints import http, problems, subscribers
+from services.intake.settings import IntakeSettings
+from shared.messaging.runtime import ServiceRuntime
+from shared.standards import load_catalog
+
+
+def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings)
+    subscribers.register(runtime)
+    return runtime
+
+
+async def ensure_calendar(runtime: ServiceRuntime) -> None:
+    """Rounds of the current and the next fiscal year exist with their default dates."""
+    this_year = fiscal_year_of(datetime.now(UTC).date())
+    async with runtime.pool.acquire() as conn:
+        await repository.ensure_rounds(conn, calendar(this_year) + calendar(this_year + 1))
+
+
+def create_app(settings: IntakeSettings) -> FastAPI:
+    runtime = build_runtime(settings)
+    runtime.on_start(ensure_calendar)
+    app = runtime.fastapi_app(
+        "GECC intake",
+        "Submissions, rounds and completeness for GECC centers, parent offices and operators.",
+    )
+    app.state.runtime = runtime
+    app.state.catalog = load_catalog(settings.standards_dir)
+    problems.install(app)
+    app.include_router(http.router)
+    return app

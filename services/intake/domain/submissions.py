@@ -1,0 +1,43 @@
+"""Rules for accepting a submission version."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.intake.domain.rounds import Round, Window
+
+
+class SubmissionRefused(Exception):
+    """The submission cannot be accepted now; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message_en: str, message_th: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message_en = message_en
+        self.message_th = message_th
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    late: bool
+
+
+def accept(round_: Round, at: datetime) -> Acceptance:
+    """Accept on time until ``due_at``, late until ``closes_at``, never outside the window."""
+    window = round_.window(at)
+    if window is Window.NOT_OPEN:
+        raise SubmissionRefused(
+            "round_not_open",
+            f"round {round_.id} opens at {round_.opens_at.isoformat()}",
+            f"รอบ {round_.id} ยังไม่เปิดรับรายงาน",
+        )
+    if window is Window.CLOSED:
+        raise SubmissionRefused(
+            "round_closed",
+            f"round {round_.id} closed at {round_.closes_at.isoformat()}",
+            f"รอบ {round_.id} ปิดรับรายงานแล้ว",
+        )
+    return Acceptance(late=window is Window.LATE)
+
+
+def receipt_number(round_id: str, center_id: str, version: int) -> str:
+    return f"{round_id}/{center_id}/v{version}"

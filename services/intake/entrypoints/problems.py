@@ -1,0 +1,84 @@
+"""Errors as ``application/problem+json`` (RFC 9457), in English and Thai, naming the field."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from services.intake.domain.submissions import SubmissionRefused
+
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        title_th: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.title_th = title_th
+        self.errors = errors or []
+        self.headers = headers
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://gecc.example/problems/{problem.code}",
+        "title": problem.title,
+        "title_th": problem.title_th,
+        "status": problem.status,
+        "code": problem.code,
+    }
+    if problem.errors:
+        body["errors"] = problem.errors
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM, headers=problem.headers
+    )
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{field, reason}`` with a dotted JSON path (the body prefix dropped)."""
+    result = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        if loc and loc[0] == "body":
+            loc = loc[1:]
+        result.append({"field": ".".join(loc) or "(body)", "reason": error.get("msg", "invalid")})
+    return result
+
+
+NOT_FOUND = Problem(404, "not_found", "Not found", "ไม่พบข้อมูล")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(_: Request, problem: Problem) -> JSONResponse:
+        return problem_response(problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(
+            Problem(
+                422,
+                "invalid_body",
+                "The request body is not valid",
+                "ข้อมูลที่ส่งมาไม่ถูกต้อง",
+                field_errors(list(error.errors())),
+            )
+        )
+
+    @app.exception_handler(SubmissionRefused)
+    async def on_refused(_: Request, refused: SubmissionRefused) -> JSONResponse:
+        status = 404 if refused.code == "round_not_found" else 409
+        return problem_response(
+            Problem(status, refused.code, refused.message_en, refused.message_th)
+        )

@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+from shared.standards import default_standards_dir
+
+
+class IntakeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GECC_INTAKE_", extra="ignore")
+
+    service_name: str = "intake"
+    database_url: str = "postgresql://intake@127.0.0.1:5432/gecc"
+    http_port: int = 8080
+    db_pool_max: int = 20
+    standards_dir: Path = default_standards_dir()
+    max_body_bytes: int = 1024 * 1024

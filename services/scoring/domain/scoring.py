@@ -1,0 +1,90 @@
+"""Scores and verdicts of one submission version (spec §4). Pure: no I/O."""
+
+from collections.abc import Sequence
+
+from shared.events import ChecklistScore, Reason, SatisfactionScore, Verdict
+from shared.standards import AREAS, ChecklistItem, Standard
+from shared.submission import RATING_SCALE, Checklist, Satisfaction
+
+
+def _percent(rating_sum: int, answers: int) -> float:
+    return round(rating_sum / answers / RATING_SCALE * 100, 2)
+
+
+def _rating_sum(counts: Sequence[int]) -> int:
+    return sum(rating * n for rating, n in enumerate(counts, start=1))
+
+
+def question_percent(counts: Sequence[int]) -> float:
+    """Mean rating of one question as a percentage of the top rating (mean 4.58 -> 91.6)."""
+    return _percent(_rating_sum(counts), sum(counts))
+
+
+def score_satisfaction(satisfaction: Satisfaction) -> SatisfactionScore:
+    """Per question, and overall from all answers of all questions pooled together."""
+    answers = [q.counts for q in satisfaction.questions]
+    return SatisfactionScore(
+        overall_percent=_percent(sum(map(_rating_sum, answers)), sum(map(sum, answers))),
+        respondents=satisfaction.respondents,
+        questions={q.code: question_percent(q.counts) for q in satisfaction.questions},
+    )
+
+
+def _met_percent(items: Sequence[ChecklistItem], met: set[str]) -> float:
+    total = sum(i.weight for i in items)
+    return round(sum(i.weight for i in items if i.code in met) / total * 100, 2)
+
+
+def score_checklist(standard: Standard, checklist: Checklist) -> ChecklistScore:
+    """Weight of met items over weight of all items, per area and overall."""
+    met = {answer.code for answer in checklist.items if answer.met}
+    by_area = {area: [i for i in standard.items if i.area == area] for area in AREAS}
+    return ChecklistScore(
+        overall_percent=_met_percent(standard.items, met),
+        areas={area: _met_percent(items, met) for area, items in by_area.items() if items},
+        unmet_mandatory=[i.code for i in standard.items if i.mandatory and i.code not in met],
+    )
+
+
+def judge(
+    standard: Standard, satisfaction: SatisfactionScore, checklist: ChecklistScore
+) -> tuple[Verdict, list[Reason]]:
+    """``not_maintained`` if a mandatory item is unmet; ``at_risk`` below a threshold."""
+    if checklist.unmet_mandatory:
+        return "not_maintained", [
+            Reason(code="mandatory_item_not_met", detail={"item": code})
+            for code in checklist.unmet_mandatory
+        ]
+    limits = standard.thresholds
+    reasons: list[Reason] = []
+    if satisfaction.overall_percent < limits.satisfaction_percent:
+        reasons.append(
+            Reason(
+                code="satisfaction_below_threshold",
+                detail={
+                    "percent": satisfaction.overall_percent,
+                    "threshold": limits.satisfaction_percent,
+                },
+            )
+        )
+    if checklist.overall_percent < limits.checklist_percent:
+        reasons.append(
+            Reason(
+                code="checklist_below_threshold",
+                detail={
+                    "percent": checklist.overall_percent,
+                    "threshold": limits.checklist_percent,
+                },
+            )
+        )
+    if satisfaction.respondents < limits.minimum_respondents:
+        reasons.append(
+            Reason(
+                code="sample_too_small",
+                detail={
+                    "respondents": satisfaction.respondents,
+                    "minimum": limits.minimum_respondents,
+                },
+            )
+        )
+    return ("at_risk" if reasons else "maintained"), reasons

@@ -1,0 +1,24 @@
+import asyncpg
+
+from services.scoring import handlers
+from shared.events import Envelope, SubmissionReceived, SubmissionScored
+from shared.messaging.runtime import ServiceRuntime
+from shared.standards import StandardCatalog
+from shared.topics import Topic
+
+
+def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
+    topics = runtime.settings.topics
+
+    async def score_submission(
+        conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
+    ) -> None:
+        """Score each submission version against the standard it names."""
+        await handlers.score_submission(conn, event, catalog, topics)
+
+    runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submission)
+    runtime.publishes(
+        Topic.SUBMISSION_SCORED,
+        Envelope[SubmissionScored],
+        "Scores, verdict and reasons of one submission version; key: center id.",
+    )

@@ -1,0 +1,125 @@
+"""Event contracts (spec §5): one envelope, four events, each with a schema version.
+
+Producers build events with ``new_event``; consumers parse with ``Envelope[Data]``. Data models
+ignore fields they do not know, so a producer may add optional fields without breaking older
+consumers; anything else is a new ``schema_version`` (and a new topic suffix).
+"""
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import ClassVar, Generic, Literal, TypeVar, cast
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.submission import Checklist, Satisfaction
+
+Verdict = Literal["maintained", "at_risk", "not_maintained"]
+
+
+class EventType(StrEnum):
+    SUBMISSION_RECEIVED = "submission.received"
+    SUBMISSION_SCORED = "submission.scored"
+    DEADLINE_NEAR = "round.deadline_near"
+    ROUND_CLOSED = "round.closed"
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_type: ClassVar[EventType]
+    schema_version: ClassVar[int] = 1
+
+
+class SubmissionReceived(EventData):
+    """A center's submission version was accepted and stored by intake. Key: center id."""
+
+    event_type: ClassVar[EventType] = EventType.SUBMISSION_RECEIVED
+    submission_id: UUID
+    version: int = Field(ge=1)
+    receipt_number: str
+    center_id: str
+    round_id: str
+    received_at: datetime
+    late: bool
+    satisfaction: Satisfaction
+    checklist: Checklist
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    code: str
+    detail: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class SatisfactionScore(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    overall_percent: float
+    respondents: int
+    questions: dict[str, float]
+
+
+class ChecklistScore(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    overall_percent: float
+    areas: dict[str, float]
+    unmet_mandatory: list[str]
+
+
+class SubmissionScored(EventData):
+    """A submission version was scored against its standard. Key: center id."""
+
+    event_type: ClassVar[EventType] = EventType.SUBMISSION_SCORED
+    submission_id: UUID
+    version: int = Field(ge=1)
+    center_id: str
+    round_id: str
+    standard: str
+    standard_version: int
+    scored_at: datetime
+    satisfaction: SatisfactionScore
+    checklist: ChecklistScore
+    verdict: Verdict
+    reasons: list[Reason]
+
+
+class DeadlineNear(EventData):
+    """A round's due date is ``days_before`` days away. Key: round id."""
+
+    event_type: ClassVar[EventType] = EventType.DEADLINE_NEAR
+    round_id: str
+    due_at: datetime
+    days_before: int
+
+
+class RoundClosed(EventData):
+    """A round passed its closing time; no submission is accepted any more. Key: round id."""
+
+    event_type: ClassVar[EventType] = EventType.ROUND_CLOSED
+    round_id: str
+    closes_at: datetime
+
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+class Envelope(BaseModel, Generic[DataT]):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    event_id: UUID
+    event_type: EventType
+    occurred_at: datetime
+    producer: str
+    schema_version: int
+    data: DataT
+
+
+def new_event(data: DataT, producer: str, occurred_at: datetime | None = None) -> Envelope[DataT]:
+    # Parametrized by the concrete data class so serialization keeps all of its fields.
+    model = cast(type[Envelope[DataT]], Envelope[type(data)])  # type: ignore[misc]
+    return model(
+        event_id=uuid4(),
+        event_type=data.event_type,
+        occurred_at=occurred_at or datetime.now(UTC),
+        producer=producer,
+        schema_version=data.schema_version,
+        data=data,
+    )

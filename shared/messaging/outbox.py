@@ -1,0 +1,180 @@
+"""Transactional outbox: ``enqueue`` in the caller's transaction, ``OutboxRelay`` publishes."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from shared.events import Envelope
+from shared.messaging.metrics import MessagingMetrics
+
+log = logging.getLogger(__name__)
+
+
+def notify_channel(service: str) -> str:
+    return f"gecc_outbox_{service}"
+
+
+async def enqueue(
+    conn: asyncpg.Connection, service: str, topic: str, key: str, event: Envelope[Any]
+) -> None:
+    """Store ``event`` for publishing; call inside the transaction that made the change."""
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, message_key, payload) VALUES ($1, $2, $3, $4)",
+        event.event_id,
+        topic,
+        key,
+        event.model_dump_json().encode(),
+    )
+    await conn.execute("SELECT pg_notify($1, '')", notify_channel(service))
+
+
+class OutboxRelay:
+    """Publishes outbox rows in id order, in batches, with the idempotent producer (acks=all).
+
+    Woken by LISTEN/NOTIFY when a row is committed, and by a timer as a fallback. One relay
+    at a time holds the advisory lock for a batch, so replicas never reorder a center's events.
+    Rows are marked published only after Kafka acknowledged them; a crash in between
+    publishes them again, which consumers absorb by de-duplicating on ``event_id``.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        service: str,
+        bootstrap: str,
+        metrics: MessagingMetrics,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        retention_hours: int = 24,
+    ) -> None:
+        self._pool = pool
+        self._dsn = dsn
+        self._service = service
+        self._bootstrap = bootstrap
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._retention_hours = retention_hours
+        self._wake = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                await self._listen()
+                published = await self.publish_batch()
+                backoff = 0.5
+            except Exception as error:  # Kafka or PostgreSQL away: back off, keep the rows
+                log.warning(
+                    "outbox relay of %s: %s; retrying in %.1fs", self._service, error, backoff
+                )
+                await self._reset_producer()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.refresh_metrics()
+            if published < self._batch_size:
+                await self._sleep_until_woken()
+
+    async def publish_batch(self) -> int:
+        producer = await self._ensure_producer()
+        async with self._pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))", notify_channel(self._service)
+            )
+            if not locked:
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, message_key, payload FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            await self._publish(producer, rows)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        for row in rows:
+            self._metrics.outbox_published.labels(self._service, row["topic"]).inc()
+        return len(rows)
+
+    async def refresh_metrics(self) -> None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT count(*) AS backlog,"
+                " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
+                " FROM outbox WHERE published_at IS NULL"
+            )
+            await conn.execute(
+                "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+                self._retention_hours,
+            )
+        assert row is not None
+        self._metrics.outbox_backlog.set(row["backlog"])
+        self._metrics.outbox_oldest_age.set(float(row["oldest"]))
+
+    async def close(self) -> None:
+        await self._reset_producer()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+
+    async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
+        acks = [
+            await producer.send(
+                r["topic"], value=bytes(r["payload"]), key=r["message_key"].encode()
+            )
+            for r in rows
+        ]
+        await asyncio.gather(*acks)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id=f"gecc-{self._service}-outbox",
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=5,
+                request_timeout_ms=15000,
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _reset_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(notify_channel(self._service), self._on_notify)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _sleep_until_woken(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        self._wake.clear()

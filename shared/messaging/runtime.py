@@ -1,0 +1,207 @@
+"""What every service process runs beside its own logic: the database pool, the Kafka broker
+with its subscribers, the outbox relay, and the ``/health`` and ``/metrics`` routes."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Response
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from shared.database import create_pool
+from shared.events import Envelope
+from shared.messaging.consumer import DataT, EventConsumer, Handle
+from shared.messaging.metrics import MessagingMetrics
+from shared.messaging.outbox import OutboxRelay
+from shared.settings import ServiceSettings
+from shared.topics import Topic
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.registry = CollectorRegistry()
+        self.metrics = MessagingMetrics(self.registry, self.name)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            client_id=f"gecc-{self.name}",
+            middlewares=[
+                KafkaPrometheusMiddleware(
+                    registry=self.registry, app_name=self.name, metrics_prefix="gecc"
+                )
+            ],
+            enable_idempotence=True,
+            acks="all",
+        )
+        self._pool: asyncpg.Pool | None = None
+        self._consumer: EventConsumer | None = None
+        self._relay: OutboxRelay | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
+        self.kafka_connected = False
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name}: database pool used before start()")
+        return self._pool
+
+    def subscribe(
+        self, topic: Topic, event_model: type[Envelope[DataT]], handle: Handle[DataT]
+    ) -> None:
+        """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event."""
+
+        async def consume(message: KafkaMessage) -> None:
+            assert self._consumer is not None
+            await self._consumer.consume(message, event_model, handle)
+
+        consume.__name__ = handle.__name__
+        consume.__doc__ = handle.__doc__
+        self.broker.subscriber(
+            self.settings.topics(topic),
+            group_id=self.settings.consumer_group,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=f"{self.name}:{topic.value}",
+            description=handle.__doc__,
+        )(consume)
+
+    def publishes(self, topic: Topic, event_model: type[Envelope[Any]], description: str) -> None:
+        """Declare an event published through the outbox (for the AsyncAPI document)."""
+        publisher = self.broker.publisher(
+            self.settings.topics(topic),
+            title=f"{self.name}:{topic.value}",
+            description=description,
+            schema=event_model,
+        )
+        del publisher
+
+    def on_start(self, step: "Callable[[ServiceRuntime], Awaitable[None]]") -> None:
+        """Run ``step`` once the database pool exists, before serving."""
+        self._startup.append(step)
+
+    async def start(self, relay: bool = True) -> None:
+        s = self.settings
+        self._pool = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
+        for step in self._startup:
+            await step(self)
+        self._consumer = EventConsumer(
+            service=self.name,
+            pool=self._pool,
+            dead_letter_topic=s.topics.dead_letter(self.name),
+            publisher=self.broker,
+            metrics=self.metrics,
+        )
+        self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
+        if relay:
+            self._relay = OutboxRelay(
+                self._pool, s.database_url, self.name, s.kafka_bootstrap, self.metrics
+            )
+            self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        if self._relay is not None:
+            await self._relay.close()
+        if self._pool is not None:
+            await self._pool.close()
+
+    async def _connect_broker(self) -> None:
+        """Start consuming once Kafka answers; the HTTP side never waits for Kafka."""
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.start()
+                self.kafka_connected = True
+                log.info("%s: connected to Kafka at %s", self.name, self.settings.kafka_bootstrap)
+                return
+            except Exception as error:
+                log.warning(
+                    "%s: Kafka not reachable (%s); retrying in %.1fs", self.name, error, delay
+                )
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def health(self) -> tuple[bool, dict[str, str]]:
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                await self.pool.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"error: {type(error).__name__}"
+        checks["kafka"] = "ok" if self.kafka_connected else "connecting"
+        return checks["database"] == "ok", checks
+
+    def fastapi_app(self, title: str, description: str = "") -> FastAPI:
+        """The service's HTTP app: starts and stops this runtime, serves /health and /metrics."""
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, description=description, lifespan=lifespan)
+        self.add_routes(app)
+        return app
+
+    def add_routes(self, app: FastAPI) -> None:
+        @app.get("/health", tags=["operations"], summary="Liveness and readiness")
+        async def health(response: Response) -> dict[str, Any]:
+            healthy, checks = await self.health()
+            response.status_code = 200 if healthy else 503
+            return {"service": self.name, "status": "ok" if healthy else "unavailable", **checks}
+
+        @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+        async def metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -> int:
+    """``python -m services.<name> [serve|migrate]``: the same entry for the launcher and Docker."""
+    import uvicorn
+
+    from shared.database import migrate
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    command = argv[0] if argv else "serve"
+    if command == "migrate":
+        applied = asyncio.run(migrate(settings.database_url, settings.service_name))
+        print(f"{settings.service_name}: applied {len(applied)} migration(s) {applied}")
+        return 0
+    if command != "serve":
+        print(f"usage: python -m services.{settings.service_name} [serve|migrate]")
+        return 2
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0

@@ -1,0 +1,40 @@
+"""Settings helpers: each service's one typed settings object builds on these."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.topics import TopicNames
+
+
+def env(name: str) -> AliasChoices:
+    """Read a field from ``GECC_<NAME>`` (the deployment-wide variable)."""
+    return AliasChoices(f"GECC_{name.upper()}")
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs: where Kafka and its database are, and how to name topics.
+
+    A subclass sets ``model_config`` with its own ``env_prefix`` (``GECC_INTAKE_`` ...) so that
+    each service's database URL, port and tuning are separate variables, while the broker and
+    topic namespace are shared ones.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    service_name: str = "service"
+    kafka_bootstrap: str = Field("127.0.0.1:9092", validation_alias=env("kafka_bootstrap"))
+    topic_namespace: str = Field("", validation_alias=env("topic_namespace"))
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/gecc"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.topic_namespace)
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.topic_namespace}gecc.{self.service_name}"

@@ -1,0 +1,50 @@
+"""The report a center sends for a round (spec §3): the body of ``POST /v1/submissions``.
+
+These models only check shape and bounds; whether the answers fit the named standard is
+checked by ``shared.standards.Standard.problems_with``. Unknown fields and wrong types are
+refused (strict mode), so ``"412"`` is not silently taken for ``412``.
+"""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RATING_SCALE = 5
+MAX_RESPONDENTS = 10_000_000
+
+Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]{0,15}$")]
+RoundId = Annotated[str, Field(pattern=r"^FY\d{4}-(H1|FY)$")]
+StandardId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{0,63}$")]
+Count = Annotated[int, Field(ge=0, le=MAX_RESPONDENTS)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class QuestionAnswers(_Strict):
+    code: Code
+    counts: Annotated[list[Count], Field(min_length=RATING_SCALE, max_length=RATING_SCALE)]
+    """counts[i] = respondents who gave rating i+1 (1 = น้อยที่สุด ... 5 = มากที่สุด)."""
+
+
+class Satisfaction(_Strict):
+    respondents: Annotated[int, Field(ge=1, le=MAX_RESPONDENTS)]
+    questions: Annotated[list[QuestionAnswers], Field(min_length=1, max_length=100)]
+
+
+class ChecklistAnswer(_Strict):
+    code: Code
+    met: bool
+    evidence: Annotated[str, Field(max_length=2000)] = ""
+
+
+class Checklist(_Strict):
+    standard: StandardId
+    items: Annotated[list[ChecklistAnswer], Field(min_length=1, max_length=300)]
+
+
+class SubmissionBody(_Strict):
+    round_id: RoundId
+    satisfaction: Satisfaction
+    checklist: Checklist
