@@ -1,7 +1,7 @@
 """Idempotent, dead-lettering event consumption.
 
-``EventConsumer.handler`` wraps a use case ``handle(conn, event)`` into a FastStream
-subscriber function. For each message it:
+``EventConsumer.consume`` runs a use case ``handle(conn, event)`` for a message received by a
+FastStream subscriber. For each message it:
 
 1. parses the envelope itself, so a malformed message is dead-lettered instead of blocking
    the partition;
@@ -14,11 +14,13 @@ subscriber function. For each message it:
    without limit, since dead-lettering would lose good events.
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
 from faststream.kafka.annotations import KafkaMessage
@@ -30,7 +32,9 @@ from shared.messaging.metrics import MessagingMetrics
 log = logging.getLogger(__name__)
 
 DataT = TypeVar("DataT", bound=EventData)
-Handle = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
+if TYPE_CHECKING:
+    # Only for the type checker: a pydantic generic inside Callable cannot be re-subscripted.
+    Handle: TypeAlias = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
 
 TRANSIENT = (
     OSError,
@@ -72,15 +76,6 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
         self._failures: dict[tuple[str, int, int], int] = {}
-
-    def handler(
-        self, event_model: type[Envelope[DataT]], handle: Handle[DataT]
-    ) -> Callable[[KafkaMessage], Awaitable[None]]:
-        async def consume(message: KafkaMessage) -> None:
-            await self.consume(message, event_model, handle)
-
-        consume.__name__ = f"consume_{handle.__name__}"
-        return consume
 
     async def consume(
         self, message: KafkaMessage, event_model: type[Envelope[DataT]], handle: Handle[DataT]

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from fastapi import FastAPI, Response
@@ -18,11 +18,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from shared.database import create_pool
 from shared.events import Envelope
-from shared.messaging.consumer import DataT, EventConsumer, Handle
+from shared.messaging.consumer import DataT, EventConsumer
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay
 from shared.settings import ServiceSettings
 from shared.topics import Topic
+
+if TYPE_CHECKING:
+    from shared.messaging.consumer import Handle
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class ServiceRuntime:
         return self._pool
 
     def subscribe(
-        self, topic: Topic, event_model: type[Envelope[DataT]], handle: Handle[DataT]
+        self, topic: Topic, event_model: type[Envelope[DataT]], handle: "Handle[DataT]"
     ) -> None:
         """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event."""
 
