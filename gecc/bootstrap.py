@@ -1,0 +1,103 @@
+"""Prepare any PostgreSQL server and Kafka cluster for the system: used by the local stack,
+by the tests and by ``gecc bootstrap`` (the Docker Compose init job)."""
+
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+from shared.database import migrate
+from shared.topics import SERVICES, TopicNames
+
+
+class BootstrapError(RuntimeError):
+    """The database or the topics could not be prepared; the message says why."""
+
+
+def with_login(url: str, user: str, database: str, password: str | None = None) -> str:
+    """``url`` with its user, password and database replaced (host and options kept)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    login = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    netloc = f"{login}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def on_database(url: str, database: str) -> str:
+    """``url`` (its user and password kept) pointed at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def prepare_database(
+    admin_url: str, database: str, service_password: str | None = None
+) -> dict[str, list[str]]:
+    """Create ``database`` with one login role and schema per service, then migrate each.
+
+    ``admin_url`` names a superuser; its database part is ignored. Safe to run again:
+    returns the migrations applied now, by service.
+    """
+    server = await asyncpg.connect(on_database(admin_url, "postgres"))
+    try:
+        if not await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            await server.execute(f"CREATE DATABASE {quote_ident(database)}")
+    finally:
+        await server.close()
+    conn = await asyncpg.connect(on_database(admin_url, database))
+    try:
+        for service in SERVICES:
+            await _service_schema(conn, service, database, service_password)
+        await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+    finally:
+        await conn.close()
+    return {
+        service: await migrate(with_login(admin_url, service, database, service_password), service)
+        for service in SERVICES
+    }
+
+
+async def _service_schema(
+    conn: asyncpg.Connection, service: str, database: str, password: str | None
+) -> None:
+    role = quote_ident(service)
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", service):
+        await conn.execute(f"CREATE ROLE {role} LOGIN")
+    if password:
+        await conn.execute(f"ALTER ROLE {role} PASSWORD {_literal(password)}")
+    await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {role} AUTHORIZATION {role}")
+    await conn.execute(
+        f"ALTER ROLE {role} IN DATABASE {quote_ident(database)} SET search_path = {role}"
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
+    """Create every topic the system uses that is missing; return the names created now."""
+    wanted = TopicNames(namespace).all_with_partitions()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
+        if not missing:
+            return []
+        response = await admin.create_topics(missing)
+    finally:
+        await admin.close()
+    failures = [
+        f"{topic}: {for_code(code).__name__}"
+        for topic, code, *_ in response.topic_errors
+        if code and for_code(code) is not TopicAlreadyExistsError
+    ]
+    if failures:
+        raise BootstrapError(f"Kafka refused to create topics: {'; '.join(failures)}")
+    return [topic.name for topic in missing]

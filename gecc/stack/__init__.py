@@ -1,0 +1,27 @@
+"""The local stack: PostgreSQL, Kafka and the four services as detached processes."""
+
+from gecc.stack.config import StackConfig
+from gecc.stack.errors import StackError
+from gecc.stack.stack import (
+    ComponentStatus,
+    Health,
+    down,
+    start_infrastructure,
+    start_services,
+    status,
+    stop_services,
+    up,
+)
+
+__all__ = [
+    "ComponentStatus",
+    "Health",
+    "StackConfig",
+    "StackError",
+    "down",
+    "start_infrastructure",
+    "start_services",
+    "status",
+    "stop_services",
+    "up",
+]

@@ -1,0 +1,133 @@
+"""Where the local stack keeps its files and which ports it uses, read from ``GECC_*`` variables."""
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gecc.stack.errors import StackError
+from shared.topics import SERVICES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCALHOST = "127.0.0.1"
+SUPERUSER = "postgres"
+DEFAULT_SERVICE_PORTS = {"intake": 8080, "scoring": 8081, "notifier": 8082, "export": 8083}
+DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
+
+
+def _env_str(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise StackError(f"{name}={raw!r} is not a whole number: set it like {default}") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise StackError(
+            f"{name}={raw!r} is not a number of seconds: set it like {default}"
+        ) from None
+
+
+def _env_command(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    return tuple(shlex.split(raw)) if raw else default
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """One local stack: its home directory (data, logs, state) and its ports.
+
+    ``service_command`` is how a service process is launched; ``{name}`` is replaced by the
+    service name. ``start_timeout`` bounds the wait for each component to become ready.
+    """
+
+    home: Path = field(default_factory=lambda: REPO_ROOT / ".gecc")
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    postgres_port: int = 5432
+    database: str = "gecc"
+    topic_namespace: str = ""
+    service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
+    service_command: tuple[str, ...] = DEFAULT_SERVICE_COMMAND
+    start_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        return cls(
+            home=Path(_env_str("GECC_HOME", str(REPO_ROOT / ".gecc"))).expanduser().resolve(),
+            kafka_port=_env_int("GECC_KAFKA_PORT", 9092),
+            kafka_controller_port=_env_int("GECC_KAFKA_CONTROLLER_PORT", 9093),
+            postgres_port=_env_int("GECC_PG_PORT", 5432),
+            database=_env_str("GECC_PG_DATABASE", "gecc"),
+            topic_namespace=os.environ.get("GECC_TOPIC_NAMESPACE", ""),
+            service_ports={
+                name: _env_int(f"GECC_{name.upper()}_HTTP_PORT", port)
+                for name, port in DEFAULT_SERVICE_PORTS.items()
+            },
+            service_command=_env_command("GECC_SERVICE_COMMAND", DEFAULT_SERVICE_COMMAND),
+            start_timeout=_env_float("GECC_START_TIMEOUT", 60.0),
+        )
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{LOCALHOST}:{self.kafka_port}"
+
+    @property
+    def postgres_address(self) -> str:
+        return f"{LOCALHOST}:{self.postgres_port}"
+
+    def postgres_url(self, user: str, database: str) -> str:
+        return f"postgresql://{user}@{self.postgres_address}/{database}"
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.postgres_url(SUPERUSER, self.database)
+
+    def service_dsn(self, name: str) -> str:
+        return self.postgres_url(self._known(name), self.database)
+
+    def service_address(self, name: str) -> str:
+        return f"{LOCALHOST}:{self.service_ports[self._known(name)]}"
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment a service process runs with: the parent's plus where everything is."""
+        prefix = f"GECC_{self._known(name).upper()}_"
+        return {
+            **os.environ,
+            "GECC_HOME": str(self.home),
+            "GECC_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
+            "GECC_TOPIC_NAMESPACE": self.topic_namespace,
+            f"{prefix}DATABASE_URL": self.service_dsn(name),
+            f"{prefix}HTTP_HOST": LOCALHOST,
+            f"{prefix}HTTP_PORT": str(self.service_ports[name]),
+        }
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    def log_file(self, component: str) -> Path:
+        return self.logs_dir / f"{component}.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.home / "stack.json"
+
+    def _known(self, name: str) -> str:
+        if name not in SERVICES or name not in self.service_ports:
+            raise StackError(f"unknown service {name!r}: expected one of {', '.join(SERVICES)}")
+        return name

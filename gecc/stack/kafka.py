@@ -1,0 +1,228 @@
+"""The Kafka broker: one KRaft node run straight from the jars Maven fetches for deploy/kafka."""
+
+import asyncio
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from gecc.bootstrap import BootstrapError, ensure_topics
+from gecc.stack import processes
+from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
+from gecc.stack.errors import StackError
+from gecc.stack.state import ProcessRecord
+
+DEPLOY_DIR = REPO_ROOT / "deploy" / "kafka"
+POM = DEPLOY_DIR / "pom.xml"
+LOG4J_CONFIG = DEPLOY_DIR / "log4j2.properties"
+HEAP = ("-Xms256m", "-Xmx512m")
+STOP_GRACE = 30.0
+MAVEN_TIMEOUT = 900.0
+
+
+def start_broker(config: StackConfig) -> ProcessRecord:
+    """Fetch the jars and format the storage if needed, then start the broker (not yet ready)."""
+    java = java_executable()
+    classpath = broker_classpath(config)
+    properties = write_server_properties(config)
+    _format_storage(config, java, classpath, properties)
+    processes.ensure_port_free(config.kafka_port, "Kafka", "GECC_KAFKA_PORT")
+    processes.ensure_port_free(
+        config.kafka_controller_port, "the Kafka controller", "GECC_KAFKA_CONTROLLER_PORT"
+    )
+    command = [java, *HEAP, "-cp", classpath, _log4j_option(), "kafka.Kafka", str(properties)]
+    return processes.spawn(
+        command, config.log_file("kafka"), config.kafka_bootstrap, cwd=_kafka_dir(config)
+    )
+
+
+async def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
+    """Wait until the broker answers a metadata request; fail early if its process died."""
+    log = config.log_file("kafka")
+    deadline = time.monotonic() + config.start_timeout
+    while time.monotonic() < deadline:
+        if not processes.is_ours(record):
+            raise StackError(
+                f"Kafka (pid {record.pid}) exited during start-up; last lines of {log}:\n"
+                f"{processes.log_tail(log)}"
+            )
+        if await is_healthy(config):
+            return
+        await asyncio.sleep(0.25)
+    raise StackError(
+        f"Kafka did not answer on {config.kafka_bootstrap} within {config.start_timeout:.0f} s "
+        f"(raise GECC_START_TIMEOUT if the machine is slow); last lines of {log}:\n"
+        f"{processes.log_tail(log)}"
+    )
+
+
+async def is_healthy(config: StackConfig) -> bool:
+    """True when the broker answers a metadata request and lists itself."""
+    if not await _port_accepts(config.kafka_port):
+        return False
+    try:
+        async with _admin(config, timeout_ms=3000) as admin:
+            cluster = await admin.describe_cluster()
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    return bool(cluster.get("brokers"))
+
+
+async def create_topics(config: StackConfig) -> list[str]:
+    """Create every topic the system uses that is missing; return the names created now."""
+    try:
+        return await ensure_topics(config.kafka_bootstrap, config.topic_namespace)
+    except BootstrapError as error:
+        raise StackError(str(error)) from error
+
+
+def java_executable() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    candidate = Path(java_home) / "bin" / "java" if java_home else None
+    if candidate is not None and candidate.is_file():
+        return str(candidate)
+    found = shutil.which("java")
+    if found is None:
+        raise StackError("java not found: install OpenJDK 17 (e.g. apt-get install openjdk-17-jre)")
+    return found
+
+
+def broker_classpath(config: StackConfig) -> str:
+    """The broker's classpath, resolved by Maven once and cached until pom.xml changes."""
+    cache = _kafka_dir(config) / "classpath.txt"
+    pom_hash = _kafka_dir(config) / "pom.sha256"
+    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if cache.exists() and pom_hash.exists() and pom_hash.read_text().strip() == digest:
+        classpath = cache.read_text().strip()
+        if classpath and all(Path(jar).is_file() for jar in classpath.split(os.pathsep)):
+            return classpath
+    classpath = _resolve_with_maven(config, cache)
+    pom_hash.write_text(digest + "\n")
+    return classpath
+
+
+def write_server_properties(config: StackConfig) -> Path:
+    controller = f"{LOCALHOST}:{config.kafka_controller_port}"
+    settings = {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.bootstrap.servers": controller,
+        "listeners": f"PLAINTEXT://{config.kafka_bootstrap},CONTROLLER://{controller}",
+        "advertised.listeners": f"PLAINTEXT://{config.kafka_bootstrap}",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(_data_dir(config)),
+        "num.partitions": "3",
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "auto.create.topics.enable": "false",
+    }
+    path = _kafka_dir(config) / "server.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    return path
+
+
+def _resolve_with_maven(config: StackConfig, cache: Path) -> str:
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise StackError(
+            "mvn not found: install Apache Maven 3.8+ (e.g. apt-get install maven); "
+            "it fetches the Kafka broker from Maven Central"
+        )
+    log = config.log_file("maven")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(".tmp")
+    print("kafka     fetching the broker's jars with Maven (slow the first time)", flush=True)
+    command = [mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath"]
+    command.append(f"-Dmdep.outputFile={partial}")
+    with log.open("w") as output:
+        try:
+            result = subprocess.run(
+                command,
+                cwd=DEPLOY_DIR,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=MAVEN_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            raise StackError(f"mvn took over {MAVEN_TIMEOUT:.0f} s: see {log}") from None
+    if result.returncode != 0 or not partial.exists():
+        raise StackError(f"mvn failed (exit {result.returncode}): see {log}")
+    os.replace(partial, cache)
+    return cache.read_text().strip()
+
+
+def _format_storage(config: StackConfig, java: str, classpath: str, properties: Path) -> None:
+    if (_data_dir(config) / "meta.properties").exists():
+        return
+    command = [java, "-cp", classpath, _log4j_option(), "kafka.tools.StorageTool", "format"]
+    command += ["--standalone", "-t", _new_cluster_id(), "-c", str(properties)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()
+        raise StackError(
+            f"formatting Kafka storage in {_data_dir(config)} failed:\n{output}\n"
+            f"fix the cause above, delete {_data_dir(config)} and run again"
+        )
+
+
+def _new_cluster_id() -> str:
+    """A cluster id as ``kafka-storage random-uuid`` makes it, without starting a JVM for it."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+@asynccontextmanager
+async def _admin(config: StackConfig, timeout_ms: int) -> AsyncIterator[AIOKafkaAdminClient]:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=config.kafka_bootstrap, request_timeout_ms=timeout_ms
+    )
+    try:
+        await admin.start()
+        yield admin
+    finally:
+        await admin.close()
+
+
+async def _port_accepts(port: int) -> bool:
+    """A cheap check first: aiokafka logs an error for every refused bootstrap attempt."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(LOCALHOST, port), 0.5)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
+def _log4j_option() -> str:
+    return f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"
+
+
+def _kafka_dir(config: StackConfig) -> Path:
+    return config.home / "kafka"
+
+
+def _data_dir(config: StackConfig) -> Path:
+    return _kafka_dir(config) / "data"

@@ -1,0 +1,151 @@
+"""Detached processes: start one with its own log, tell whether a pid is still ours, stop it."""
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime
+from pathlib import Path
+
+import psutil
+
+from gecc.stack.config import LOCALHOST
+from gecc.stack.errors import StackError
+from gecc.stack.state import ProcessRecord
+
+KILL_WAIT = 10.0
+
+
+def spawn(
+    command: Sequence[str],
+    log_file: Path,
+    address: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+) -> ProcessRecord:
+    """Start ``command`` in its own session, detached from our terminal, logging to ``log_file``."""
+    keep_previous_log(log_file)
+    with log_file.open("ab") as log:
+        child = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    # A long-lived caller (a test session) must not collect zombies, nor warn that the
+    # child outlives its Popen: a daemon thread reaps it whenever it exits.
+    threading.Thread(target=child.wait, name=f"reap-{child.pid}", daemon=True).start()
+    # Right after exec, /proc/<pid>/cmdline can still be empty: record what we launched.
+    return record_of(child.pid, address, command=tuple(command))
+
+
+def keep_previous_log(log_file: Path) -> None:
+    """Move the last run's log to ``<name>.log.1`` so a fresh start does not bury it."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    if log_file.exists() and log_file.stat().st_size > 0:
+        os.replace(log_file, log_file.with_name(log_file.name + ".1"))
+
+
+def record_of(pid: int, address: str, command: tuple[str, ...] | None = None) -> ProcessRecord:
+    try:
+        process = psutil.Process(pid)
+        created = process.create_time()
+        if command is None:
+            command = tuple(process.cmdline())
+    except psutil.Error as err:
+        raise StackError(f"process {pid} exited right after it started ({err})") from err
+    started_at = datetime.fromtimestamp(created).astimezone().isoformat()
+    return ProcessRecord(pid=pid, command=command, address=address, started_at=started_at)
+
+
+def is_ours(record: ProcessRecord) -> bool:
+    """True when the pid is alive and is still the process we started, not a reused pid."""
+    try:
+        process = psutil.Process(record.pid)
+        return (
+            process.status() != psutil.STATUS_ZOMBIE
+            and tuple(process.cmdline()) == record.command
+            and abs(process.create_time() - record.started_epoch) < 1.0
+        )
+    except psutil.Error:
+        return False
+
+
+def stop(record: ProcessRecord, grace: float) -> None:
+    """SIGTERM, wait up to ``grace`` seconds, then SIGKILL it and its children; return once gone."""
+    if not is_ours(record):
+        return
+    with suppress(psutil.NoSuchProcess):
+        process = psutil.Process(record.pid)
+        process.terminate()
+        if _wait_gone(process, grace):
+            return
+        for survivor in [*process.children(recursive=True), process]:
+            with suppress(psutil.NoSuchProcess):
+                survivor.kill()
+        if not _wait_gone(process, KILL_WAIT):
+            raise StackError(
+                f"process {record.pid} survived SIGKILL for {KILL_WAIT:.0f} s: "
+                f"check `ps -p {record.pid}`"
+            )
+
+
+def _wait_gone(process: psutil.Process, timeout: float) -> bool:
+    # Not psutil's wait(): it also waits for the zombie to be reaped, which a container's
+    # init may do only every few seconds. An exited process is gone for our purposes.
+    deadline = time.monotonic() + timeout
+    while not _exited(process):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _exited(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def ensure_port_free(port: int, component: str, setting: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOCALHOST, port))
+        except OSError:
+            raise StackError(
+                f"port {port} for {component} is in use by {_listener(port)}: stop it, "
+                f"or set {setting} to a free port"
+            ) from None
+
+
+def _listener(port: int) -> str:
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                if conn.pid is None:
+                    break
+                with suppress(psutil.Error):
+                    return f"another process (pid {conn.pid}, {psutil.Process(conn.pid).name()})"
+                return f"another process (pid {conn.pid})"
+    except psutil.Error:
+        pass
+    return "another process"
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return f"(no log at {path})"
+    with path.open("rb") as log:
+        log.seek(0, os.SEEK_END)
+        log.seek(max(0, log.tell() - 64 * 1024))
+        text = log.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,57 @@
+"""The service processes: ``python -m services.<name>``, ready once ``GET /health`` says 200."""
+
+import time
+
+import httpx
+
+from gecc.stack import processes
+from gecc.stack.config import REPO_ROOT, StackConfig
+from gecc.stack.errors import StackError
+from gecc.stack.state import ProcessRecord
+
+STOP_GRACE = 10.0
+
+
+def command(config: StackConfig, name: str) -> list[str]:
+    return [part.format(name=name) for part in config.service_command]
+
+
+def start_service(config: StackConfig, name: str) -> ProcessRecord:
+    """Start the service's process (not yet ready); its port must be free."""
+    port = config.service_ports[name]
+    processes.ensure_port_free(port, f"the {name} service", f"GECC_{name.upper()}_HTTP_PORT")
+    return processes.spawn(
+        command(config, name),
+        config.log_file(name),
+        config.service_address(name),
+        cwd=REPO_ROOT,
+        env=config.service_env(name),
+    )
+
+
+def is_healthy(config: StackConfig, name: str) -> bool:
+    try:
+        url = f"http://{config.service_address(name)}/health"
+        response = httpx.get(url, timeout=2.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def wait_ready(config: StackConfig, name: str, record: ProcessRecord) -> None:
+    """Wait until ``GET /health`` answers 200; fail early if the process died."""
+    log = config.log_file(name)
+    deadline = time.monotonic() + config.start_timeout
+    while time.monotonic() < deadline:
+        if not processes.is_ours(record):
+            raise StackError(
+                f"the {name} service (pid {record.pid}) exited during start-up; "
+                f"last lines of {log}:\n{processes.log_tail(log)}"
+            )
+        if is_healthy(config, name):
+            return
+        time.sleep(0.2)
+    raise StackError(
+        f"the {name} service did not answer GET /health on {record.address} within "
+        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    )

@@ -1,0 +1,204 @@
+"""Bring the local stack up, report on it and take it down: PostgreSQL, Kafka, the services."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gecc.stack import kafka, postgres, processes
+from gecc.stack import services as service_processes
+from gecc.stack.aio import run_blocking
+from gecc.stack.config import StackConfig
+from gecc.stack.database import prepare_database
+from gecc.stack.errors import StackError
+from gecc.stack.state import ProcessRecord, exclusive, forget, load_state, remember
+from shared.topics import SERVICES
+
+POSTGRES = "postgres"
+KAFKA = "kafka"
+INFRASTRUCTURE = (POSTGRES, KAFKA)
+
+
+class Health(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"
+    UNHEALTHY = "unhealthy"
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int
+    address: str
+    state: Health
+    detail: str = ""
+
+
+def up(config: StackConfig, services: bool = True) -> None:
+    """Start whatever is not already running and healthy; leave the rest alone."""
+    with exclusive(config.home):
+        _start_infrastructure(config)
+        if services:
+            _start_services(config, SERVICES)
+
+
+def start_infrastructure(config: StackConfig) -> None:
+    """PostgreSQL with the database migrated, and Kafka with every topic created."""
+    with exclusive(config.home):
+        _start_infrastructure(config)
+
+
+def start_services(config: StackConfig, names: Iterable[str] = SERVICES) -> None:
+    with exclusive(config.home):
+        _start_services(config, names)
+
+
+def stop_services(config: StackConfig) -> None:
+    with exclusive(config.home):
+        _stop_services(config)
+
+
+def down(config: StackConfig) -> None:
+    """Stop what ``up`` recorded, services first and PostgreSQL last, then clear the state."""
+    with exclusive(config.home):
+        state = load_state(config.state_file)
+        if not state and postgres.running_postmaster(config) is None:
+            print("nothing recorded as running", flush=True)
+            return
+        _stop_services(config)
+        if KAFKA in state:
+            _stop(config, KAFKA, state[KAFKA], kafka.STOP_GRACE)
+        _stop_postgres(config, state.get(POSTGRES))
+        config.state_file.unlink(missing_ok=True)
+
+
+def status(config: StackConfig) -> list[ComponentStatus]:
+    """One line per recorded component: is its process alive and does it answer?"""
+    report = []
+    state = load_state(config.state_file)
+    for name, record in sorted(state.items(), key=lambda item: _start_order(item[0])):
+        if not processes.is_ours(record):
+            health, detail = Health.STOPPED, "process is gone: run `gecc stack up`"
+        elif not _is_healthy(config, name):
+            health, detail = Health.UNHEALTHY, _symptom(name)
+        else:
+            health, detail = Health.RUNNING, ""
+        report.append(ComponentStatus(name, record.pid, record.address, health, detail))
+    return report
+
+
+def _start_infrastructure(config: StackConfig) -> None:
+    # The broker takes seconds to listen: launch it first, prepare PostgreSQL meanwhile.
+    broker = None if _already_running(config, KAFKA) else _launch_kafka(config)
+    _ensure_postgres(config)
+    applied = run_blocking(prepare_database(config))
+    count = sum(len(names) for names in applied.values())
+    print(f"{'database':<9} {config.database} ready, {count} migrations applied now", flush=True)
+    if broker is not None:
+        run_blocking(kafka.wait_ready(config, broker))
+        _announce(KAFKA, "started", broker)
+    created = run_blocking(kafka.create_topics(config))
+    print(f"{'topics':<9} all present, {len(created)} created now", flush=True)
+
+
+def _launch_kafka(config: StackConfig) -> ProcessRecord:
+    _clear_stale(config, KAFKA, kafka.STOP_GRACE)
+    record = kafka.start_broker(config)
+    remember(config.state_file, KAFKA, record)
+    return record
+
+
+def _ensure_postgres(config: StackConfig) -> None:
+    if _already_running(config, POSTGRES):
+        return
+    postgres.stop_server(config, load_state(config.state_file).get(POSTGRES))
+    forget(config.state_file, POSTGRES)
+    record = postgres.start_server(config)
+    remember(config.state_file, POSTGRES, record)
+    _announce(POSTGRES, "started", record)
+
+
+def _start_services(config: StackConfig, names: Iterable[str]) -> None:
+    launched: dict[str, ProcessRecord] = {}
+    for name in names:
+        if _already_running(config, name):
+            continue
+        _clear_stale(config, name, service_processes.STOP_GRACE)
+        launched[name] = service_processes.start_service(config, name)
+        remember(config.state_file, name, launched[name])
+    for name, record in launched.items():
+        service_processes.wait_ready(config, name, record)
+        _announce(name, "started", record)
+
+
+def _stop_services(config: StackConfig) -> None:
+    for name, record in load_state(config.state_file).items():
+        if name not in INFRASTRUCTURE:
+            _stop(config, name, record, service_processes.STOP_GRACE)
+
+
+def _stop(config: StackConfig, name: str, record: ProcessRecord, grace: float) -> None:
+    was_running = processes.is_ours(record)
+    processes.stop(record, grace)
+    _confirm_stopped(config, name, record, was_running)
+
+
+def _stop_postgres(config: StackConfig, record: ProcessRecord | None) -> None:
+    was_running = record is not None and processes.is_ours(record)
+    postgres.stop_server(config, record)
+    if postgres.running_postmaster(config) is not None:
+        raise StackError(
+            f"PostgreSQL still runs on {postgres.server_files(config).data} after pg_ctl stop: "
+            f"see {config.log_file(POSTGRES)}"
+        )
+    if record is not None:
+        _confirm_stopped(config, POSTGRES, record, was_running)
+
+
+def _confirm_stopped(
+    config: StackConfig, name: str, record: ProcessRecord, was_running: bool
+) -> None:
+    if processes.is_ours(record):
+        raise StackError(f"{name} (pid {record.pid}) is still running after stop: kill it by hand")
+    forget(config.state_file, name)
+    _announce(name, "stopped" if was_running else "already stopped", record)
+
+
+def _already_running(config: StackConfig, name: str) -> bool:
+    record = load_state(config.state_file).get(name)
+    if record is None or not processes.is_ours(record) or not _is_healthy(config, name):
+        return False
+    _announce(name, "already running", record)
+    return True
+
+
+def _clear_stale(config: StackConfig, name: str, grace: float) -> None:
+    """Drop a record whose process died; stop one that lives but does not answer."""
+    record = load_state(config.state_file).get(name)
+    if record is not None:
+        processes.stop(record, grace)
+        forget(config.state_file, name)
+
+
+def _is_healthy(config: StackConfig, name: str) -> bool:
+    if name == POSTGRES:
+        return run_blocking(postgres.is_healthy(config))
+    if name == KAFKA:
+        return run_blocking(kafka.is_healthy(config))
+    return service_processes.is_healthy(config, name)
+
+
+def _start_order(name: str) -> int:
+    order = [*INFRASTRUCTURE, *SERVICES]
+    return order.index(name) if name in order else len(order)
+
+
+def _symptom(name: str) -> str:
+    if name == POSTGRES:
+        return "refuses connections"
+    if name == KAFKA:
+        return "does not answer metadata requests"
+    return "GET /health does not answer 200"
+
+
+def _announce(name: str, event: str, record: ProcessRecord) -> None:
+    print(f"{name:<9} {event:<16} pid {record.pid:<7} {record.address}", flush=True)
