@@ -1,0 +1,17 @@
+# One image for the four services and the `gecc` tool; the command picks which one runs.
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv
+RUN pip install --no-cache-dir uv==0.13.9
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY shared ./shared
+COPY services ./services
+COPY gecc ./gecc
+COPY standards ./standards
+RUN uv sync --frozen --no-dev
+ENV PATH=/opt/venv/bin:$PATH
+RUN useradd --system --uid 10001 gecc
+USER gecc
+EXPOSE 8080
+CMD ["python", "-m", "services.intake"]

@@ -1,0 +1,47 @@
+# Everything installs into the repository: uv (pinned) under .gecc/tools, the locked
+# dependencies into .venv, the Kafka jars into the Maven cache on first `gecc stack up`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV_HOME := .gecc/tools/uv
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint unit asyncapi down clean
+
+install: $(VENV)/.installed
+
+$(UV):
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+## make demo: the local stack and a demo round of 1,343 centers
+demo: install
+	$(BIN)/gecc demo
+
+## make test: lint, type check, then unit, integration and end-to-end tests
+test: lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit
+
+## make asyncapi: regenerate docs/asyncapi.json from the services' FastStream brokers
+asyncapi: install
+	$(BIN)/gecc docs asyncapi --out docs/asyncapi.json
+
+down: install
+	$(BIN)/gecc stack down
+
+clean: down
+	rm -rf .gecc $(VENV)

@@ -1,0 +1,221 @@
+"""A center submits over HTTP; all four services do their part on the real broker and database."""
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.intake import admin
+from services.intake.domain.centers import Center
+from shared.topics import Topic
+from tests.support.isolation import Isolated
+from tests.support.polling import eventually
+from tests.support.samples import submission_body
+from tests.support.services import running_services, wait_for_consumers
+
+ROUND = "FY2570-H1"
+
+
+@pytest.fixture
+def system(isolated: Isolated, tmp_path: Path) -> Iterator[dict[str, str]]:
+    with running_services(isolated, tmp_path / "logs") as urls:
+        yield urls
+
+
+@pytest.fixture
+async def tokens(isolated: Isolated, system: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+    await wait_for_consumers(system)
+    conn = await asyncpg.connect(isolated.service_url("intake"))
+    now = datetime.now(UTC)
+    try:
+        await admin.register_centers(
+            conn,
+            [
+                Center(
+                    "GECC-0001",
+                    "ศูนย์ราชการสะดวก สำนักงานเขตพระนคร",
+                    "Phra Nakhon",
+                    "PMO/BMA/DISTRICT",
+                    "กรุงเทพมหานคร",
+                ),
+                Center(
+                    "GECC-0002",
+                    "ศูนย์ราชการสะดวก สำนักงานที่ดินจังหวัดเชียงใหม่",
+                    "Chiang Mai Land Office",
+                    "PMO/MOI/DOL",
+                    "เชียงใหม่",
+                ),
+            ],
+        )
+        await admin.set_round_dates(
+            conn, ROUND, now - timedelta(days=1), now + timedelta(days=5), now + timedelta(days=9)
+        )
+        yield {
+            "a": await admin.issue_token(conn, "center", center_id="GECC-0001"),
+            "b": await admin.issue_token(conn, "center", center_id="GECC-0002"),
+        }
+    finally:
+        await conn.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_submission_is_scored_and_reaches_every_service(
+    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+) -> None:
+    async with httpx.AsyncClient(base_url=system["intake"]) as intake:
+        first = await intake.post(
+            "/v1/submissions", json=submission_body(ROUND), headers=bearer(tokens["a"])
+        )
+        assert first.status_code == 201, first.text
+        receipt = first.json()
+        assert (receipt["version"], receipt["late"], receipt["status"]) == (1, False, "received")
+        amended = await intake.post(
+            "/v1/submissions",
+            json=submission_body(ROUND, unmet=("P01",)),
+            headers=bearer(tokens["a"]),
+        )
+        assert amended.json()["version"] == 2
+        assert amended.json()["submission_id"] == receipt["submission_id"]
+
+        async def versions() -> list[dict[str, Any]]:
+            response = await intake.get(
+                f"/v1/submissions/{receipt['submission_id']}", headers=bearer(tokens["a"])
+            )
+            return list(response.json()["versions"])
+
+        scored = await eventually(versions, lambda vs: all(v["status"] == "scored" for v in vs))
+        assert [v["verdict"] for v in scored] == ["maintained", "not_maintained"]
+        assert scored[0]["scorecard"]["satisfaction"]["overall_percent"] == 90.15
+        assert scored[1]["scorecard"]["reasons"] == [
+            {"code": "mandatory_item_not_met", "detail": {"item": "P01"}}
+        ]
+
+        other_center = await intake.get(
+            f"/v1/submissions/{receipt['submission_id']}", headers=bearer(tokens["b"])
+        )
+        assert other_center.status_code == 404
+
+    notifier = await asyncpg.connect(isolated.service_url("notifier"))
+    try:
+        results = await notifier.fetch(
+            "SELECT version, verdict FROM submission_results ORDER BY version"
+        )
+        seen = await notifier.fetchrow("SELECT latest_version FROM round_submissions")
+    finally:
+        await notifier.close()
+    assert [(r["version"], r["verdict"]) for r in results] == [
+        (1, "maintained"),
+        (2, "not_maintained"),
+    ]
+    assert seen is not None and seen["latest_version"] == 2
+
+    export = await asyncpg.connect(isolated.service_url("export"))
+    try:
+        kept = await export.fetchval(
+            "SELECT count(*) FROM submission_versions WHERE verdict IS NOT NULL"
+            " AND received_at IS NOT NULL"
+        )
+    finally:
+        await export.close()
+    assert kept == 2
+
+    async with httpx.AsyncClient() as client:
+        scoring_metrics = (await client.get(f"{system['scoring']}/metrics")).text
+        intake_metrics = (await client.get(f"{system['intake']}/metrics")).text
+    received_topic = isolated.topics(Topic.SUBMISSION_RECEIVED)
+    assert (
+        sample(
+            scoring_metrics,
+            "gecc_events_consumed_total",
+            service="scoring",
+            topic=received_topic,
+            outcome="processed",
+        )
+        == 2
+    )
+    assert sample(intake_metrics, "gecc_outbox_backlog", service="intake") == 0
+
+
+def sample(exposition: str, name: str, **labels: str) -> float | None:
+    for family in text_string_to_metric_families(exposition):
+        for metric in family.samples:
+            if metric.name == name and metric.labels == labels:
+                return float(metric.value)
+    return None
+
+
+async def test_bad_requests_are_refused_and_store_nothing(
+    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+) -> None:
+    bad = submission_body(ROUND)
+    bad["satisfaction"]["questions"][0]["counts"] = [1, 2, 3]
+    bad["checklist"]["items"].pop()
+    async with httpx.AsyncClient(base_url=system["intake"]) as intake:
+        unauthenticated = await intake.post("/v1/submissions", json=submission_body(ROUND))
+        invalid = await intake.post("/v1/submissions", json=bad, headers=bearer(tokens["a"]))
+        unknown_field = await intake.post(
+            "/v1/submissions",
+            json={**submission_body(ROUND), "center_id": "GECC-0002"},
+            headers=bearer(tokens["a"]),
+        )
+        unknown_round = await intake.post(
+            "/v1/submissions", json=submission_body("FY2569-H1"), headers=bearer(tokens["a"])
+        )
+    assert unauthenticated.status_code == 401
+    assert invalid.status_code == 422
+    assert invalid.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in invalid.json()["errors"]] == ["satisfaction.questions.0.counts"]
+    assert unknown_field.status_code == 422
+    assert unknown_field.json()["errors"][0]["field"] == "center_id"
+    assert unknown_round.status_code == 404
+    assert unknown_round.json()["code"] == "round_not_found"
+
+    conn = await asyncpg.connect(isolated.service_url("intake"))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM submission_versions") == 0
+        assert await conn.fetchval("SELECT count(*) FROM outbox") == 0
+    finally:
+        await conn.close()
+
+
+async def test_late_between_due_and_close_and_refused_after_close(
+    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(isolated.service_url("intake"))
+    try:
+        await admin.set_round_dates(
+            conn,
+            "FY2571-FY",
+            now - timedelta(days=9),
+            now - timedelta(days=1),
+            now + timedelta(days=1),
+        )
+        await admin.set_round_dates(
+            conn,
+            "FY2571-H1",
+            now - timedelta(days=9),
+            now - timedelta(days=5),
+            now - timedelta(days=1),
+        )
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=system["intake"]) as intake:
+        late = await intake.post(
+            "/v1/submissions", json=submission_body("FY2571-FY"), headers=bearer(tokens["b"])
+        )
+        closed = await intake.post(
+            "/v1/submissions", json=submission_body("FY2571-H1"), headers=bearer(tokens["b"])
+        )
+    assert late.status_code == 201 and late.json()["late"] is True
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "round_closed"
+    assert closed.json()["title_th"] == "รอบ FY2571-H1 ปิดรับรายงานแล้ว"

@@ -1,0 +1,62 @@
+"""Sample submissions that fit the shipped standard, for tests."""
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+from shared.events import Envelope, SubmissionReceived, new_event
+from shared.standards import Standard, default_standards_dir, load_catalog
+from shared.submission import SubmissionBody
+
+STANDARD_ID = "gecc-maintenance-2570"
+
+
+def standard() -> Standard:
+    found = load_catalog(default_standards_dir()).get(STANDARD_ID)
+    assert found is not None
+    return found
+
+
+def submission_body(
+    round_id: str = "FY2570-H1",
+    respondents: int = 412,
+    counts: list[int] | None = None,
+    unmet: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    s = standard()
+    return {
+        "round_id": round_id,
+        "satisfaction": {
+            "respondents": respondents,
+            "questions": [
+                {"code": q.code, "counts": counts or [1, 3, 20, 150, 238]} for q in s.questions
+            ],
+        },
+        "checklist": {
+            "standard": s.id,
+            "items": [
+                {"code": i.code, "met": i.code not in unmet, "evidence": "ภาพถ่ายจุดบริการ"}
+                for i in s.items
+            ],
+        },
+    }
+
+
+def received_event(
+    center_id: str = "GECC-0001", version: int = 1, **body: Any
+) -> Envelope[SubmissionReceived]:
+    parsed = SubmissionBody.model_validate(submission_body(**body))
+    return new_event(
+        SubmissionReceived(
+            submission_id=uuid4(),
+            version=version,
+            receipt_number=f"{parsed.round_id}/{center_id}/v{version}",
+            center_id=center_id,
+            round_id=parsed.round_id,
+            received_at=datetime.now(UTC),
+            late=False,
+            satisfaction=parsed.satisfaction,
+            checklist=parsed.checklist,
+        ),
+        producer="test",
+    )

@@ -1,0 +1,43 @@
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from shared.events import Envelope, EventType, RoundClosed, SubmissionReceived, new_event
+from shared.submission import SubmissionBody
+from shared.topics import TopicNames
+from tests.support.samples import submission_body
+
+
+def test_envelope_round_trips_with_every_data_field() -> None:
+    body = SubmissionBody.model_validate(submission_body())
+    data = SubmissionReceived(
+        submission_id=uuid4(),
+        version=2,
+        receipt_number="FY2570-H1/C1/v2",
+        center_id="C1",
+        round_id="FY2570-H1",
+        received_at=datetime.now(UTC),
+        late=True,
+        satisfaction=body.satisfaction,
+        checklist=body.checklist,
+    )
+    event = new_event(data, producer="intake")
+    parsed = Envelope[SubmissionReceived].model_validate_json(event.model_dump_json())
+    assert parsed == event
+    assert parsed.event_type is EventType.SUBMISSION_RECEIVED
+    assert parsed.schema_version == 1
+    assert parsed.data.checklist.items[0].evidence == "ภาพถ่ายจุดบริการ"
+
+
+def test_consumers_ignore_fields_added_by_newer_producers() -> None:
+    event = new_event(RoundClosed(round_id="FY2570-H1", closes_at=datetime.now(UTC)), "notifier")
+    raw = event.model_dump(mode="json")
+    raw["data"]["new_optional_field"] = 1
+    raw["trace_id"] = "abc"
+    assert Envelope[RoundClosed].model_validate(raw).data == event.data
+
+
+def test_topic_namespace_prefixes_every_topic() -> None:
+    names = TopicNames("test-1.").all_with_partitions()
+    assert all(name.startswith("test-1.gecc.") for name in names)
+    assert names["test-1.gecc.submission.received.v1"] == 6
+    assert "test-1.gecc.dead-letter.scoring.v1" in names

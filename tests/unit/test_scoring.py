@@ -1,0 +1,90 @@
+import pytest
+
+from services.scoring.domain.scoring import (
+    judge,
+    question_percent,
+    score_checklist,
+    score_satisfaction,
+)
+from shared.submission import SubmissionBody
+from tests.support.samples import standard, submission_body
+
+
+def body(**kwargs: object) -> SubmissionBody:
+    return SubmissionBody.model_validate(submission_body(**kwargs))  # type: ignore[arg-type]
+
+
+def test_mean_rating_of_4_58_is_91_6_percent() -> None:
+    # 50 answers: 29 fives, 21 fours -> mean (145 + 84) / 50 = 4.58
+    assert question_percent([0, 0, 0, 21, 29]) == 91.6
+
+
+def test_all_lowest_ratings_give_20_percent_and_all_highest_100() -> None:
+    assert question_percent([7, 0, 0, 0, 0]) == 20.0
+    assert question_percent([0, 0, 0, 0, 7]) == 100.0
+
+
+def test_overall_satisfaction_pools_all_answers_not_question_means() -> None:
+    submission = body(respondents=100)
+    questions = [q.model_copy() for q in submission.satisfaction.questions]
+    pooled = submission.satisfaction.model_copy(
+        update={
+            "questions": [
+                questions[0].model_copy(update={"counts": [0, 0, 0, 0, 1]}),  # 1 answer: 5
+                *[q.model_copy(update={"counts": [9, 0, 0, 0, 0]}) for q in questions[1:]],
+            ]
+        }
+    )
+    score = score_satisfaction(pooled)
+    answers = 1 + 9 * 7
+    assert score.overall_percent == round((5 + 9 * 7) / answers / 5 * 100, 2)
+    assert score.questions["S1"] == 100.0
+    assert score.questions["S2"] == 20.0
+
+
+def test_checklist_percent_is_weight_of_met_items_over_all_weight() -> None:
+    s = standard()
+    unmet = ("P03", "Q04")  # weights 1 and 1
+    score = score_checklist(s, body(unmet=unmet).checklist)
+    total = sum(i.weight for i in s.items)
+    assert score.overall_percent == round((total - 2) / total * 100, 2)
+    physical = [i for i in s.items if i.area == "physical"]
+    physical_total = sum(i.weight for i in physical)
+    assert score.areas["physical"] == round((physical_total - 1) / physical_total * 100, 2)
+    assert score.areas["outcome"] == 100.0
+    assert score.unmet_mandatory == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "verdict", "reasons"),
+    [
+        ({}, "maintained", []),
+        ({"unmet": ("P01",)}, "not_maintained", ["mandatory_item_not_met"]),
+        ({"unmet": ("P01", "Q01")}, "not_maintained", ["mandatory_item_not_met"] * 2),
+        ({"counts": [10, 10, 10, 10, 10]}, "at_risk", ["satisfaction_below_threshold"]),
+        ({"respondents": 29, "counts": [0, 0, 0, 0, 29]}, "at_risk", ["sample_too_small"]),
+        (
+            {"unmet": ("P03", "P05", "P06", "P07", "P08", "Q03", "Q04")},
+            "at_risk",
+            ["checklist_below_threshold"],
+        ),
+    ],
+)
+def test_verdict_rules(kwargs: dict[str, object], verdict: str, reasons: list[str]) -> None:
+    submission = body(**kwargs)
+    s = standard()
+    got_verdict, got_reasons = judge(
+        s, score_satisfaction(submission.satisfaction), score_checklist(s, submission.checklist)
+    )
+    assert got_verdict == verdict
+    assert [r.code for r in got_reasons] == reasons
+
+
+def test_unmet_mandatory_item_wins_over_low_satisfaction() -> None:
+    submission = body(unmet=("P01",), counts=[10, 0, 0, 0, 0])
+    s = standard()
+    verdict, reasons = judge(
+        s, score_satisfaction(submission.satisfaction), score_checklist(s, submission.checklist)
+    )
+    assert verdict == "not_maintained"
+    assert reasons[0].detail == {"item": "P01"}

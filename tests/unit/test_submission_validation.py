@@ -1,0 +1,71 @@
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.submission import SubmissionBody
+from tests.support.samples import standard, submission_body
+
+
+def problems(body: dict[str, Any]) -> list[tuple[str, str]]:
+    parsed = SubmissionBody.model_validate(body)
+    return [(".".join(map(str, p.loc)), p.reason) for p in standard().problems_with(parsed)]
+
+
+def test_a_complete_report_fits_the_standard() -> None:
+    assert problems(submission_body()) == []
+
+
+def test_missing_question_and_item_are_named() -> None:
+    body = submission_body()
+    body["satisfaction"]["questions"].pop()
+    body["checklist"]["items"].pop(0)
+    assert problems(body) == [
+        ("satisfaction.questions", "missing questions: S8"),
+        ("checklist.items", "missing checklist items: P01"),
+    ]
+
+
+def test_unknown_and_repeated_codes_are_named() -> None:
+    body = submission_body()
+    body["checklist"]["items"][1]["code"] = "P01"
+    body["satisfaction"]["questions"][0]["code"] = "S99"
+    found = problems(body)
+    assert (
+        "satisfaction.questions.0.code",
+        "unknown question code 'S99' for this standard",
+    ) in found
+    assert ("checklist.items.0.code", "checklist item 'P01' answered 2 times") in found
+    assert ("checklist.items", "missing checklist items: P02") in found
+
+
+def test_more_answers_than_respondents_and_no_answers_are_refused() -> None:
+    body = submission_body(respondents=10, counts=[0, 0, 0, 5, 5])
+    body["satisfaction"]["questions"][0]["counts"] = [0, 0, 0, 6, 5]
+    body["satisfaction"]["questions"][1]["counts"] = [0, 0, 0, 0, 0]
+    assert problems(body) == [
+        ("satisfaction.questions.0.counts", "11 answers exceed 10 respondents"),
+        ("satisfaction.questions.1.counts", "question has no answers"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda b: b.update(center_id="C0002"), "center_id"),
+        (lambda b: b["satisfaction"].update(respondents="412"), "satisfaction.respondents"),
+        (lambda b: b["satisfaction"]["questions"][0].update(counts=[1, 2, 3]), "counts"),
+        (lambda b: b["satisfaction"]["questions"][0].update(counts=[-1, 0, 0, 0, 9]), "counts"),
+        (lambda b: b["checklist"]["items"][0].update(met="yes"), "met"),
+        (lambda b: b["checklist"]["items"][0].update(evidence="x" * 2001), "evidence"),
+        (lambda b: b.update(round_id="2570-H1"), "round_id"),
+        (lambda b: b["checklist"]["items"].extend([b["checklist"]["items"][0]] * 300), "items"),
+    ],
+)
+def test_shape_errors_name_the_field(change: Any, field: str) -> None:
+    body = submission_body()
+    change(body)
+    with pytest.raises(ValidationError) as error:
+        SubmissionBody.model_validate(body)
+    locations = [".".join(map(str, e["loc"])) for e in error.value.errors()]
+    assert any(field in loc for loc in locations), locations
