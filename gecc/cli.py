@@ -1,0 +1,74 @@
+"""The ``gecc`` command: one sub-command group per concern."""
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gecc.stack import stack
+from gecc.stack.cli import app as stack_app
+from gecc.stack.cli import failing_cleanly
+from gecc.stack.config import StackConfig
+
+app = typer.Typer(help="GECC maintenance reporting: local tooling.", no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option(help="Centers in the registry.")] = 1343,
+    share: Annotated[float, typer.Option(help="Share of centers that submit.")] = 0.85,
+    seed: Annotated[int, typer.Option(help="Seed of the registry and the reports.")] = 2570,
+) -> None:
+    """Bring the stack up and run a demo round of reports through all four services."""
+    from gecc.demo import run_demo
+    from gecc.demo_summary import render
+
+    config = StackConfig.from_env()
+    with failing_cleanly():
+        stack.up(config)
+    result = asyncio.run(run_demo(config, count, share, seed))
+    typer.echo(render(config, result))
+
+
+@app.command()
+def bootstrap(
+    database_url: Annotated[str, typer.Option(help="A superuser URL of the PostgreSQL server.")],
+    kafka: Annotated[str, typer.Option(help="Kafka bootstrap servers.")],
+    database: Annotated[str, typer.Option(help="Database to create and migrate.")] = "gecc",
+    namespace: Annotated[str, typer.Option(help="Topic namespace (prefix).")] = "",
+    service_password: Annotated[
+        str | None, typer.Option(help="Password to set on each service's role.")
+    ] = None,
+) -> None:
+    """Prepare a PostgreSQL server and a Kafka cluster: roles, schemas, migrations, topics."""
+    from gecc.bootstrap import ensure_topics, prepare_database
+
+    applied = asyncio.run(prepare_database(database_url, database, service_password))
+    created = asyncio.run(ensure_topics(kafka, namespace))
+    typer.echo(f"migrations applied: {sum(map(len, applied.values()))}; topics created: {created}")
+
+
+@docs_app.command("asyncapi")
+def asyncapi(
+    out: Annotated[Path, typer.Option(help="Where to write the AsyncAPI document (JSON).")] = Path(
+        "docs/asyncapi.json"
+    ),
+) -> None:
+    """Write the AsyncAPI document generated from the services' FastStream brokers."""
+    from gecc.asyncapi import asyncapi_document
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(asyncapi_document(), encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
