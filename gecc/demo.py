@@ -10,12 +10,12 @@ from typing import Any
 
 import asyncpg
 import httpx
-from services.intake.domain.registry import generate_registry
 
 from gecc.demo_reports import pick_profile, report
 from gecc.stack.config import StackConfig
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.intake.domain.registry import generate_registry
 from shared.database import create_pool
 from shared.standards import Standard, default_standards_dir, load_catalog
 

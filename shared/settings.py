@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8080
     db_pool_min: int = 1
     db_pool_max: int = 10
+    consumer_batch_size: int = 200
     log_level: str = "INFO"
 
     @property

@@ -1,29 +1,31 @@
-"""Idempotent, dead-lettering event consumption.
+"""Idempotent, dead-lettering event consumption, a batch of records at a time.
 
-``EventConsumer.consume`` runs a use case ``handle(conn, event)`` for a message received by a
-FastStream subscriber. For each message it:
+``EventConsumer.consume`` runs a use case ``handle(conn, event)`` for every record of a batch
+a FastStream subscriber received. It:
 
-1. parses the envelope itself, so a malformed message is dead-lettered instead of blocking
-   the partition;
-2. in one database transaction, claims the ``event_id`` in the inbox (a redelivered event is
-   skipped) and runs the use case; the subscriber's ack policy commits the Kafka offset only
-   after this transaction committed;
-3. on ``EventRejected`` (the event can never be processed) or after ``max_attempts`` failures,
-   publishes the original message with the error in headers to the service's dead-letter
-   topic and moves on; when the database is unreachable it waits and redelivers instead,
-   without limit, since dead-lettering would lose good events.
+1. parses each envelope itself, so a malformed record is dead-lettered instead of blocking
+   its partition;
+2. processes the whole batch in one database transaction: each event under a savepoint,
+   claiming its ``event_id`` in the inbox first (a redelivered event is skipped); the
+   subscriber's ack policy commits the Kafka offsets only after this transaction committed;
+3. dead-letters, with the error in headers, an event that can never be processed
+   (``EventRejected``) or that failed ``max_attempts`` times, and goes on with the rest;
+4. when the database is unreachable, lets the error through: the batch is redelivered
+   (without limit, since dead-lettering would lose good events) after ``retry_delay``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 import asyncpg
-from faststream.kafka.annotations import KafkaMessage
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from shared.events import Envelope, EventData
@@ -36,7 +38,10 @@ if TYPE_CHECKING:
     # Only for the type checker: a pydantic generic inside Callable cannot be re-subscripted.
     Handle: TypeAlias = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
 
+Record: TypeAlias = "ConsumerRecord[Any, Any]"
+
 TRANSIENT = (
+    KafkaError,
     OSError,
     asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
@@ -54,6 +59,13 @@ class DeadLetterPublisher(Protocol):
     async def publish(
         self, message: bytes, *, topic: str, key: bytes | None, headers: dict[str, str]
     ) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    reason: str
+    error: str
 
 
 class EventConsumer:
@@ -75,62 +87,74 @@ class EventConsumer:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
-        self._failures: dict[tuple[str, int, int], int] = {}
 
     async def consume(
-        self, message: KafkaMessage, event_model: type[Envelope[DataT]], handle: Handle[DataT]
+        self, records: Sequence[Record], event_model: type[Envelope[DataT]], handle: Handle[DataT]
     ) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
-        topic = record.topic
+        dead: list[DeadLetter] = []
+        parsed: list[tuple[Record, Envelope[DataT]]] = []
+        for record in records:
+            try:
+                parsed.append((record, event_model.model_validate_json(record.value or b"")))
+            except ValidationError as error:
+                dead.append(DeadLetter(record, "invalid_event", str(error)))
         try:
-            event = event_model.model_validate_json(message.body)
-        except ValidationError as error:
-            await self._dead_letter(message, "invalid_event", str(error))
-            return
-        position = (topic, record.partition, record.offset)
-        try:
-            processed = await self._process(event, topic, handle)
-        except EventRejected as error:
-            await self._dead_letter(message, "rejected", str(error))
-            return
+            async with self._pool.acquire() as conn, conn.transaction():
+                outcomes = [await self._process(conn, r, e, handle, dead) for r, e in parsed]
+                # Dead letters are published before the offsets move past them.
+                for letter in dead:
+                    await self._dead_letter(letter)
         except TRANSIENT as error:
+            topic = records[0].topic if records else "?"
             log.warning("%s: %s unavailable (%s); redelivering", self._service, topic, error)
-            self._metrics.consumed(topic, "retried")
             await asyncio.sleep(self._retry_delay)
             raise
-        except Exception as error:
-            attempts = self._failures.get(position, 0) + 1
-            if attempts >= self._max_attempts:
-                self._failures.pop(position, None)
-                log.exception(
-                    "%s: giving up on %s after %d attempts", self._service, position, attempts
-                )
-                await self._dead_letter(message, "failed", f"{type(error).__name__}: {error}")
-                return
-            self._failures[position] = attempts
-            self._metrics.consumed(topic, "retried")
-            await asyncio.sleep(self._retry_delay * attempts)
-            raise
-        self._failures.pop(position, None)
-        self._metrics.consumed(topic, "processed" if processed else "duplicate")
+        for (record, _), outcome in zip(parsed, outcomes, strict=True):
+            if outcome != "dead_lettered":  # counted below, with its reason
+                self._metrics.consumed(record.topic, outcome)
+        for letter in dead:
+            self._metrics.dead_letters.labels(
+                self._service, letter.record.topic, letter.reason
+            ).inc()
+            self._metrics.consumed(letter.record.topic, "dead_lettered")
 
-    async def _process(self, event: Envelope[DataT], topic: str, handle: Handle[DataT]) -> bool:
-        async with self._pool.acquire() as conn, conn.transaction():
-            claimed = await conn.fetchval(
-                "INSERT INTO inbox (event_id, topic) VALUES ($1, $2)"
-                " ON CONFLICT (event_id) DO NOTHING RETURNING true",
-                event.event_id,
-                topic,
-            )
-            if not claimed:
-                return False
-            await handle(conn, event)
-        return True
+    async def _process(
+        self,
+        conn: asyncpg.Connection,
+        record: Record,
+        event: Envelope[DataT],
+        handle: Handle[DataT],
+        dead: list[DeadLetter],
+    ) -> str:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                async with conn.transaction():  # a savepoint: one event's failure is its own
+                    claimed = await conn.fetchval(
+                        "INSERT INTO inbox (event_id, topic) VALUES ($1, $2)"
+                        " ON CONFLICT (event_id) DO NOTHING RETURNING true",
+                        event.event_id,
+                        record.topic,
+                    )
+                    if not claimed:
+                        return "duplicate"
+                    await handle(conn, event)
+                return "processed"
+            except EventRejected as error:
+                dead.append(DeadLetter(record, "rejected", str(error)))
+                return "dead_lettered"
+            except TRANSIENT:
+                raise
+            except Exception as error:
+                if attempt == self._max_attempts:
+                    log.exception("%s: giving up on %s", self._service, _position(record))
+                    dead.append(DeadLetter(record, "failed", f"{type(error).__name__}: {error}"))
+                    return "dead_lettered"
+                self._metrics.consumed(record.topic, "retried")
+                await asyncio.sleep(self._retry_delay * attempt)
+        raise AssertionError("unreachable")
 
-    async def _dead_letter(self, message: KafkaMessage, reason: str, error: str) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
+    async def _dead_letter(self, letter: DeadLetter) -> None:
+        record = letter.record
         headers = {k: v.decode(errors="replace") for k, v in record.headers or ()}
         headers.update(
             {
@@ -138,21 +162,16 @@ class EventConsumer:
                 "x-gecc-original-partition": str(record.partition),
                 "x-gecc-original-offset": str(record.offset),
                 "x-gecc-consumer": self._service,
-                "x-gecc-error-reason": reason,
-                "x-gecc-error": error[:4000],
+                "x-gecc-error-reason": letter.reason,
+                "x-gecc-error": letter.error[:4000],
                 "x-gecc-failed-at": datetime.now(UTC).isoformat(),
             }
         )
         await self._publisher.publish(
             record.value or b"", topic=self._dead_letter_topic, key=record.key, headers=headers
         )
-        log.error(
-            "%s: dead-lettered %s/%d@%d: %s",
-            self._service,
-            record.topic,
-            record.partition,
-            record.offset,
-            error[:500],
-        )
-        self._metrics.dead_letters.labels(self._service, record.topic, reason).inc()
-        self._metrics.consumed(record.topic, "dead_lettered")
+        log.error("%s: dead-lettered %s: %s", self._service, _position(record), letter.error[:500])
+
+
+def _position(record: Record) -> str:
+    return f"{record.topic}/{record.partition}@{record.offset}"

@@ -67,7 +67,9 @@ class ServiceRuntime:
 
         async def consume(message: KafkaMessage) -> None:
             assert self._consumer is not None
-            await self._consumer.consume(message, event_model, handle)
+            records = message.raw_message
+            batch = records if isinstance(records, tuple) else (records,)
+            await self._consumer.consume(batch, event_model, handle)
 
         consume.__name__ = handle.__name__
         consume.__doc__ = handle.__doc__
@@ -76,6 +78,9 @@ class ServiceRuntime:
             group_id=self.settings.consumer_group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=50,
             title=f"{self.name}:{topic.value}",
             description=handle.__doc__,
         )(consume)
