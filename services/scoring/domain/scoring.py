@@ -56,35 +56,22 @@ def judge(
             for code in checklist.unmet_mandatory
         ]
     limits = standard.thresholds
-    reasons: list[Reason] = []
-    if satisfaction.overall_percent < limits.satisfaction_percent:
-        reasons.append(
-            Reason(
-                code="satisfaction_below_threshold",
-                detail={
-                    "percent": satisfaction.overall_percent,
-                    "threshold": limits.satisfaction_percent,
-                },
-            )
-        )
-    if checklist.overall_percent < limits.checklist_percent:
-        reasons.append(
-            Reason(
-                code="checklist_below_threshold",
-                detail={
-                    "percent": checklist.overall_percent,
-                    "threshold": limits.checklist_percent,
-                },
-            )
-        )
-    if satisfaction.respondents < limits.minimum_respondents:
-        reasons.append(
-            Reason(
-                code="sample_too_small",
-                detail={
-                    "respondents": satisfaction.respondents,
-                    "minimum": limits.minimum_respondents,
-                },
-            )
-        )
+    checks: list[tuple[str, bool, dict[str, float | int | str]]] = [
+        (
+            "satisfaction_below_threshold",
+            satisfaction.overall_percent < limits.satisfaction_percent,
+            {"percent": satisfaction.overall_percent, "threshold": limits.satisfaction_percent},
+        ),
+        (
+            "checklist_below_threshold",
+            checklist.overall_percent < limits.checklist_percent,
+            {"percent": checklist.overall_percent, "threshold": limits.checklist_percent},
+        ),
+        (
+            "sample_too_small",
+            satisfaction.respondents < limits.minimum_respondents,
+            {"respondents": satisfaction.respondents, "minimum": limits.minimum_respondents},
+        ),
+    ]
+    reasons = [Reason(code=code, detail=detail) for code, failed, detail in checks if failed]
     return ("at_risk" if reasons else "maintained"), reasons
