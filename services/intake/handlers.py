@@ -1,6 +1,7 @@
 """Intake use cases."""
 
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -58,6 +59,6 @@ async def note_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]
     await repository.record_score(conn, event.data)
 
 
-async def find_submission(pool: asyncpg.Pool, submission_id: UUID) -> dict[str, object] | None:
+async def find_submission(pool: asyncpg.Pool, submission_id: UUID) -> dict[str, Any] | None:
     async with pool.acquire() as conn:
         return await repository.get_submission(conn, submission_id)

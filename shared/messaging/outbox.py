@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,8 @@ from shared.events import Envelope
 from shared.messaging.metrics import MessagingMetrics
 
 log = logging.getLogger(__name__)
+
+CLEANUP_INTERVAL_SECONDS = 300.0
 
 
 def notify_channel(service: str) -> str:
@@ -61,6 +64,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._retention_hours = retention_hours
+        self._next_cleanup = 0.0
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._listener: asyncpg.Connection | None = None
@@ -117,10 +121,12 @@ class OutboxRelay:
                 " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
                 " FROM outbox WHERE published_at IS NULL"
             )
-            await conn.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
-                self._retention_hours,
-            )
+            if time.monotonic() >= self._next_cleanup:
+                self._next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
+                await conn.execute(
+                    "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
+                    self._retention_hours,
+                )
         assert row is not None
         self._metrics.outbox_backlog.set(row["backlog"])
         self._metrics.outbox_oldest_age.set(float(row["oldest"]))

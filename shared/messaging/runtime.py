@@ -87,13 +87,12 @@ class ServiceRuntime:
 
     def publishes(self, topic: Topic, event_model: type[Envelope[Any]], description: str) -> None:
         """Declare an event published through the outbox (for the AsyncAPI document)."""
-        publisher = self.broker.publisher(
+        self.broker.publisher(
             self.settings.topics(topic),
             title=f"{self.name}:{topic.value}",
             description=description,
             schema=event_model,
         )
-        del publisher
 
     def on_start(self, step: "Callable[[ServiceRuntime], Awaitable[None]]") -> None:
         """Run ``step`` once the database pool exists, before serving."""

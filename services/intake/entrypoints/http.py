@@ -108,9 +108,9 @@ async def submit(body: SubmissionBody, who: Caller, request: Request) -> Receipt
 @router.get("/submissions/{submission_id}", summary="A submission with all its versions")
 async def get_submission(submission_id: UUID, who: Caller, request: Request) -> dict[str, Any]:
     found = await handlers.find_submission(request.app.state.runtime.pool, submission_id)
-    if found is None or not who.can_read(str(found["center_id"]), str(found.pop("office_path"))):
+    if found is None or not who.can_read(found["center_id"], found["office_path"]):
         raise NOT_FOUND
-    return found
+    return {key: value for key, value in found.items() if key != "office_path"}
 
 
 @router.get("/rounds", response_model=list[RoundView], summary="All rounds")
