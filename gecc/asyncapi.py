@@ -34,4 +34,9 @@ def asyncapi_document() -> str:
             "id, round events by round id."
         ),
     )
-    return json.dumps(spec.to_specification().to_jsonable(), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            spec.to_specification().to_jsonable(), indent=2, ensure_ascii=False, sort_keys=True
+        )
+        + "\n"
+    )
