@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -87,8 +88,10 @@ async def _prepare(pool: asyncpg.Pool, centers: Sequence[Center]) -> tuple[dict[
     now = datetime.now(UTC)
     async with pool.acquire() as conn, conn.transaction():
         await admin.register_centers(conn, centers)
-        tokens = {c.id: await admin.issue_token(conn, "center", center_id=c.id) for c in centers}
-        operator = await admin.issue_token(conn, "operator", label="demo operator")
+        tokens = {
+            c.id: (await admin.issue_token(conn, "center", center_id=c.id)).token for c in centers
+        }
+        operator = (await admin.issue_token(conn, "operator", label="demo operator")).token
         await admin.set_round_dates(
             conn,
             DEMO_ROUND,
@@ -112,7 +115,9 @@ async def _post_all(
         while not queue.empty():
             token, body = queue.get_nowait()
             response = await client.post(
-                "/v1/submissions", json=body, headers={"Authorization": f"Bearer {token}"}
+                "/v1/submissions",
+                json=body,
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid4())},
             )
             status = response.status_code
             if status != 201:

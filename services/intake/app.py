@@ -3,8 +3,10 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from services.intake.adapters import repository
+from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
-from services.intake.entrypoints import http, problems, subscribers
+from services.intake.entrypoints import http, problems, rounds, subscribers
+from services.intake.entrypoints.limits import BodySizeLimit
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import load_catalog
@@ -32,6 +34,9 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.catalog = load_catalog(settings.standards_dir)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     problems.install(app)
     app.include_router(http.router)
+    app.include_router(rounds.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,12 +1,17 @@
 """Intake use cases."""
 
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters import repository
+from services.intake.adapters import audit, repository
+from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
+from services.intake.domain.principals import Principal
+from services.intake.domain.rounds import Round, Window
 from services.intake.domain.submissions import SubmissionRefused, accept, receipt_number
 from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
 from shared.messaging.outbox import enqueue
@@ -16,18 +21,59 @@ from shared.topics import Topic, TopicNames
 SERVICE = "intake"
 
 
+class IdempotencyKeyReused(Exception):
+    """The same Idempotency-Key came with a different body."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class InvalidRoundDates(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The receipt of a submission; ``replayed`` when it answers a repeated request."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def request_hash(body: SubmissionBody) -> bytes:
+    return hashlib.sha256(body.model_dump_json().encode()).digest()
+
+
 async def submit(
-    pool: asyncpg.Pool, topics: TopicNames, center_id: str, body: SubmissionBody
-) -> SubmissionReceived:
-    """Store a new version of the center's submission and its event in one transaction."""
+    pool: asyncpg.Pool,
+    topics: TopicNames,
+    center_id: str,
+    body: SubmissionBody,
+    idempotency_key: str,
+    remote_addr: str,
+) -> Answer:
+    """Store a new version of the center's submission, its event and its audit entry in one
+    transaction; a repeated Idempotency-Key gets the first answer again."""
     received_at = datetime.now(UTC)
+    fingerprint = request_hash(body)
     async with pool.acquire() as conn, conn.transaction():
+        earlier = await repository.claim_idempotency_key(
+            conn, center_id, idempotency_key, fingerprint
+        )
+        if earlier is not None:
+            if bytes(earlier["request_hash"]) != fingerprint:
+                raise IdempotencyKeyReused(idempotency_key)
+            return Answer(earlier["response"], replayed=True)
         round_ = await repository.get_round(conn, body.round_id)
         if round_ is None:
             raise SubmissionRefused(
                 "round_not_found", f"no round {body.round_id}", f"ไม่พบรอบ {body.round_id}"
             )
-        acceptance = accept(round_, received_at)
+        extension = None
+        if round_.window(received_at) is Window.CLOSED:
+            extension = await repository.extension_until(conn, round_.id, center_id)
+        acceptance = accept(round_, received_at, extension)
         submission_id, version = await repository.lock_submission(conn, center_id, round_.id)
         received = SubmissionReceived(
             submission_id=submission_id,
@@ -47,11 +93,31 @@ async def submit(
             received.receipt_number,
             received_at,
             acceptance.late,
+            acceptance.extension,
             body.model_dump(mode="json"),
         )
         event = new_event(received, producer=SERVICE, occurred_at=received_at)
         await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_RECEIVED), center_id, event)
-    return received
+        answer = {
+            "submission_id": str(submission_id),
+            "version": version,
+            "receipt_number": received.receipt_number,
+            "round_id": round_.id,
+            "received_at": received_at.isoformat(),
+            "late": acceptance.late,
+            "extension": acceptance.extension,
+            "status": "received",
+        }
+        await repository.save_idempotent_response(conn, center_id, idempotency_key, answer)
+        await audit.record(
+            conn,
+            f"center:{center_id}",
+            "submission.create",
+            f"submission:{submission_id}/v{version}",
+            {"round_id": round_.id, "late": acceptance.late, "extension": acceptance.extension},
+            remote_addr,
+        )
+    return Answer(answer)
 
 
 async def note_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:
@@ -62,3 +128,85 @@ async def note_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]
 async def find_submission(pool: asyncpg.Pool, submission_id: UUID) -> dict[str, Any] | None:
     async with pool.acquire() as conn:
         return await repository.get_submission(conn, submission_id)
+
+
+async def find_own_submission(
+    pool: asyncpg.Pool, center_id: str, round_id: str
+) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        submission_id = await repository.own_submission_id(conn, center_id, round_id)
+        return (
+            None if submission_id is None else await repository.get_submission(conn, submission_id)
+        )
+
+
+async def change_round_dates(
+    pool: asyncpg.Pool,
+    who: Principal,
+    round_id: str,
+    changes: dict[str, datetime],
+    remote_addr: str,
+) -> Round:
+    """Move a round's dates before it closes; audited with the old and new dates."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await repository.lock_round(conn, round_id)
+        if current is None:
+            raise NotFound(round_id)
+        if current.window(datetime.now(UTC)) is Window.CLOSED:
+            raise SubmissionRefused(
+                "round_closed",
+                f"round {round_id} is closed; its dates can no longer change",
+                f"รอบ {round_id} ปิดแล้ว เปลี่ยนกำหนดการไม่ได้",
+            )
+        dates = {k: getattr(current, k) for k in ("opens_at", "due_at", "closes_at")}
+        updated = {**dates, **changes}
+        if not updated["opens_at"] < updated["due_at"] <= updated["closes_at"]:
+            raise InvalidRoundDates("dates must satisfy opens_at < due_at <= closes_at")
+        await repository.change_round_dates(conn, round_id, **updated)
+        await audit.record(
+            conn,
+            who.actor,
+            "round.change_dates",
+            f"round:{round_id}",
+            {
+                "before": {k: v.isoformat() for k, v in dates.items()},
+                "after": {k: v.isoformat() for k, v in updated.items()},
+            },
+            remote_addr,
+        )
+        changed = await repository.get_round(conn, round_id)
+    assert changed is not None
+    return changed
+
+
+async def grant_extension(
+    pool: asyncpg.Pool,
+    who: Principal,
+    round_id: str,
+    center_id: str,
+    until: datetime,
+    reason: str,
+    remote_addr: str,
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        if await repository.center_office_path(conn, center_id) is None:
+            raise NotFound(center_id)
+        await repository.grant_extension(conn, round_id, center_id, until, reason, who.actor)
+        await audit.record(
+            conn,
+            who.actor,
+            "extension.grant",
+            f"round:{round_id}/center:{center_id}",
+            {"until": until.isoformat(), "reason": reason},
+            remote_addr,
+        )
+
+
+async def round_completeness(pool: asyncpg.Pool, round_id: str, scope: str) -> CompletenessReport:
+    async with pool.acquire() as conn:
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        rows = await repository.round_center_states(conn, round_id, scope)
+    return completeness((CenterState(**dict(r)) for r in rows), scope)

@@ -15,3 +15,5 @@ class IntakeSettings(ServiceSettings):
     db_pool_max: int = 20
     standards_dir: Path = default_standards_dir()
     max_body_bytes: int = 1024 * 1024
+    rate_limit_per_minute: int = 600
+    rate_limit_burst: int = 60

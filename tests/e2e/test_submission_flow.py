@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -56,15 +57,16 @@ async def tokens(isolated: Isolated, system: dict[str, str]) -> AsyncIterator[di
             conn, ROUND, now - timedelta(days=1), now + timedelta(days=5), now + timedelta(days=9)
         )
         yield {
-            "a": await admin.issue_token(conn, "center", center_id="GECC-0001"),
-            "b": await admin.issue_token(conn, "center", center_id="GECC-0002"),
+            "a": (await admin.issue_token(conn, "center", center_id="GECC-0001")).token,
+            "b": (await admin.issue_token(conn, "center", center_id="GECC-0002")).token,
         }
     finally:
         await conn.close()
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    """A center's credentials, and a fresh Idempotency-Key as every submission needs."""
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid4())}
 
 
 async def test_submission_is_scored_and_reaches_every_service(

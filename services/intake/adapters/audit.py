@@ -1,5 +1,6 @@
 """The audit log: who did what, to what, when and from where."""
 
+import json
 from typing import Any
 
 import asyncpg
@@ -14,12 +15,14 @@ async def record(
     remote_addr: str = "",
 ) -> None:
     """Write one entry; call inside the transaction of the change it describes."""
+    # Serialised here (text cast to jsonb) so that any connection works, with or without
+    # the pool's JSON codec: the operators' tools use plain connections.
     await conn.execute(
         "INSERT INTO audit_log (actor, action, target, details, remote_addr)"
-        " VALUES ($1, $2, $3, $4, $5)",
+        " VALUES ($1, $2, $3, $4::text::jsonb, $5)",
         actor,
         action,
         target,
-        details or {},
+        json.dumps(details or {}, ensure_ascii=False, default=str),
         remote_addr,
     )

@@ -19,11 +19,15 @@ def token_hash(token: str) -> bytes:
 
 async def principal_for(conn: asyncpg.Connection, token: str) -> Principal | None:
     row = await conn.fetchrow(
-        "SELECT kind, center_id, office_path FROM api_tokens"
+        "SELECT kind, center_id, office_path, id, label FROM api_tokens"
         " WHERE token_hash = $1 AND revoked_at IS NULL",
         token_hash(token),
     )
-    return None if row is None else Principal(row["kind"], row["center_id"], row["office_path"])
+    if row is None:
+        return None
+    return Principal(
+        row["kind"], row["center_id"], row["office_path"], str(row["id"]), row["label"]
+    )
 
 
 def _round(row: asyncpg.Record) -> Round:
@@ -64,6 +68,160 @@ async def get_round(conn: asyncpg.Connection, round_id: str) -> Round | None:
     return None if row is None else _round(row)
 
 
+async def change_round_dates(
+    conn: asyncpg.Connection,
+    round_id: str,
+    opens_at: datetime,
+    due_at: datetime,
+    closes_at: datetime,
+) -> None:
+    await conn.execute(
+        "UPDATE rounds SET opens_at = $2, due_at = $3, closes_at = $4 WHERE id = $1",
+        round_id,
+        opens_at,
+        due_at,
+        closes_at,
+    )
+
+
+async def lock_round(conn: asyncpg.Connection, round_id: str) -> Round | None:
+    row = await conn.fetchrow(
+        f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1 FOR UPDATE", round_id
+    )
+    return None if row is None else _round(row)
+
+
+async def extension_until(
+    conn: asyncpg.Connection, round_id: str, center_id: str
+) -> datetime | None:
+    until: datetime | None = await conn.fetchval(
+        "SELECT until FROM extensions WHERE round_id = $1 AND center_id = $2", round_id, center_id
+    )
+    return until
+
+
+async def grant_extension(
+    conn: asyncpg.Connection,
+    round_id: str,
+    center_id: str,
+    until: datetime,
+    reason: str,
+    granted_by: str,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO extensions (round_id, center_id, until, reason, granted_by)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (round_id, center_id) DO UPDATE SET until = excluded.until,
+            reason = excluded.reason, granted_by = excluded.granted_by, granted_at = now()
+        """,
+        round_id,
+        center_id,
+        until,
+        reason,
+        granted_by,
+    )
+
+
+async def list_extensions(
+    conn: asyncpg.Connection, round_id: str, scope: str
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """
+        SELECT e.center_id, e.until, e.reason, e.granted_by, e.granted_at FROM extensions e
+        JOIN centers c ON c.id = e.center_id
+        WHERE e.round_id = $1 AND (c.office_path = $2 OR c.office_path LIKE $2 || '/%')
+        ORDER BY e.center_id
+        """,
+        round_id,
+        scope,
+    )
+    return [dict(r) for r in rows]
+
+
+async def center_office_path(conn: asyncpg.Connection, center_id: str) -> str | None:
+    path: str | None = await conn.fetchval(
+        "SELECT office_path FROM centers WHERE id = $1", center_id
+    )
+    return path
+
+
+async def claim_idempotency_key(
+    conn: asyncpg.Connection, center_id: str, key: str, request_hash: bytes
+) -> asyncpg.Record | None:
+    """None if the key is new (now claimed); else the earlier request's hash and answer.
+
+    A concurrent request with the same key waits here until the first one commits."""
+    claimed = await conn.fetchval(
+        "INSERT INTO idempotency_keys (center_id, idempotency_key, request_hash)"
+        " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
+        center_id,
+        key,
+        request_hash,
+    )
+    if claimed:
+        return None
+    return await conn.fetchrow(
+        "SELECT request_hash, response FROM idempotency_keys"
+        " WHERE center_id = $1 AND idempotency_key = $2",
+        center_id,
+        key,
+    )
+
+
+async def save_idempotent_response(
+    conn: asyncpg.Connection, center_id: str, key: str, response: dict[str, Any]
+) -> None:
+    await conn.execute(
+        "UPDATE idempotency_keys SET response = $3 WHERE center_id = $1 AND idempotency_key = $2",
+        center_id,
+        key,
+        response,
+    )
+
+
+async def own_submission_id(conn: asyncpg.Connection, center_id: str, round_id: str) -> UUID | None:
+    found: UUID | None = await conn.fetchval(
+        "SELECT id FROM submissions WHERE center_id = $1 AND round_id = $2", center_id, round_id
+    )
+    return found
+
+
+async def round_center_states(
+    conn: asyncpg.Connection, round_id: str, scope: str
+) -> list[asyncpg.Record]:
+    """Every center in ``scope``: whether it submitted, whether its first version was late,
+    and the verdict of its latest version."""
+    return await conn.fetch(
+        """
+        SELECT c.id AS center_id, c.name_th, c.office_path, c.province,
+               s.id IS NOT NULL AS submitted,
+               coalesce(first.late, false) AS late, latest.verdict
+        FROM centers c
+        LEFT JOIN submissions s ON s.center_id = c.id AND s.round_id = $1
+        LEFT JOIN LATERAL (SELECT late FROM submission_versions
+                           WHERE submission_id = s.id ORDER BY version LIMIT 1) first ON true
+        LEFT JOIN LATERAL (SELECT verdict FROM submission_versions
+                           WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest ON true
+        WHERE c.office_path = $2 OR c.office_path LIKE $2 || '/%'
+        """,
+        round_id,
+        scope,
+    )
+
+
+async def audit_entries(
+    conn: asyncpg.Connection, target_prefix: str, limit: int
+) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT at, actor, action, target, details, remote_addr FROM audit_log"
+        " WHERE target LIKE $1 || '%' ORDER BY id DESC LIMIT $2",
+        target_prefix,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
 async def lock_submission(
     conn: asyncpg.Connection, center_id: str, round_id: str
 ) -> tuple[UUID, int]:
@@ -90,17 +248,19 @@ async def insert_version(
     receipt_number: str,
     received_at: datetime,
     late: bool,
+    extension: bool,
     body: dict[str, Any],
 ) -> None:
     await conn.execute(
         "INSERT INTO submission_versions"
-        " (submission_id, version, receipt_number, received_at, late, body)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        " (submission_id, version, receipt_number, received_at, late, extension, body)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         submission_id,
         version,
         receipt_number,
         received_at,
         late,
+        extension,
         body,
     )
 
@@ -114,7 +274,8 @@ async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[
     if head is None:
         return None
     versions = await conn.fetch(
-        "SELECT version, receipt_number, received_at, late, status, verdict, scorecard, scored_at"
+        "SELECT version, receipt_number, received_at, late, extension, status, verdict,"
+        " scorecard, scored_at"
         " FROM submission_versions WHERE submission_id = $1 ORDER BY version",
         submission_id,
     )

@@ -12,3 +12,4 @@ class Center:
     office_path: str
     province: str
     certified_until: date | None = None
+    contact_emails: tuple[str, ...] = ()

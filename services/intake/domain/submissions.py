@@ -19,11 +19,15 @@ class SubmissionRefused(Exception):
 @dataclass(frozen=True)
 class Acceptance:
     late: bool
+    extension: bool = False
 
 
-def accept(round_: Round, at: datetime) -> Acceptance:
-    """Accept on time until ``due_at``, late until ``closes_at``, never outside the window."""
+def accept(round_: Round, at: datetime, extension_until: datetime | None = None) -> Acceptance:
+    """On time until ``due_at``, late until ``closes_at``; after that only with an extension
+    an operator granted this center, until its end."""
     window = round_.window(at)
+    if window is Window.CLOSED and extension_until is not None and at <= extension_until:
+        return Acceptance(late=True, extension=True)
     if window is Window.NOT_OPEN:
         raise SubmissionRefused(
             "round_not_open",

@@ -1,12 +1,15 @@
-"""Bearer-token authentication: every request names its principal."""
+"""Bearer-token authentication and per-token rate limits: every request names its principal."""
 
+import math
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.intake.adapters import repository
-from services.intake.domain.principals import Principal
+from services.intake.domain.principals import Principal, PrincipalKind
+from services.intake.domain.rate_limit import RateLimiter
 from services.intake.entrypoints.problems import Problem
 
 bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
@@ -26,22 +29,42 @@ async def principal(
 ) -> Principal:
     if credentials is None:
         raise UNAUTHENTICATED
+    token = credentials.credentials
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait = limiter.retry_after(repository.token_hash(token).hex(), time.monotonic())
+    if wait > 0:
+        raise Problem(
+            429,
+            "rate_limited",
+            "Too many requests for this token",
+            "ส่งคำขอถี่เกินกำหนด กรุณารอแล้วลองใหม่",
+            headers={"Retry-After": str(math.ceil(wait))},
+        )
     async with request.app.state.runtime.pool.acquire() as conn:
-        found = await repository.principal_for(conn, credentials.credentials)
+        found = await repository.principal_for(conn, token)
     if found is None:
         raise UNAUTHENTICATED
     return found
 
 
-def center_of(who: Principal) -> str:
-    if who.kind != "center" or who.center_id is None:
+def require(who: Principal, *kinds: PrincipalKind) -> None:
+    if who.kind not in kinds:
         raise Problem(
             403,
-            "center_only",
-            "Only a center can submit its report",
-            "เฉพาะศูนย์บริการเท่านั้นที่ส่งรายงานได้",
+            "forbidden",
+            f"Only {' or '.join(kinds)} tokens may do this",
+            "โทเคนนี้ไม่มีสิทธิ์ทำรายการนี้",
         )
+
+
+def center_of(who: Principal) -> str:
+    require(who, "center")
+    assert who.center_id is not None
     return who.center_id
+
+
+def remote_addr(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 Caller = Annotated[Principal, Depends(principal)]

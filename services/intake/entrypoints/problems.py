@@ -1,12 +1,15 @@
 """Errors as ``application/problem+json`` (RFC 9457), in English and Thai, naming the field."""
 
+import asyncio
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.intake.domain.submissions import SubmissionRefused
+from services.intake.handlers import IdempotencyKeyReused, InvalidRoundDates, NotFound
 
 PROBLEM = "application/problem+json"
 
@@ -58,6 +61,17 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 NOT_FOUND = Problem(404, "not_found", "Not found", "ไม่พบข้อมูล")
 
+# The database is unreachable or overloaded: say so (503), never a 500; nothing was written,
+# since every change runs in one transaction.
+DATABASE_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
@@ -75,6 +89,48 @@ def install(app: FastAPI) -> None:
                 field_errors(list(error.errors())),
             )
         )
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(_: Request, __: NotFound) -> JSONResponse:
+        return problem_response(NOT_FOUND)
+
+    @app.exception_handler(IdempotencyKeyReused)
+    async def on_key_reused(_: Request, error: IdempotencyKeyReused) -> JSONResponse:
+        return problem_response(
+            Problem(
+                422,
+                "idempotency_key_reused",
+                "This Idempotency-Key was already used with a different body",
+                "Idempotency-Key นี้เคยใช้กับข้อมูลอื่นแล้ว",
+                [{"field": "Idempotency-Key", "reason": f"{error} was used for another body"}],
+            )
+        )
+
+    @app.exception_handler(InvalidRoundDates)
+    async def on_invalid_dates(_: Request, error: InvalidRoundDates) -> JSONResponse:
+        return problem_response(
+            Problem(
+                422,
+                "invalid_body",
+                "The round dates are not valid",
+                "กำหนดการของรอบไม่ถูกต้อง",
+                [{"field": "(body)", "reason": str(error)}],
+            )
+        )
+
+    async def on_database_down(_: Request, error: Exception) -> JSONResponse:
+        return problem_response(
+            Problem(
+                503,
+                "database_unavailable",
+                "The database is unavailable; try again",
+                "ระบบฐานข้อมูลขัดข้องชั่วคราว กรุณาลองใหม่",
+                headers={"Retry-After": "5"},
+            )
+        )
+
+    for error_class in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_class, on_database_down)
 
     @app.exception_handler(SubmissionRefused)
     async def on_refused(_: Request, refused: SubmissionRefused) -> JSONResponse:

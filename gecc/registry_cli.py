@@ -1,0 +1,195 @@
+"""``gecc centers ...`` and ``gecc tokens ...``: the registry and API credentials, run by
+OPS/PMO operators against intake's database."""
+
+import asyncio
+import dataclasses
+import getpass
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+from uuid import UUID
+
+import asyncpg
+import typer
+
+from gecc.stack.config import StackConfig
+from services.intake import admin
+from services.intake.domain.centers import Center
+from services.intake.domain.principals import PrincipalKind
+from services.intake.domain.registry import CENTERS_2022, generate_registry
+from services.intake.domain.registry_file import (
+    RegistryFileError,
+    decode_registry,
+    format_registry,
+    parse_registry,
+)
+from services.intake.domain.rounds import BANGKOK
+
+T = TypeVar("T")
+
+centers_app = typer.Typer(help="The registry of certified centers.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help="API tokens of centers, parent offices and operators.", no_args_is_help=True
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GECC_INTAKE_DATABASE_URL",
+        help="intake's database. Default: the local stack's (gecc stack up).",
+        show_default=False,
+    ),
+]
+CONTACT_DOMAIN = "gecc.example.go.th"
+
+
+@centers_app.command("import")
+def import_centers(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, readable=True, metavar="FILE.csv", help="Registry CSV."
+        ),
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add new centers and update changed ones; a file with any error imports nothing.
+
+    Columns: code,name_th,name_en,office_path,province,contact_emails,certified_until
+    (e-mails separated by ';', date as YYYY-MM-DD or empty), UTF-8.
+    """
+    try:
+        centers = parse_registry(decode_registry(file.read_bytes()))
+    except RegistryFileError as error:
+        for wrong in error.errors:
+            typer.echo(f"{file}:{wrong.line}: {wrong.field}: {wrong.reason}", err=True)
+        typer.echo(f"nothing imported: {len(error.errors)} error(s)", err=True)
+        raise typer.Exit(1) from None
+    inserted, updated = _run(
+        database_url, lambda conn: admin.register_centers(conn, centers, _actor())
+    )
+    typer.echo(f"{len(centers)} centers: {inserted} new, {updated} updated")
+
+
+@centers_app.command("generate")
+def generate_centers(
+    out: Annotated[Path, typer.Option(dir_okay=False, help="Where to write the CSV.")],
+    count: Annotated[int, typer.Option(min=0, help="Centers in the registry.")] = CENTERS_2022,
+    seed: Annotated[int, typer.Option(help="Same seed, same registry.")] = 2570,
+) -> None:
+    """Write a realistic made-up registry (the 2022 shape at 1,343 centers), for demos and tests."""
+    centers = [_with_contact(center) for center in generate_registry(count, seed)]
+    out.write_text(format_registry(centers), encoding="utf-8", newline="")
+    typer.echo(f"wrote {len(centers)} centers to {out}")
+
+
+@tokens_app.command("issue")
+def issue_token(
+    center: Annotated[str | None, typer.Option(help="For this center (its code).")] = None,
+    office: Annotated[
+        str | None, typer.Option(help="For this parent office (its path, e.g. PMO/MOI/DOL).")
+    ] = None,
+    operator: Annotated[bool, typer.Option("--operator", help="For an OPS/PMO operator.")] = False,
+    label: Annotated[str, typer.Option(help="Who or what the token is for.")] = "",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Issue a token for one center, one office or an operator, and print it once."""
+    if [center is not None, office is not None, operator].count(True) != 1:
+        raise typer.BadParameter(
+            "give exactly one of them", param_hint="--center / --office / --operator"
+        )
+    kind: PrincipalKind = (
+        "center" if center is not None else "office" if office is not None else "operator"
+    )
+    try:
+        issued = _run(
+            database_url,
+            lambda conn: admin.issue_token(conn, kind, center, office, label, _actor()),
+        )
+    except LookupError as error:
+        _fail(str(error))
+    typer.echo(f"id     {issued.id}\ntoken  {issued.token}")
+    typer.echo("Store the token now: only its hash is kept, it cannot be shown again.", err=True)
+
+
+@tokens_app.command("revoke")
+def revoke_token(
+    token_id: Annotated[UUID, typer.Argument(help="The token's id (gecc tokens list).")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revoke a token: it stops working at once."""
+    if not _run(database_url, lambda conn: admin.revoke_token(conn, token_id, _actor())):
+        _fail(f"no token {token_id}, or it is revoked already")
+    typer.echo(f"revoked {token_id}")
+
+
+@tokens_app.command("list")
+def list_tokens(database_url: DatabaseUrl = None) -> None:
+    """Every token with what it is for (never the token itself); times in Bangkok time."""
+    tokens = _run(database_url, admin.list_tokens)
+    rows = [("ID", "KIND", "CENTER/OFFICE", "LABEL", "PREFIX", "CREATED", "REVOKED")]
+    rows += [
+        (
+            str(t.id),
+            t.kind,
+            t.center_id or t.office_path or "-",
+            t.label or "-",
+            t.prefix or "-",
+            _when(t.created_at),
+            _when(t.revoked_at) if t.revoked_at else "-",
+        )
+        for t in tokens
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _run(database_url: str | None, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def run() -> T:
+        async with _intake(database_url) as conn:
+            return await use(conn)
+
+    try:
+        return asyncio.run(run())
+    except OSError as error:
+        _fail(
+            f"cannot reach intake's database ({error}): "
+            "start it with `gecc stack up` or pass --database-url"
+        )
+    except asyncpg.PostgresError as error:
+        _fail(f"intake's database refused: {error}")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@asynccontextmanager
+async def _intake(database_url: str | None) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url or StackConfig.from_env().service_dsn("intake"))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a name in /etc/passwd
+        user = str(os.getuid())
+    return f"cli:{user}"
+
+
+def _with_contact(center: Center) -> Center:
+    address = f"{center.id.lower()}@{CONTACT_DOMAIN}"
+    return dataclasses.replace(center, contact_emails=(address,))
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(BANGKOK):%Y-%m-%d %H:%M}"

@@ -1,0 +1,262 @@
+"""The registry file: one certified center per CSV row, as operators keep it in a spreadsheet.
+
+Parsing reports every wrong cell with its line and column, so a file is fixed in one pass;
+a file with any error yields no centers at all.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from services.intake.domain.centers import Center
+from services.intake.domain.rounds import BE_OFFSET
+
+COLUMNS = (
+    "code",
+    "name_th",
+    "name_en",
+    "office_path",
+    "province",
+    "contact_emails",
+    "certified_until",
+)
+MAX_CENTERS = 200_000
+EMAIL_SEPARATOR = ";"
+BOM = "\ufeff"
+
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
+_OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
+_EMAIL = re.compile(r"[^@\s,]+@[^@\s,.]+(\.[^@\s,.]+)+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A year this far ahead is a Buddhist Era year typed into a Common Era column (2570 for 2027).
+_FIRST_BE_YEAR = 2400
+
+
+@dataclass(frozen=True)
+class RowError:
+    """What is wrong where: ``line`` counts rows as a spreadsheet numbers them (header = 1)."""
+
+    line: int
+    field: str
+    reason: str
+
+
+class RegistryFileError(ValueError):
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} error(s) in the registry file")
+
+
+def decode_registry(data: bytes) -> str:
+    """The file's text; a file saved in a Thai code page instead of UTF-8 is refused."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        reason = "not UTF-8 text: save the sheet as 'CSV UTF-8 (Comma delimited)'"
+        raise RegistryFileError([RowError(line, "file", reason)]) from None
+
+
+def parse_registry(text: str) -> list[Center]:
+    """The centers of a registry file (UTF-8, with or without BOM); raises
+    :class:`RegistryFileError` with every error found when any row is wrong."""
+    errors: list[RowError] = []
+    rows = _rows(text.removeprefix(BOM), errors)
+    header = next(rows, None)
+    if not errors:
+        errors += _header_errors(header)
+    centers = [] if errors else _centers(rows, errors)
+    if errors:
+        raise RegistryFileError(errors)
+    return centers
+
+
+def format_registry(centers: Iterable[Center]) -> str:
+    """A registry file of ``centers``, with a BOM so that Excel shows the Thai names."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(_cells(center) for center in centers)
+    return BOM + out.getvalue()
+
+
+def _centers(rows: Iterator[tuple[int, list[str]]], errors: list[RowError]) -> list[Center]:
+    centers: list[Center] = []
+    first_line: dict[str, int] = {}
+    for count, (line, cells) in enumerate(rows, start=1):
+        if count > MAX_CENTERS:
+            errors.append(RowError(line, "row", f"more than {MAX_CENTERS:,} centers in one file"))
+            break
+        code = cells[0].strip()
+        row_errors = _row_errors(line, cells)
+        if code and code in first_line:
+            duplicate = RowError(line, "code", f"{code} is already on line {first_line[code]}")
+            row_errors.insert(0, duplicate)
+        first_line.setdefault(code, line)
+        errors += row_errors
+        if not row_errors:
+            centers.append(_center(cells))
+    return centers
+
+
+def _rows(text: str, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank rows with their line numbers. A quoted cell may hold a line break, so lines
+    are counted as rows (what a spreadsheet shows), not as line breaks. A CSV syntax error
+    ends the rows and is added to ``errors``."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    line = 0
+    try:
+        for line, cells in enumerate(reader, start=1):
+            if any(cell.strip() for cell in cells):
+                yield line, _without_empty_tail(cells)
+    except csv.Error as error:
+        errors.append(RowError(line + 1, "file", f"not readable as CSV: {error}"))
+
+
+def _without_empty_tail(cells: list[str]) -> list[str]:
+    # Spreadsheets export empty cells of columns that were once formatted; they say nothing.
+    end = len(cells)
+    while end > len(COLUMNS) and not cells[end - 1].strip():
+        end -= 1
+    return cells[:end]
+
+
+def _header_errors(header: tuple[int, list[str]] | None) -> list[RowError]:
+    expected = ",".join(COLUMNS)
+    if header is None:
+        return [RowError(1, "header", f"the file is empty: its first line must be {expected}")]
+    line, cells = header
+    names = [name.strip() for name in cells]
+    if tuple(names) == COLUMNS:
+        return []
+    if not set(names) & set(COLUMNS):
+        return [RowError(line, "header", f"the first line must be the header {expected}")]
+    problems = [f"unknown column {name!r}" for name in names if name not in COLUMNS]
+    problems += [f"missing column {name!r}" for name in COLUMNS if name not in names]
+    problems += [
+        f"column {name!r} appears {names.count(name)} times"
+        for name in COLUMNS
+        if names.count(name) > 1
+    ]
+    problems = problems or [f"columns out of order: expected {expected}"]
+    return [RowError(line, "header", problem) for problem in problems]
+
+
+def _row_errors(line: int, cells: list[str]) -> list[RowError]:
+    if len(cells) < len(COLUMNS):
+        reason = f"missing: the row has {len(cells)} cells, {len(COLUMNS)} expected"
+        return [RowError(line, COLUMNS[len(cells)], reason)]
+    if len(cells) > len(COLUMNS):
+        reason = (
+            f"{len(cells) - len(COLUMNS)} cell(s) after {COLUMNS[-1]}: "
+            "a cell holding a comma must be quoted"
+        )
+        return [RowError(line, "row", reason)]
+    values = dict(zip(COLUMNS, (cell.strip() for cell in cells), strict=True))
+    return [
+        RowError(line, field, problem)
+        for field in COLUMNS
+        if (problem := _cell_problem(field, values[field])) is not None
+    ]
+
+
+def _cell_problem(field: str, value: str) -> str | None:
+    # PostgreSQL refuses NUL in text, and a line break inside a name is always a slip.
+    if _CONTROL.search(value):
+        return "contains a control character (a line break, tab or similar)"
+    check = _CHECKS.get(field)
+    return None if check is None else check(value)
+
+
+def _code_problem(code: str) -> str | None:
+    if _CODE.fullmatch(code):
+        return None
+    return (
+        f"{code!r} is not a center code: 2 to 32 capital letters, digits, '-' or '_', "
+        "like GECC-0001"
+    )
+
+
+def _required(value: str) -> str | None:
+    return None if value else "missing"
+
+
+def _office_path_problem(path: str) -> str | None:
+    if _OFFICE_PATH.fullmatch(path):
+        return None
+    return f"{path!r} is not an office path: like PMO/MOI/DOL (capital letters, digits and '-')"
+
+
+def _emails_problem(cell: str) -> str | None:
+    wrong = [address for address in _emails(cell) if not _EMAIL.fullmatch(address)]
+    if not wrong:
+        return None
+    hint = f"; separate addresses with '{EMAIL_SEPARATOR}'" if "," in cell else ""
+    return f"not an e-mail address: {', '.join(map(repr, wrong))}{hint}"
+
+
+def _date_problem(value: str) -> str | None:
+    if not value:
+        return None
+    try:
+        day = _date(value)
+    except ValueError:
+        return f"{value!r} is not a date: write it as YYYY-MM-DD, like 2027-09-30"
+    if day is not None and day.year >= _FIRST_BE_YEAR:
+        return (
+            f"{value!r} has a Buddhist Era year: write the Common Era year {day.year - BE_OFFSET}"
+        )
+    return None
+
+
+_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "code": _code_problem,
+    "name_th": _required,
+    "office_path": _office_path_problem,
+    "province": _required,
+    "contact_emails": _emails_problem,
+    "certified_until": _date_problem,
+}
+
+
+def _emails(cell: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in cell.split(EMAIL_SEPARATOR) if part.strip())
+
+
+def _date(value: str) -> date | None:
+    if not value:
+        return None
+    if not _ISO_DATE.fullmatch(value):
+        raise ValueError(value)
+    return date.fromisoformat(value)
+
+
+def _center(cells: list[str]) -> Center:
+    code, name_th, name_en, office_path, province, emails, certified_until = (
+        cell.strip() for cell in cells
+    )
+    return Center(
+        id=code,
+        name_th=name_th,
+        name_en=name_en,
+        office_path=office_path,
+        province=province,
+        certified_until=_date(certified_until),
+        contact_emails=_emails(emails),
+    )
+
+
+def _cells(center: Center) -> tuple[str, ...]:
+    return (
+        center.id,
+        center.name_th,
+        center.name_en,
+        center.office_path,
+        center.province,
+        EMAIL_SEPARATOR.join(center.contact_emails),
+        center.certified_until.isoformat() if center.certified_until else "",
+    )

@@ -1,0 +1,212 @@
+"""Intake's HTTP API for rounds: calendar, administration, extensions, completeness."""
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.intake import handlers
+from services.intake.adapters import repository
+from services.intake.domain.completeness import VERDICTS, CompletenessReport
+from services.intake.domain.rounds import Round
+from services.intake.domain.thai import thai_date
+from services.intake.entrypoints.auth import Caller, center_of, remote_addr, require
+from services.intake.entrypoints.problems import NOT_FOUND
+
+router = APIRouter(prefix="/v1", tags=["rounds"])
+
+
+class RoundView(BaseModel):
+    id: str
+    kind: str
+    fiscal_year: int
+    period_start: str
+    period_end: str
+    opens_at: datetime
+    due_at: datetime
+    closes_at: datetime
+    opens_th: str
+    due_th: str
+    closes_th: str
+
+    @classmethod
+    def of(cls, r: Round) -> "RoundView":
+        return cls(
+            id=r.id,
+            kind=r.kind,
+            fiscal_year=r.fiscal_year,
+            period_start=r.period_start.isoformat(),
+            period_end=r.period_end.isoformat(),
+            opens_at=r.opens_at,
+            due_at=r.due_at,
+            closes_at=r.closes_at,
+            opens_th=thai_date(r.opens_at),
+            due_th=thai_date(r.due_at),
+            closes_th=thai_date(r.closes_at),
+        )
+
+
+class RoundDatesChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    opens_at: AwareDatetime | None = None
+    due_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+
+
+class ExtensionGrant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    center_id: str = Field(min_length=1, max_length=32)
+    until: AwareDatetime
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.get("/rounds", response_model=list[RoundView], summary="All rounds")
+async def list_rounds(_: Caller, request: Request) -> list[RoundView]:
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return [RoundView.of(r) for r in await repository.list_rounds(conn)]
+
+
+@router.get("/rounds/{round_id}", response_model=RoundView, summary="One round")
+async def get_round(round_id: str, _: Caller, request: Request) -> RoundView:
+    async with request.app.state.runtime.pool.acquire() as conn:
+        found = await repository.get_round(conn, round_id)
+    if found is None:
+        raise NOT_FOUND
+    return RoundView.of(found)
+
+
+@router.patch(
+    "/rounds/{round_id}",
+    response_model=RoundView,
+    summary="Change a round's dates before it closes (operators; audited)",
+)
+async def change_round(
+    round_id: str, change: RoundDatesChange, who: Caller, request: Request
+) -> RoundView:
+    require(who, "operator")
+    changes = change.model_dump(exclude_none=True)
+    updated = await handlers.change_round_dates(
+        request.app.state.runtime.pool, who, round_id, changes, remote_addr(request)
+    )
+    return RoundView.of(updated)
+
+
+@router.get("/rounds/{round_id}/submission", summary="The caller's own submission for a round")
+async def own_submission(round_id: str, who: Caller, request: Request) -> dict[str, Any]:
+    found = await handlers.find_own_submission(
+        request.app.state.runtime.pool, center_of(who), round_id
+    )
+    if found is None:
+        raise NOT_FOUND
+    return {key: value for key, value in found.items() if key != "office_path"}
+
+
+@router.post(
+    "/rounds/{round_id}/extensions",
+    status_code=201,
+    summary="Let one center submit after the round closed (operators; audited)",
+)
+async def grant_extension(
+    round_id: str, grant: ExtensionGrant, who: Caller, request: Request
+) -> dict[str, Any]:
+    require(who, "operator")
+    await handlers.grant_extension(
+        request.app.state.runtime.pool,
+        who,
+        round_id,
+        grant.center_id,
+        grant.until,
+        grant.reason,
+        remote_addr(request),
+    )
+    return {"round_id": round_id, **grant.model_dump(mode="json")}
+
+
+@router.get("/rounds/{round_id}/extensions", summary="Extensions granted in a round")
+async def list_extensions(round_id: str, who: Caller, request: Request) -> list[dict[str, Any]]:
+    require(who, "operator", "office")
+    assert who.scope is not None
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await repository.list_extensions(conn, round_id, who.scope)
+
+
+@router.get(
+    "/rounds/{round_id}/completeness",
+    summary="Expected, submitted, on time, late, missing and verdicts per office level",
+)
+async def get_completeness(
+    round_id: str,
+    who: Caller,
+    request: Request,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    view: Annotated[Literal["levels", "missing"], Query()] = "levels",
+) -> Any:
+    require(who, "operator", "office")
+    assert who.scope is not None
+    report = await handlers.round_completeness(request.app.state.runtime.pool, round_id, who.scope)
+    if format == "csv":
+        return csv_response(f"{round_id}-{view}.csv", completeness_rows(report, view))
+    return {
+        "round_id": round_id,
+        "scope": report.scope,
+        "levels": [level_row(level) for level in report.levels],
+        "missing": [missing_row(c) for c in report.missing],
+    }
+
+
+@router.get("/audit", tags=["operations"], summary="Audit log entries (operators)")
+async def audit_log(
+    who: Caller,
+    request: Request,
+    target: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    require(who, "operator")
+    async with request.app.state.runtime.pool.acquire() as conn:
+        return await repository.audit_entries(conn, target, limit)
+
+
+def level_row(level: Any) -> dict[str, Any]:
+    return {
+        "office_path": level.office_path,
+        "depth": level.depth,
+        "expected": level.expected,
+        "submitted": level.submitted,
+        "on_time": level.on_time,
+        "late": level.late,
+        "missing": level.missing,
+        "completeness_percent": round(level.submitted / level.expected * 100, 1),
+        **{verdict: level.verdicts[verdict] for verdict in (*VERDICTS, "pending")},
+    }
+
+
+def missing_row(center: Any) -> dict[str, Any]:
+    return {
+        "center_id": center.center_id,
+        "name_th": center.name_th,
+        "office_path": center.office_path,
+        "province": center.province,
+    }
+
+
+def completeness_rows(report: CompletenessReport, view: str) -> list[dict[str, Any]]:
+    if view == "missing":
+        return [missing_row(c) for c in report.missing]
+    return [level_row(level) for level in report.levels]
+
+
+def csv_response(filename: str, rows: list[dict[str, Any]]) -> Response:
+    """UTF-8 with a byte-order mark, so Excel opens the Thai text intact."""
+    out = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(
+        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
