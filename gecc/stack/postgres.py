@@ -100,7 +100,7 @@ def running_postmaster(config: StackConfig) -> psutil.Process | None:
         process = psutil.Process(pid)
         if process.status() != psutil.STATUS_ZOMBIE and str(data) in process.cmdline():
             return process
-    except psutil.Error:
+    except (psutil.Error, ValueError):  # ValueError: a damaged postmaster.pid (pid <= 0)
         pass
     return None
 

@@ -16,6 +16,8 @@ from shared.messaging.metrics import MessagingMetrics
 log = logging.getLogger(__name__)
 
 CLEANUP_INTERVAL_SECONDS = 300.0
+METRICS_INTERVAL_SECONDS = 1.0
+STOP_TIMEOUT_SECONDS = 5.0
 
 
 def notify_channel(service: str) -> str:
@@ -39,10 +41,12 @@ async def enqueue(
 class OutboxRelay:
     """Publishes outbox rows in id order, in batches, with the idempotent producer (acks=all).
 
-    Woken by LISTEN/NOTIFY when a row is committed, and by a timer as a fallback. One relay
-    at a time holds the advisory lock for a batch, so replicas never reorder a center's events.
-    Rows are marked published only after Kafka acknowledged them; a crash in between
-    publishes them again, which consumers absorb by de-duplicating on ``event_id``.
+    One relay per service is active at a time: it holds a session advisory lock on its own
+    connection (released by PostgreSQL if the process dies), so replicas never reorder a
+    center's events. It is woken by LISTEN/NOTIFY when a row is committed, and by a timer as
+    a fallback. No transaction stays open while Kafka is waited for: a batch is read, sent
+    with a deadline, and only then marked published; a crash in between sends it again,
+    which consumers absorb by de-duplicating on ``event_id``.
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class OutboxRelay:
         metrics: MessagingMetrics,
         batch_size: int = 500,
         poll_interval: float = 1.0,
+        publish_timeout: float = 10.0,
         retention_hours: int = 24,
     ) -> None:
         self._pool = pool
@@ -63,80 +68,100 @@ class OutboxRelay:
         self._metrics = metrics
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
         self._retention_hours = retention_hours
-        self._next_cleanup = 0.0
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._listener: asyncpg.Connection | None = None
+        self._leader: asyncpg.Connection | None = None
+        self._holds_lock = False
 
     async def run(self) -> None:
+        gauges = asyncio.create_task(self._refresh_metrics_forever(), name="outbox-metrics")
         backoff = 0.5
-        while True:
-            try:
-                await self._listen()
-                published = await self.publish_batch()
-                backoff = 0.5
-            except Exception as error:  # Kafka or PostgreSQL away: back off, keep the rows
-                log.warning(
-                    "outbox relay of %s: %s; retrying in %.1fs", self._service, error, backoff
-                )
-                await self._reset_producer()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                continue
-            finally:
-                with contextlib.suppress(Exception):
-                    await self.refresh_metrics()
-            if published < self._batch_size:
-                await self._sleep_until_woken()
+        try:
+            while True:
+                try:
+                    published = await self.publish_batch() if await self._lead() else 0
+                    backoff = 0.5
+                except Exception as error:  # Kafka or PostgreSQL away: back off, keep the rows
+                    log.warning(
+                        "outbox relay of %s: %s; retrying in %.1fs",
+                        self._service,
+                        error or type(error).__name__,
+                        backoff,
+                    )
+                    await self._reset_producer()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
+                if published < self._batch_size:
+                    await self._sleep_until_woken()
+        finally:
+            gauges.cancel()
 
     async def publish_batch(self) -> int:
         producer = await self._ensure_producer()
-        async with self._pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock(hashtext($1))", notify_channel(self._service)
-            )
-            if not locked:
-                return 0
-            rows = await conn.fetch(
-                "SELECT id, topic, message_key, payload FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
-                self._batch_size,
-            )
-            if not rows:
-                return 0
+        rows = await self._pool.fetch(
+            "SELECT id, topic, message_key, payload FROM outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        async with asyncio.timeout(self._publish_timeout):
             await self._publish(producer, rows)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [r["id"] for r in rows],
-            )
+        await self._pool.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            [r["id"] for r in rows],
+        )
         for row in rows:
             self._metrics.outbox_published.labels(self._service, row["topic"]).inc()
         return len(rows)
 
     async def refresh_metrics(self) -> None:
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT count(*) AS backlog,"
-                " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
-                " FROM outbox WHERE published_at IS NULL"
-            )
-            if time.monotonic() >= self._next_cleanup:
-                self._next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
-                await conn.execute(
-                    "DELETE FROM outbox WHERE published_at < now() - make_interval(hours => $1)",
-                    self._retention_hours,
-                )
+        row = await self._pool.fetchrow(
+            "SELECT count(*) AS backlog,"
+            " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
+            " FROM outbox WHERE published_at IS NULL"
+        )
         assert row is not None
         self._metrics.outbox_backlog.set(row["backlog"])
         self._metrics.outbox_oldest_age.set(float(row["oldest"]))
 
     async def close(self) -> None:
         await self._reset_producer()
-        if self._listener is not None:
+        if self._leader is not None:
             with contextlib.suppress(Exception):
-                await self._listener.close()
-            self._listener = None
+                await self._leader.close()
+            self._leader = None
+
+    async def _refresh_metrics_forever(self) -> None:
+        next_cleanup = 0.0
+        while True:
+            with contextlib.suppress(Exception):
+                await self.refresh_metrics()
+                if time.monotonic() >= next_cleanup:
+                    next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
+                    await self._pool.execute(
+                        "DELETE FROM outbox"
+                        " WHERE published_at < now() - make_interval(hours => $1)",
+                        self._retention_hours,
+                    )
+            await asyncio.sleep(METRICS_INTERVAL_SECONDS)
+
+    async def _lead(self) -> bool:
+        """Hold the relay's advisory lock and listen for new rows; False while another leads."""
+        if self._leader is None or self._leader.is_closed():
+            self._leader = await asyncpg.connect(self._dsn)
+            await self._leader.add_listener(notify_channel(self._service), self._on_notify)
+            self._holds_lock = False
+        if not self._holds_lock:
+            self._holds_lock = bool(
+                await self._leader.fetchval(
+                    "SELECT pg_try_advisory_lock(hashtext($1))", notify_channel(self._service)
+                )
+            )
+        return self._holds_lock
 
     async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
         acks = [
@@ -167,15 +192,20 @@ class OutboxRelay:
 
     async def _reset_producer(self) -> None:
         producer, self._producer = self._producer, None
-        if producer is not None:
-            with contextlib.suppress(Exception):
-                await producer.stop()
-
-    async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
+        if producer is None:
             return
-        self._listener = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(notify_channel(self._service), self._on_notify)
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                await producer.stop()
+        except Exception:
+            # stop() flushes, and an idempotent producer retries without end while Kafka is
+            # away: end its sender and connections instead. Unacknowledged rows stay in the
+            # outbox and are sent again by the next producer.
+            sender = producer._sender.sender_task  # no public way to abandon the flush
+            if sender is not None:
+                sender.cancel()
+            with contextlib.suppress(Exception):
+                await producer.client.close()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -157,7 +157,10 @@ class ServiceRuntime:
             checks["database"] = "ok"
         except Exception as error:
             checks["database"] = f"error: {type(error).__name__}"
-        checks["kafka"] = "ok" if self.kafka_connected else "connecting"
+        if not self.kafka_connected:
+            checks["kafka"] = "connecting"
+        else:
+            checks["kafka"] = "ok" if await self.broker.ping(timeout=1.0) else "unreachable"
         return checks["database"] == "ok", checks
 
     def fastapi_app(self, title: str, description: str = "") -> FastAPI:

@@ -1,7 +1,10 @@
 """`gecc stack` on the real broker, database and services: idempotent, recovers, leaves nothing."""
 
 import os
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,10 +18,12 @@ from tests.support.services import free_port
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> StackConfig:
-    # The launcher itself makes the data directory traversable by the server's account.
-    return StackConfig(
-        home=tmp_path / "home",
+def config() -> Iterator[StackConfig]:
+    # Not under pytest's tmp_path: another pytest run resets /tmp/pytest-of-<user> to 0700,
+    # and PostgreSQL, which runs as its own account when we are root, would lose its data.
+    home = Path(tempfile.mkdtemp(prefix="gecc-launcher-"))
+    yield StackConfig(
+        home=home,
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
         postgres_port=free_port(),
@@ -26,6 +31,7 @@ def config(tmp_path: Path) -> StackConfig:
         service_ports={name: free_port() for name in ("intake", "scoring", "notifier", "export")},
         start_timeout=120,
     )
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
