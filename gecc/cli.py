@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gecc.registry_cli import centers_app, tokens_app
+from gecc.rounds_cli import rounds_app
 from gecc.stack import stack
 from gecc.stack.cli import app as stack_app
 from gecc.stack.cli import failing_cleanly
@@ -16,6 +17,7 @@ app = typer.Typer(help="GECC maintenance reporting: local tooling.", no_args_is_
 app.add_typer(stack_app, name="stack")
 docs_app = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
+app.add_typer(rounds_app, name="rounds")
 app.add_typer(centers_app, name="centers")
 app.add_typer(tokens_app, name="tokens")
 

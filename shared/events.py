@@ -46,9 +46,26 @@ class SubmissionReceived(EventData):
 
 
 class Reason(BaseModel):
+    """Why a verdict is what it is: a machine code with its figures, and text for people."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
     code: str
     detail: dict[str, float | int | str] = Field(default_factory=dict)
+    text_th: str = ""
+    text_en: str = ""
+
+
+class PreviousResult(BaseModel):
+    """The same center's latest result in the round before this one."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    round_id: str
+    verdict: Verdict
+    satisfaction_percent: float
+    checklist_percent: float
+
+
+Change = Literal["first_result", "improved", "unchanged", "worsened"]
 
 
 class SatisfactionScore(BaseModel):
@@ -80,6 +97,12 @@ class SubmissionScored(EventData):
     checklist: ChecklistScore
     verdict: Verdict
     reasons: list[Reason]
+    score_version: int = Field(default=1, ge=1)
+    """1 for the first scoring; higher when an operator re-scored after a corrected standard."""
+    previous: PreviousResult | None = None
+    change: Change = "first_result"
+    satisfaction_change: float | None = None
+    checklist_change: float | None = None
 
 
 class DeadlineNear(EventData):

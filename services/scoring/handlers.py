@@ -1,12 +1,21 @@
 """Scoring use cases: take an event, use the adapters, publish through the outbox."""
 
+import time
 from datetime import UTC, datetime
 
 import asyncpg
 
-from services.scoring.adapters.repository import save_score
+from services.scoring.adapters import repository
+from services.scoring.adapters.metrics import ScoringMetrics
+from services.scoring.domain.history import compare, previous_round_id
 from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
-from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
+from shared.events import (
+    Envelope,
+    PreviousResult,
+    SubmissionReceived,
+    SubmissionScored,
+    new_event,
+)
 from shared.messaging.consumer import EventRejected
 from shared.messaging.outbox import enqueue
 from shared.standards import StandardCatalog
@@ -15,13 +24,21 @@ from shared.topics import Topic, TopicNames
 SERVICE = "scoring"
 
 
-def build_score(catalog: StandardCatalog, received: SubmissionReceived) -> SubmissionScored:
+def build_score(
+    catalog: StandardCatalog,
+    received: SubmissionReceived,
+    previous: PreviousResult | None = None,
+    score_version: int = 1,
+) -> SubmissionScored:
     standard = catalog.get(received.checklist.standard)
     if standard is None:
         raise EventRejected(f"unknown standard {received.checklist.standard!r}")
     satisfaction = score_satisfaction(received.satisfaction)
     checklist = score_checklist(standard, received.checklist)
     verdict, reasons = judge(standard, satisfaction, checklist)
+    change, satisfaction_change, checklist_change = compare(
+        verdict, satisfaction.overall_percent, checklist.overall_percent, previous
+    )
     return SubmissionScored(
         submission_id=received.submission_id,
         version=received.version,
@@ -34,7 +51,28 @@ def build_score(catalog: StandardCatalog, received: SubmissionReceived) -> Submi
         checklist=checklist,
         verdict=verdict,
         reasons=reasons,
+        score_version=score_version,
+        previous=previous,
+        change=change,
+        satisfaction_change=satisfaction_change,
+        checklist_change=checklist_change,
     )
+
+
+async def publish_score(
+    conn: asyncpg.Connection,
+    topics: TopicNames,
+    score: SubmissionScored,
+    source_event: str,
+    metrics: ScoringMetrics,
+) -> bool:
+    """Store a score version and its event; False (and nothing published) if it existed."""
+    if not await repository.save_score(conn, score, source_event):
+        return False
+    scored = new_event(score, producer=SERVICE)
+    await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_SCORED), score.center_id, scored)
+    metrics.verdicts.labels(score.round_id, score.verdict).inc()
+    return True
 
 
 async def score_submission(
@@ -42,8 +80,14 @@ async def score_submission(
     event: Envelope[SubmissionReceived],
     catalog: StandardCatalog,
     topics: TopicNames,
+    metrics: ScoringMetrics,
 ) -> None:
-    score = build_score(catalog, event.data)
-    if await save_score(conn, score, str(event.event_id)):
-        scored = new_event(score, producer=SERVICE)
-        await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_SCORED), score.center_id, scored)
+    started = time.perf_counter()
+    received = event.data
+    await repository.keep_received(conn, received)
+    previous = await repository.latest_result(
+        conn, received.center_id, previous_round_id(received.round_id)
+    )
+    score = build_score(catalog, received, previous)
+    await publish_score(conn, topics, score, str(event.event_id), metrics)
+    metrics.duration.observe(time.perf_counter() - started)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,9 @@ from shared.events import Envelope, EventData
 from shared.messaging.metrics import MessagingMetrics
 
 log = logging.getLogger(__name__)
+
+FAILPOINT_ENV = "GECC_FAILPOINT"
+FAILPOINT_EXIT_CODE = 70
 
 DataT = TypeVar("DataT", bound=EventData)
 if TYPE_CHECKING:
@@ -87,6 +91,7 @@ class EventConsumer:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._retry_delay = retry_delay
+        self._exit_after_commit = os.environ.get(FAILPOINT_ENV) == "exit-after-commit"
 
     async def consume(
         self, records: Sequence[Record], event_model: type[Envelope[DataT]], handle: Handle[DataT]
@@ -104,6 +109,10 @@ class EventConsumer:
                 # Dead letters are published before the offsets move past them.
                 for letter in dead:
                     await self._dead_letter(letter)
+            if self._exit_after_commit:
+                # Failpoint for crash tests: die between the database commit and the offset
+                # commit, the moment redelivery must not turn into double processing.
+                os._exit(FAILPOINT_EXIT_CODE)
         except TRANSIENT as error:
             topic = records[0].topic if records else "?"
             log.warning("%s: %s unavailable (%s); redelivering", self._service, topic, error)

@@ -26,12 +26,15 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
     await conn.execute(
         """
         INSERT INTO submission_versions (submission_id, version, center_id, round_id,
-            satisfaction_percent, checklist_percent, verdict, reasons, scored_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            satisfaction_percent, checklist_percent, verdict, reasons, scored_at, score_version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         ON CONFLICT (submission_id, version) DO UPDATE SET
             satisfaction_percent = excluded.satisfaction_percent,
             checklist_percent = excluded.checklist_percent,
-            verdict = excluded.verdict, reasons = excluded.reasons, scored_at = excluded.scored_at
+            verdict = excluded.verdict, reasons = excluded.reasons, scored_at = excluded.scored_at,
+            score_version = excluded.score_version
+        WHERE submission_versions.score_version IS NULL
+           OR submission_versions.score_version < excluded.score_version
         """,
         scored.submission_id,
         scored.version,
@@ -42,4 +45,5 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
         scored.verdict,
         [r.model_dump(mode="json") for r in scored.reasons],
         scored.scored_at,
+        scored.score_version,
     )

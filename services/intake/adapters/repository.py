@@ -283,15 +283,18 @@ async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[
 
 
 async def record_score(conn: asyncpg.Connection, scored: SubmissionScored) -> None:
+    """Show a score on its submission version, unless a later score version is shown."""
     await conn.execute(
         "UPDATE submission_versions SET status = 'scored', verdict = $3, scorecard = $4,"
-        " scored_at = $5 WHERE submission_id = $1 AND version = $2",
+        " scored_at = $5 WHERE submission_id = $1 AND version = $2"
+        " AND coalesce((scorecard ->> 'score_version')::int, 0) < $6",
         scored.submission_id,
         scored.version,
         scored.verdict,
         scored.model_dump(
             mode="json",
-            include={"standard", "standard_version", "satisfaction", "checklist", "reasons"},
+            exclude={"submission_id", "version", "center_id", "round_id", "verdict", "scored_at"},
         ),
         scored.scored_at,
+        scored.score_version,
     )

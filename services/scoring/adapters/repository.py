@@ -1,23 +1,40 @@
+"""All of scoring's SQL."""
+
+from typing import Any
+
 import asyncpg
 
-from shared.events import SubmissionScored
+from shared.events import PreviousResult, SubmissionReceived, SubmissionScored
+
+
+async def keep_received(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
+    await conn.execute(
+        "INSERT INTO received_submissions (submission_id, version, center_id, round_id, received)"
+        " VALUES ($1, $2, $3, $4, $5::text::jsonb) ON CONFLICT DO NOTHING",
+        received.submission_id,
+        received.version,
+        received.center_id,
+        received.round_id,
+        received.model_dump_json(),
+    )
 
 
 async def save_score(
     conn: asyncpg.Connection, score: SubmissionScored, received_event_id: str
 ) -> bool:
-    """Store the score of a submission version; False if that version was already scored."""
+    """Store a score version; False if that (submission, version, score version) exists."""
     inserted = await conn.fetchval(
         """
-        INSERT INTO scores (submission_id, version, center_id, round_id, standard,
-            standard_version, satisfaction_percent, checklist_percent, verdict, scorecard,
-            received_event_id, scored_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT (submission_id, version) DO NOTHING
+        INSERT INTO scores (submission_id, version, score_version, center_id, round_id,
+            standard, standard_version, satisfaction_percent, checklist_percent, verdict,
+            scorecard, received_event_id, scored_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)
+        ON CONFLICT (submission_id, version, score_version) DO NOTHING
         RETURNING true
         """,
         score.submission_id,
         score.version,
+        score.score_version,
         score.center_id,
         score.round_id,
         score.standard,
@@ -25,8 +42,46 @@ async def save_score(
         score.satisfaction.overall_percent,
         score.checklist.overall_percent,
         score.verdict,
-        score.model_dump(mode="json"),
+        score.model_dump_json(),
         received_event_id,
         score.scored_at,
     )
     return bool(inserted)
+
+
+async def latest_result(
+    conn: asyncpg.Connection, center_id: str, round_id: str
+) -> PreviousResult | None:
+    """The center's latest score in a round: its last submission version, last score version."""
+    row = await conn.fetchrow(
+        "SELECT round_id, verdict, satisfaction_percent, checklist_percent FROM scores"
+        " WHERE center_id = $1 AND round_id = $2"
+        " ORDER BY version DESC, score_version DESC LIMIT 1",
+        center_id,
+        round_id,
+    )
+    if row is None:
+        return None
+    return PreviousResult(
+        round_id=row["round_id"],
+        verdict=row["verdict"],
+        satisfaction_percent=float(row["satisfaction_percent"]),
+        checklist_percent=float(row["checklist_percent"]),
+    )
+
+
+async def latest_of_round(conn: asyncpg.Connection, round_id: str) -> list[dict[str, Any]]:
+    """Each center's latest submission version in a round, with its latest score."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (r.center_id) r.received::text AS received,
+               s.scorecard::text AS scorecard, s.score_version, s.received_event_id
+        FROM received_submissions r
+        JOIN LATERAL (SELECT * FROM scores WHERE scores.submission_id = r.submission_id
+                      AND scores.version = r.version ORDER BY score_version DESC LIMIT 1) s ON true
+        WHERE r.round_id = $1
+        ORDER BY r.center_id, r.version DESC
+        """,
+        round_id,
+    )
+    return [dict(r) for r in rows]

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from services.scoring.domain.explanations import explain
 from shared.events import ChecklistScore, Reason, SatisfactionScore, Verdict
 from shared.standards import AREAS, ChecklistItem, Standard
 from shared.submission import RATING_SCALE, Checklist, Satisfaction
@@ -52,7 +53,7 @@ def judge(
     """``not_maintained`` if a mandatory item is unmet; ``at_risk`` below a threshold."""
     if checklist.unmet_mandatory:
         return "not_maintained", [
-            Reason(code="mandatory_item_not_met", detail={"item": code})
+            explain(standard, "mandatory_item_not_met", {"item": code})
             for code in checklist.unmet_mandatory
         ]
     limits = standard.thresholds
@@ -73,5 +74,5 @@ def judge(
             {"respondents": satisfaction.respondents, "minimum": limits.minimum_respondents},
         ),
     ]
-    reasons = [Reason(code=code, detail=detail) for code, failed, detail in checks if failed]
+    reasons = [explain(standard, code, detail) for code, failed, detail in checks if failed]
     return ("at_risk" if reasons else "maintained"), reasons

@@ -1,6 +1,7 @@
 import asyncpg
 
 from services.scoring import handlers
+from services.scoring.adapters.metrics import ScoringMetrics
 from shared.events import Envelope, SubmissionReceived, SubmissionScored
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import StandardCatalog
@@ -9,16 +10,18 @@ from shared.topics import Topic
 
 def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
     topics = runtime.settings.topics
+    metrics = ScoringMetrics(runtime.registry)
 
     async def score_submission(
         conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submission(conn, event, catalog, topics)
+        await handlers.score_submission(conn, event, catalog, topics, metrics)
 
     runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submission)
     runtime.publishes(
         Topic.SUBMISSION_SCORED,
         Envelope[SubmissionScored],
-        "Scores, verdict and reasons of one submission version; key: center id.",
+        "Scores, verdict, reasons and change since the previous round of one submission "
+        "version; key: center id.",
     )

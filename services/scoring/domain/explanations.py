@@ -1,0 +1,34 @@
+"""Reasons in words: Thai first (the people who read them), English beneath."""
+
+from shared.events import Reason
+from shared.standards import Standard
+
+
+def explain(standard: Standard, code: str, detail: dict[str, float | int | str]) -> Reason:
+    th, en = _texts(standard, code, detail)
+    return Reason(code=code, detail=detail, text_th=th, text_en=en)
+
+
+def _texts(standard: Standard, code: str, d: dict[str, float | int | str]) -> tuple[str, str]:
+    if code == "mandatory_item_not_met":
+        item = next(i for i in standard.items if i.code == d["item"])
+        return (
+            f"ไม่ผ่านเกณฑ์บังคับข้อ {item.code}: {item.title_th}",
+            f"Mandatory item {item.code} not met: {item.title_en}",
+        )
+    if code == "satisfaction_below_threshold":
+        return (
+            f"ความพึงพอใจร้อยละ {d['percent']} ต่ำกว่าเกณฑ์ร้อยละ {d['threshold']}",
+            f"Satisfaction {d['percent']} % is below the {d['threshold']} % threshold",
+        )
+    if code == "checklist_below_threshold":
+        return (
+            f"ผลการประเมินตนเองร้อยละ {d['percent']} ต่ำกว่าเกณฑ์ร้อยละ {d['threshold']}",
+            f"Self-assessment {d['percent']} % is below the {d['threshold']} % threshold",
+        )
+    if code == "sample_too_small":
+        return (
+            f"ผู้ตอบแบบสำรวจ {d['respondents']} คน น้อยกว่าขั้นต่ำ {d['minimum']} คน",
+            f"{d['respondents']} respondents, fewer than the minimum of {d['minimum']}",
+        )
+    raise ValueError(f"no wording for reason {code!r}")
