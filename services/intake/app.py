@@ -6,6 +6,7 @@ from services.intake.adapters import repository
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import http, problems, rounds, subscribers
+from services.intake.entrypoints.auth import PrincipalCache
 from services.intake.entrypoints.limits import BodySizeLimit
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
@@ -34,6 +35,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     )
     app.state.runtime = runtime
     app.state.catalog = load_catalog(settings.standards_dir)
+    app.state.principals = PrincipalCache(settings.token_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     problems.install(app)
     app.include_router(http.router)

@@ -41,40 +41,35 @@ class Answer:
     replayed: bool = False
 
 
-def request_hash(body: SubmissionBody) -> bytes:
-    return hashlib.sha256(body.model_dump_json().encode()).digest()
-
-
 async def submit(
     pool: asyncpg.Pool,
     topics: TopicNames,
     center_id: str,
     body: SubmissionBody,
+    raw_body: bytes,
     idempotency_key: str,
     remote_addr: str,
 ) -> Answer:
     """Store a new version of the center's submission, its event and its audit entry in one
     transaction; a repeated Idempotency-Key gets the first answer again."""
     received_at = datetime.now(UTC)
-    fingerprint = request_hash(body)
+    fingerprint = hashlib.sha256(raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
-        earlier = await repository.claim_idempotency_key(
-            conn, center_id, idempotency_key, fingerprint
+        context = await repository.submission_context(
+            conn, center_id, idempotency_key, fingerprint, body.round_id
         )
-        if earlier is not None:
+        if not context["claimed"]:
+            earlier = await repository.earlier_request(conn, center_id, idempotency_key)
             if bytes(earlier["request_hash"]) != fingerprint:
                 raise IdempotencyKeyReused(idempotency_key)
             return Answer(earlier["response"], replayed=True)
-        round_ = await repository.get_round(conn, body.round_id)
+        round_ = repository.round_of(context)
         if round_ is None:
             raise SubmissionRefused(
                 "round_not_found", f"no round {body.round_id}", f"ไม่พบรอบ {body.round_id}"
             )
-        extension = None
-        if round_.window(received_at) is Window.CLOSED:
-            extension = await repository.extension_until(conn, round_.id, center_id)
-        acceptance = accept(round_, received_at, extension)
-        submission_id, version = await repository.lock_submission(conn, center_id, round_.id)
+        acceptance = accept(round_, received_at, context["extension_until"])
+        submission_id, version = await repository.next_version(conn, center_id, round_.id)
         received = SubmissionReceived(
             submission_id=submission_id,
             version=version,
@@ -94,7 +89,7 @@ async def submit(
             received_at,
             acceptance.late,
             acceptance.extension,
-            body.model_dump(mode="json"),
+            raw_body.decode(),
         )
         event = new_event(received, producer=SERVICE, occurred_at=received_at)
         await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_RECEIVED), center_id, event)

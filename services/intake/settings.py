@@ -17,3 +17,4 @@ class IntakeSettings(ServiceSettings):
     max_body_bytes: int = 1024 * 1024
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
+    token_cache_seconds: float = 10.0

@@ -96,9 +96,9 @@ async def test_submission_is_scored_and_reaches_every_service(
         scored = await eventually(versions, lambda vs: all(v["status"] == "scored" for v in vs))
         assert [v["verdict"] for v in scored] == ["maintained", "not_maintained"]
         assert scored[0]["scorecard"]["satisfaction"]["overall_percent"] == 90.15
-        assert scored[1]["scorecard"]["reasons"] == [
-            {"code": "mandatory_item_not_met", "detail": {"item": "P01"}}
-        ]
+        reason = scored[1]["scorecard"]["reasons"][0]
+        assert (reason["code"], reason["detail"]) == ("mandatory_item_not_met", {"item": "P01"})
+        assert reason["text_th"].startswith("ไม่ผ่านเกณฑ์บังคับข้อ P01")
 
         other_center = await intake.get(
             f"/v1/submissions/{receipt['submission_id']}", headers=bearer(tokens["b"])

@@ -91,15 +91,6 @@ async def lock_round(conn: asyncpg.Connection, round_id: str) -> Round | None:
     return None if row is None else _round(row)
 
 
-async def extension_until(
-    conn: asyncpg.Connection, round_id: str, center_id: str
-) -> datetime | None:
-    until: datetime | None = await conn.fetchval(
-        "SELECT until FROM extensions WHERE round_id = $1 AND center_id = $2", round_id, center_id
-    )
-    return until
-
-
 async def grant_extension(
     conn: asyncpg.Connection,
     round_id: str,
@@ -144,29 +135,6 @@ async def center_office_path(conn: asyncpg.Connection, center_id: str) -> str | 
         "SELECT office_path FROM centers WHERE id = $1", center_id
     )
     return path
-
-
-async def claim_idempotency_key(
-    conn: asyncpg.Connection, center_id: str, key: str, request_hash: bytes
-) -> asyncpg.Record | None:
-    """None if the key is new (now claimed); else the earlier request's hash and answer.
-
-    A concurrent request with the same key waits here until the first one commits."""
-    claimed = await conn.fetchval(
-        "INSERT INTO idempotency_keys (center_id, idempotency_key, request_hash)"
-        " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true",
-        center_id,
-        key,
-        request_hash,
-    )
-    if claimed:
-        return None
-    return await conn.fetchrow(
-        "SELECT request_hash, response FROM idempotency_keys"
-        " WHERE center_id = $1 AND idempotency_key = $2",
-        center_id,
-        key,
-    )
 
 
 async def save_idempotent_response(
@@ -222,23 +190,66 @@ async def audit_entries(
     return [dict(r) for r in rows]
 
 
-async def lock_submission(
-    conn: asyncpg.Connection, center_id: str, round_id: str
-) -> tuple[UUID, int]:
-    """The submission of a center for a round (created if new), locked, and its next version."""
-    submission_id = await conn.fetchval(
-        "INSERT INTO submissions (id, center_id, round_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (center_id, round_id) DO UPDATE SET center_id = excluded.center_id"
-        " RETURNING id",
+async def next_version(conn: asyncpg.Connection, center_id: str, round_id: str) -> tuple[UUID, int]:
+    """The submission of a center for a round (created if new), locked, and its next version.
+
+    One statement: the update runs on the latest committed row, so two amendments racing
+    for the same center and round get consecutive versions."""
+    row = await conn.fetchrow(
+        "INSERT INTO submissions (id, center_id, round_id, latest_version) VALUES ($1, $2, $3, 1)"
+        " ON CONFLICT (center_id, round_id)"
+        " DO UPDATE SET latest_version = submissions.latest_version + 1"
+        " RETURNING id, latest_version",
         uuid4(),
         center_id,
         round_id,
     )
-    version = await conn.fetchval(
-        "SELECT coalesce(max(version), 0) + 1 FROM submission_versions WHERE submission_id = $1",
-        submission_id,
+    assert row is not None
+    return row["id"], row["latest_version"]
+
+
+async def submission_context(
+    conn: asyncpg.Connection, center_id: str, key: str, request_hash: bytes, round_id: str
+) -> asyncpg.Record:
+    """In one round trip: claim the Idempotency-Key, and read the round and any extension.
+
+    ``claimed`` is null when the key was used before; the earlier request is then read by
+    ``earlier_request`` (a new statement, so it sees a racing request that just committed).
+    """
+    row = await conn.fetchrow(
+        f"""
+        WITH claim AS (
+            INSERT INTO idempotency_keys (center_id, idempotency_key, request_hash)
+            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true AS claimed
+        )
+        SELECT (SELECT claimed FROM claim) AS claimed,
+               (SELECT until FROM extensions WHERE round_id = $4 AND center_id = $1)
+                   AS extension_until,
+               {", ".join(f"r.{c}" for c in ROUND_COLUMNS.split(", "))}
+        FROM (SELECT 1) AS one LEFT JOIN rounds r ON r.id = $4
+        """,
+        center_id,
+        key,
+        request_hash,
+        round_id,
     )
-    return submission_id, version
+    assert row is not None
+    return row
+
+
+async def earlier_request(conn: asyncpg.Connection, center_id: str, key: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        "SELECT request_hash, response FROM idempotency_keys"
+        " WHERE center_id = $1 AND idempotency_key = $2",
+        center_id,
+        key,
+    )
+    assert row is not None
+    return row
+
+
+def round_of(row: asyncpg.Record) -> Round | None:
+    return None if row["id"] is None else Round(**{c: row[c] for c in ROUND_COLUMNS.split(", ")})
 
 
 async def insert_version(
@@ -249,12 +260,12 @@ async def insert_version(
     received_at: datetime,
     late: bool,
     extension: bool,
-    body: dict[str, Any],
+    body: str,
 ) -> None:
     await conn.execute(
         "INSERT INTO submission_versions"
         " (submission_id, version, receipt_number, received_at, late, extension, body)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)",
         submission_id,
         version,
         receipt_number,

@@ -12,6 +12,26 @@ from services.intake.domain.principals import Principal, PrincipalKind
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.entrypoints.problems import Problem
 
+
+class PrincipalCache:
+    """Known tokens for a few seconds, to spare a query per request; a revoked token keeps
+    working at most ``ttl`` seconds longer in each process."""
+
+    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: dict[bytes, tuple[Principal, float]] = {}
+
+    def get(self, key: bytes, now: float) -> Principal | None:
+        entry = self._entries.get(key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
+    def put(self, key: bytes, principal: Principal, now: float) -> None:
+        if len(self._entries) >= self._max_entries:
+            self._entries.clear()
+        self._entries[key] = (principal, now + self._ttl)
+
+
 bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
 
 UNAUTHENTICATED = Problem(
@@ -30,8 +50,10 @@ async def principal(
     if credentials is None:
         raise UNAUTHENTICATED
     token = credentials.credentials
+    key = repository.token_hash(token)
+    now = time.monotonic()
     limiter: RateLimiter = request.app.state.rate_limiter
-    wait = limiter.retry_after(repository.token_hash(token).hex(), time.monotonic())
+    wait = limiter.retry_after(key.hex(), now)
     if wait > 0:
         raise Problem(
             429,
@@ -40,10 +62,14 @@ async def principal(
             "ส่งคำขอถี่เกินกำหนด กรุณารอแล้วลองใหม่",
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    async with request.app.state.runtime.pool.acquire() as conn:
-        found = await repository.principal_for(conn, token)
+    cache: PrincipalCache = request.app.state.principals
+    found = cache.get(key, now)
     if found is None:
-        raise UNAUTHENTICATED
+        async with request.app.state.runtime.pool.acquire() as conn:
+            found = await repository.principal_for(conn, token)
+        if found is None:
+            raise UNAUTHENTICATED
+        cache.put(key, found, now)
     return found
 
 

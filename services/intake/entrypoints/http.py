@@ -4,7 +4,8 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from services.intake import handlers
@@ -74,9 +75,8 @@ async def submit(
     body: SubmissionBody,
     who: Caller,
     request: Request,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     center_id = center_of(who)
     if not idempotency_key:
         raise Problem(
@@ -93,12 +93,13 @@ async def submit(
         runtime.settings.topics,
         center_id,
         body,
+        await request.body(),
         idempotency_key,
         remote_addr(request),
     )
-    if answer.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return answer.body
+    # Returned as is: the receipt was built from validated values, no need to validate again.
+    replayed = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return JSONResponse(answer.body, status_code=201, headers=replayed)
 
 
 @router.get("/submissions/{submission_id}", summary="A submission with all its versions")
