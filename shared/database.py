@@ -11,6 +11,16 @@ from pathlib import Path
 
 import asyncpg
 
+# The database is unreachable or overloaded, rather than the request wrong: worth retrying.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
 MESSAGING_MIGRATIONS = Path(__file__).resolve().parent / "messaging" / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters import audit
+from services.intake.adapters import audit, repository
 from services.intake.adapters.repository import token_hash
 from services.intake.domain.centers import Center
 from services.intake.domain.principals import PrincipalKind
@@ -185,12 +185,5 @@ async def set_round_dates(
     due_at: datetime,
     closes_at: datetime,
 ) -> None:
-    updated = await conn.execute(
-        "UPDATE rounds SET opens_at = $2, due_at = $3, closes_at = $4 WHERE id = $1",
-        round_id,
-        opens_at,
-        due_at,
-        closes_at,
-    )
-    if updated != "UPDATE 1":
+    if not await repository.change_round_dates(conn, round_id, opens_at, due_at, closes_at):
         raise LookupError(f"no round {round_id}")

@@ -29,6 +29,7 @@ from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
+from shared.database import DATABASE_UNAVAILABLE
 from shared.events import Envelope, EventData
 from shared.messaging.metrics import MessagingMetrics
 
@@ -44,15 +45,7 @@ if TYPE_CHECKING:
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
-TRANSIENT = (
-    KafkaError,
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
+TRANSIENT = (KafkaError, *DATABASE_UNAVAILABLE)
 
 
 class EventRejected(Exception):

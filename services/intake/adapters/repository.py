@@ -74,14 +74,16 @@ async def change_round_dates(
     opens_at: datetime,
     due_at: datetime,
     closes_at: datetime,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """False when there is no such round."""
+    status = await conn.execute(
         "UPDATE rounds SET opens_at = $2, due_at = $3, closes_at = $4 WHERE id = $1",
         round_id,
         opens_at,
         due_at,
         closes_at,
     )
+    return bool(status == "UPDATE 1")
 
 
 async def lock_round(conn: asyncpg.Connection, round_id: str) -> Round | None:

@@ -1,15 +1,14 @@
 """Errors as ``application/problem+json`` (RFC 9457), in English and Thai, naming the field."""
 
-import asyncio
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.intake.domain.submissions import SubmissionRefused
 from services.intake.handlers import IdempotencyKeyReused, InvalidRoundDates, NotFound
+from shared.database import DATABASE_UNAVAILABLE
 
 PROBLEM = "application/problem+json"
 
@@ -60,17 +59,6 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 NOT_FOUND = Problem(404, "not_found", "Not found", "ไม่พบข้อมูล")
-
-# The database is unreachable or overloaded: say so (503), never a 500; nothing was written,
-# since every change runs in one transaction.
-DATABASE_UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
 
 
 def install(app: FastAPI) -> None:
@@ -129,6 +117,8 @@ def install(app: FastAPI) -> None:
             )
         )
 
+    # Unreachable or overloaded: 503, never a 500; nothing was written, every change being
+    # one transaction.
     for error_class in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error_class, on_database_down)
 
