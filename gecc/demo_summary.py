@@ -37,6 +37,8 @@ Where to look:
   API (OpenAPI)  {intake}/docs
   a submission   curl -H 'Authorization: Bearer {result.operator_token}' \\
                    {result.example_submission}
+  completeness   curl -H 'Authorization: Bearer {result.operator_token}' \\
+                   '{intake}/v1/rounds/{DEMO_ROUND}/completeness?format=csv'
   metrics
 {metrics}
   logs           {config.logs_dir}
