@@ -4,6 +4,7 @@ with its subscribers, the outbox relay, and the ``/health`` and ``/metrics`` rou
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -195,6 +196,7 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
     import uvicorn
 
     from shared.database import migrate
+    from shared.standards import StandardError
 
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -207,8 +209,13 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
     if command != "serve":
         print(f"usage: python -m services.{settings.service_name} [serve|migrate]")
         return 2
+    try:
+        app = create_app(settings)
+    except StandardError as error:  # a broken definition file: never start half-configured
+        print(f"{settings.service_name}: cannot start: {error}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
