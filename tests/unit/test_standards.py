@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +42,18 @@ def test_repeated_codes_are_refused(tmp_path: Path) -> None:
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(StandardError, match="no standard definition files"):
         load_catalog(tmp_path)
+
+
+def test_a_service_with_a_broken_standard_refuses_to_start(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text('id = "broken"\n', encoding="utf-8")
+    started = subprocess.run(
+        [sys.executable, "-m", "services.scoring"],
+        cwd=Path(__file__).parents[2],
+        env={**os.environ, "GECC_SCORING_STANDARDS_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2
+    assert "scoring: cannot start:" in started.stderr
+    assert "broken.toml: invalid standard: version: Field required" in started.stderr
