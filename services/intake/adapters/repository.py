@@ -18,10 +18,14 @@ def token_hash(token: str) -> bytes:
 
 
 async def principal_for(conn: asyncpg.Connection, token: str) -> Principal | None:
+    return await principal_by_hash(conn, token_hash(token))
+
+
+async def principal_by_hash(conn: asyncpg.Connection, key: bytes) -> Principal | None:
     row = await conn.fetchrow(
         "SELECT kind, center_id, office_path, id, label FROM api_tokens"
         " WHERE token_hash = $1 AND revoked_at IS NULL",
-        token_hash(token),
+        key,
     )
     if row is None:
         return None
@@ -30,11 +34,14 @@ async def principal_for(conn: asyncpg.Connection, token: str) -> Principal | Non
     )
 
 
-def _round(row: asyncpg.Record) -> Round:
-    return Round(**dict(row))
-
-
 ROUND_COLUMNS = "id, kind, fiscal_year, period_start, period_end, opens_at, due_at, closes_at"
+
+# Centers in the office subtree named by the query's $2 (the same rule as domain in_scope).
+IN_SCOPE = "(c.office_path = $2 OR c.office_path LIKE $2 || '/%')"
+
+
+def _round(row: asyncpg.Record) -> Round:
+    return Round(**{column: row[column] for column in ROUND_COLUMNS.split(", ")})
 
 
 async def ensure_rounds(conn: asyncpg.Connection, rounds: Iterable[Round]) -> None:
@@ -120,10 +127,10 @@ async def list_extensions(
     conn: asyncpg.Connection, round_id: str, scope: str
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """
+        f"""
         SELECT e.center_id, e.until, e.reason, e.granted_by, e.granted_at FROM extensions e
         JOIN centers c ON c.id = e.center_id
-        WHERE e.round_id = $1 AND (c.office_path = $2 OR c.office_path LIKE $2 || '/%')
+        WHERE e.round_id = $1 AND {IN_SCOPE}
         ORDER BY e.center_id
         """,
         round_id,
@@ -163,7 +170,7 @@ async def round_center_states(
     """Every center in ``scope``: whether it submitted, whether its first version was late,
     and the verdict of its latest version."""
     return await conn.fetch(
-        """
+        f"""
         SELECT c.id AS center_id, c.name_th, c.office_path, c.province,
                s.id IS NOT NULL AS submitted,
                coalesce(first.late, false) AS late, latest.verdict
@@ -173,7 +180,7 @@ async def round_center_states(
                            WHERE submission_id = s.id ORDER BY version LIMIT 1) first ON true
         LEFT JOIN LATERAL (SELECT verdict FROM submission_versions
                            WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest ON true
-        WHERE c.office_path = $2 OR c.office_path LIKE $2 || '/%'
+        WHERE {IN_SCOPE}
         """,
         round_id,
         scope,
@@ -251,7 +258,7 @@ async def earlier_request(conn: asyncpg.Connection, center_id: str, key: str) ->
 
 
 def round_of(row: asyncpg.Record) -> Round | None:
-    return None if row["id"] is None else Round(**{c: row[c] for c in ROUND_COLUMNS.split(", ")})
+    return None if row["id"] is None else _round(row)
 
 
 async def insert_version(

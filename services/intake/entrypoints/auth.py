@@ -66,7 +66,7 @@ async def principal(
     found = cache.get(key, now)
     if found is None:
         async with request.app.state.runtime.pool.acquire() as conn:
-            found = await repository.principal_for(conn, token)
+            found = await repository.principal_by_hash(conn, key)
         if found is None:
             raise UNAUTHENTICATED
         cache.put(key, found, now)

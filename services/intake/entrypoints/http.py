@@ -107,4 +107,9 @@ async def get_submission(submission_id: UUID, who: Caller, request: Request) -> 
     found = await handlers.find_submission(request.app.state.runtime.pool, submission_id)
     if found is None or not who.can_read(found["center_id"], found["office_path"]):
         raise NOT_FOUND
-    return {key: value for key, value in found.items() if key != "office_path"}
+    return public_view(found)
+
+
+def public_view(submission: dict[str, Any]) -> dict[str, Any]:
+    """A submission as callers see it: the office path is only for the permission check."""
+    return {key: value for key, value in submission.items() if key != "office_path"}

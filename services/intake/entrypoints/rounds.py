@@ -10,10 +10,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake import handlers
 from services.intake.adapters import repository
-from services.intake.domain.completeness import VERDICTS, CompletenessReport
+from services.intake.domain.completeness import (
+    VERDICTS,
+    CenterState,
+    CompletenessReport,
+    LevelCounts,
+)
 from services.intake.domain.rounds import Round
 from services.intake.domain.thai import thai_date
 from services.intake.entrypoints.auth import Caller, center_of, remote_addr, require
+from services.intake.entrypoints.http import public_view
 from services.intake.entrypoints.problems import NOT_FOUND
 
 router = APIRouter(prefix="/v1", tags=["rounds"])
@@ -101,7 +107,7 @@ async def own_submission(round_id: str, who: Caller, request: Request) -> dict[s
     )
     if found is None:
         raise NOT_FOUND
-    return {key: value for key, value in found.items() if key != "office_path"}
+    return public_view(found)
 
 
 @router.post(
@@ -169,7 +175,7 @@ async def audit_log(
         return await repository.audit_entries(conn, target, limit)
 
 
-def level_row(level: Any) -> dict[str, Any]:
+def level_row(level: LevelCounts) -> dict[str, Any]:
     return {
         "office_path": level.office_path,
         "depth": level.depth,
@@ -183,7 +189,7 @@ def level_row(level: Any) -> dict[str, Any]:
     }
 
 
-def missing_row(center: Any) -> dict[str, Any]:
+def missing_row(center: CenterState) -> dict[str, Any]:
     return {
         "center_id": center.center_id,
         "name_th": center.name_th,
