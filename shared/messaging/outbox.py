@@ -91,6 +91,9 @@ class OutboxRelay:
                         backoff,
                     )
                     await self._reset_producer()
+                    # The lock lives only as long as the leader's session: after a failure,
+                    # lead again from a fresh connection rather than trust the old one.
+                    await self._drop_leader()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
                     continue
@@ -130,10 +133,14 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._reset_producer()
-        if self._leader is not None:
+        await self._drop_leader()
+
+    async def _drop_leader(self) -> None:
+        leader, self._leader = self._leader, None
+        self._holds_lock = False
+        if leader is not None:
             with contextlib.suppress(Exception):
-                await self._leader.close()
-            self._leader = None
+                await leader.close()
 
     async def _refresh_metrics_forever(self) -> None:
         next_cleanup = 0.0
@@ -152,9 +159,9 @@ class OutboxRelay:
     async def _lead(self) -> bool:
         """Hold the relay's advisory lock and listen for new rows; False while another leads."""
         if self._leader is None or self._leader.is_closed():
+            self._holds_lock = False
             self._leader = await asyncpg.connect(self._dsn)
             await self._leader.add_listener(notify_channel(self._service), self._on_notify)
-            self._holds_lock = False
         if not self._holds_lock:
             self._holds_lock = bool(
                 await self._leader.fetchval(
