@@ -4,10 +4,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-BANGKOK = ZoneInfo("Asia/Bangkok")
-BE_OFFSET = 543
+from shared.thai import BANGKOK, BE_OFFSET
+
 DUE_AFTER_PERIOD = timedelta(days=30)
 CLOSE_AFTER_DUE = timedelta(days=14)
 

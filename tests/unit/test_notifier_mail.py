@@ -1,0 +1,165 @@
+"""The SMTP adapter against the real mail sink, started in this process on a free port."""
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gecc.mailsink import REFUSE_FILE, bound_port, read_mailbox, serve
+from services.intake.domain.rounds import default_round
+from services.notifier.adapters.delivery import PermanentDeliveryError, TemporaryDeliveryError
+from services.notifier.adapters.mail import SmtpSender, SmtpSettings, classify
+from services.notifier.domain import messages
+from services.notifier.domain.schedule import RoundSnapshot
+
+_h1 = default_round(2570, "H1")
+H1 = RoundSnapshot(_h1.id, _h1.opens_at, _h1.due_at, _h1.closes_at)
+CENTER = messages.CenterContact(
+    "PMO/BMA/HC01", "ศูนย์บริการสาธารณสุข 1", "Public Health Center 1", "hc01@example.go.th"
+)
+REMINDER = messages.reminder(CENTER, H1, days_before=7)
+
+
+@dataclass
+class Sink:
+    directory: Path
+    sender: SmtpSender
+
+
+@pytest.fixture
+async def sink(tmp_path: Path) -> AsyncIterator[Sink]:
+    server = await serve(tmp_path / "mail", port=0)
+    settings = SmtpSettings(port=bound_port(server), from_address="GECC <no-reply@gecc.go.th>")
+    try:
+        yield Sink(tmp_path / "mail", SmtpSender(settings))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_message_arrives_whole_with_thai_subject_and_body(sink: Sink) -> None:
+    await sink.sender.send(REMINDER)
+
+    (mail,) = read_mailbox(sink.directory)
+    assert mail["Subject"] == REMINDER.subject
+    assert mail["To"] == "hc01@example.go.th"
+    assert mail["From"] == "GECC <no-reply@gecc.go.th>"
+    assert mail["Message-ID"] == f"<{REMINDER.delivery_id}@gecc.go.th>"
+    assert mail["X-GECC-Kind"] == "reminder"
+    assert mail["X-GECC-Round"] == "FY2570-H1"
+    assert mail["X-Envelope-To"] == "hc01@example.go.th"
+    assert mail.get_content_type() == "text/plain"
+    assert mail.get_content_charset() == "utf-8"
+    assert mail.get_content() == REMINDER.body
+    assert "30 เมษายน 2570" in mail.get_content()
+
+
+async def test_each_message_is_its_own_file_in_arrival_order(sink: Sink) -> None:
+    overdue = messages.overdue(CENTER, H1)
+    await sink.sender.send(REMINDER)
+    await sink.sender.send(overdue)
+    await sink.sender.send(REMINDER)
+
+    names = sorted(path.name for path in sink.directory.iterdir())
+    assert len(names) == 3
+    assert all(re.fullmatch(r"\d{20}-\d{6}-[0-9a-f]{16}\.eml", name) for name in names)
+    assert [m["X-GECC-Kind"] for m in read_mailbox(sink.directory)] == [
+        "reminder",
+        "overdue",
+        "reminder",
+    ]
+    # A resend keeps its Message-ID, so it is recognisable as the same message.
+    first, _, resent = read_mailbox(sink.directory)
+    assert first["Message-ID"] == resent["Message-ID"]
+
+
+async def test_an_outage_is_a_temporary_failure_and_delivery_resumes(sink: Sink) -> None:
+    refuse = sink.directory / REFUSE_FILE
+    refuse.touch()
+    with pytest.raises(TemporaryDeliveryError) as failure:
+        await sink.sender.send(REMINDER)
+    assert failure.value.code == 451
+    assert read_mailbox(sink.directory) == []
+
+    refuse.unlink()
+    await sink.sender.send(REMINDER)
+    assert [m["Message-ID"] for m in read_mailbox(sink.directory)] == [
+        f"<{REMINDER.delivery_id}@gecc.go.th>"
+    ]
+
+
+async def test_no_server_listening_is_a_temporary_failure(tmp_path: Path) -> None:
+    server = await serve(tmp_path, port=0)
+    port = bound_port(server)
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(TemporaryDeliveryError):
+        await SmtpSender(SmtpSettings(port=port, timeout=5)).send(REMINDER)
+
+
+class RejectingMailbox:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        return "550 5.1.1 No such mailbox"
+
+
+async def test_a_5xx_refusal_is_permanent() -> None:
+    loop = asyncio.get_running_loop()
+    handler = RejectingMailbox()
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", 0)
+    try:
+        with pytest.raises(PermanentDeliveryError) as failure:
+            await SmtpSender(SmtpSettings(port=bound_port(server))).send(REMINDER)
+        assert failure.value.code == 550
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("error", "temporary"),
+    [
+        (aiosmtplib.SMTPResponseException(421, "service not available"), True),
+        (aiosmtplib.SMTPDataError(452, "insufficient storage"), True),
+        (aiosmtplib.SMTPDataError(554, "transaction failed"), False),
+        (aiosmtplib.SMTPAuthenticationError(535, "bad credentials"), False),
+        (aiosmtplib.SMTPServerDisconnected("gone"), True),
+        (aiosmtplib.SMTPConnectTimeoutError("slow"), True),
+        (ConnectionRefusedError(111, "refused"), True),
+        (TimeoutError(), True),
+        (aiosmtplib.SMTPNotSupported("STARTTLS extension not supported"), False),
+        (ValueError("address contains characters not permitted"), False),
+    ],
+)
+def test_failures_are_classified(error: Exception, temporary: bool) -> None:
+    assert classify(error).temporary is temporary
+
+
+def test_smtp_settings_are_consistent() -> None:
+    with pytest.raises(ValueError, match="STARTTLS"):
+        SmtpSettings(starttls=True, implicit_tls=True)
+    with pytest.raises(ValueError, match="together"):
+        SmtpSettings(username="gecc")
+
+
+def test_the_command_line_sink_announces_itself_and_stores_mail(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "gecc.mailsink", "--port", "0", "--dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline()
+        found = re.fullmatch(r"mailsink ready on 127\.0\.0\.1:(\d+), storing in .+\n", ready)
+        assert found, ready
+        asyncio.run(SmtpSender(SmtpSettings(port=int(found[1]))).send(REMINDER))
+        assert [m["Subject"] for m in read_mailbox(tmp_path)] == [REMINDER.subject]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
