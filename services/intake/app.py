@@ -7,6 +7,7 @@ from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import http, problems, rounds, subscribers
 from services.intake.entrypoints.auth import PrincipalCache
+from services.intake.entrypoints.fast_path import SubmissionFastPath
 from services.intake.entrypoints.limits import BodySizeLimit
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
@@ -41,4 +42,6 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(http.router)
     app.include_router(rounds.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost of the app's own middleware: the submission route skips the rest.
+    app.add_middleware(SubmissionFastPath, max_bytes=settings.max_body_bytes)
     return app

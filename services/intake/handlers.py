@@ -9,12 +9,13 @@ from uuid import UUID
 import asyncpg
 
 from services.intake.adapters import audit, repository
+from services.intake.adapters.audit import AuditEntry
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window
 from services.intake.domain.submissions import SubmissionRefused, accept, receipt_number
 from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
-from shared.messaging.outbox import enqueue
+from shared.messaging.outbox import outbox_values
 from shared.submission import SubmissionBody
 from shared.topics import Topic, TopicNames
 
@@ -55,21 +56,22 @@ async def submit(
     received_at = datetime.now(UTC)
     fingerprint = hashlib.sha256(raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
-        context = await repository.submission_context(
+        started = await repository.start_version(
             conn, center_id, idempotency_key, fingerprint, body.round_id
         )
-        if not context["claimed"]:
+        if not started["claimed"]:
             earlier = await repository.earlier_request(conn, center_id, idempotency_key)
             if bytes(earlier["request_hash"]) != fingerprint:
                 raise IdempotencyKeyReused(idempotency_key)
             return Answer(earlier["response"], replayed=True)
-        round_ = repository.round_of(context)
+        round_ = repository.round_of(started)
         if round_ is None:
             raise SubmissionRefused(
                 "round_not_found", f"no round {body.round_id}", f"ไม่พบรอบ {body.round_id}"
             )
-        acceptance = accept(round_, received_at, context["extension_until"])
-        submission_id, version = await repository.next_version(conn, center_id, round_.id)
+        acceptance = accept(round_, received_at, started["extension_until"])
+        submission_id: UUID = started["submission_id"]
+        version: int = started["version"]
         received = SubmissionReceived(
             submission_id=submission_id,
             version=version,
@@ -81,18 +83,7 @@ async def submit(
             satisfaction=body.satisfaction,
             checklist=body.checklist,
         )
-        await repository.insert_version(
-            conn,
-            submission_id,
-            version,
-            received.receipt_number,
-            received_at,
-            acceptance.late,
-            acceptance.extension,
-            raw_body.decode(),
-        )
         event = new_event(received, producer=SERVICE, occurred_at=received_at)
-        await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_RECEIVED), center_id, event)
         answer = {
             "submission_id": str(submission_id),
             "version": version,
@@ -103,14 +94,32 @@ async def submit(
             "extension": acceptance.extension,
             "status": "received",
         }
-        await repository.save_idempotent_response(conn, center_id, idempotency_key, answer)
-        await audit.record(
+        await repository.store_version(
             conn,
-            f"center:{center_id}",
-            "submission.create",
-            f"submission:{submission_id}/v{version}",
-            {"round_id": round_.id, "late": acceptance.late, "extension": acceptance.extension},
-            remote_addr,
+            repository.NewVersion(
+                center_id=center_id,
+                idempotency_key=idempotency_key,
+                submission_id=submission_id,
+                version=version,
+                receipt_number=received.receipt_number,
+                received_at=received_at,
+                late=acceptance.late,
+                extension=acceptance.extension,
+                body=raw_body.decode(),
+                answer=answer,
+                event=outbox_values(topics(Topic.SUBMISSION_RECEIVED), center_id, event),
+                audit=AuditEntry(
+                    f"center:{center_id}",
+                    "submission.create",
+                    f"submission:{submission_id}/v{version}",
+                    {
+                        "round_id": round_.id,
+                        "late": acceptance.late,
+                        "extension": acceptance.extension,
+                    },
+                    remote_addr,
+                ),
+            ),
         )
     return Answer(answer)
 

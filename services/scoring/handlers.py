@@ -70,7 +70,7 @@ async def publish_score(
     if not await repository.save_score(conn, score, source_event):
         return False
     scored = new_event(score, producer=SERVICE)
-    await enqueue(conn, SERVICE, topics(Topic.SUBMISSION_SCORED), score.center_id, scored)
+    await enqueue(conn, topics(Topic.SUBMISSION_SCORED), score.center_id, scored)
     metrics.verdicts.labels(score.round_id, score.verdict).inc()
     return True
 

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -21,21 +22,24 @@ STOP_TIMEOUT_SECONDS = 5.0
 
 
 def notify_channel(service: str) -> str:
+    """The channel the relay listens on; the ``outbox`` trigger notifies it (migration 002)
+    with the schema's name, which is the service's."""
     return f"gecc_outbox_{service}"
 
 
-async def enqueue(
-    conn: asyncpg.Connection, service: str, topic: str, key: str, event: Envelope[Any]
-) -> None:
-    """Store ``event`` for publishing; call inside the transaction that made the change."""
-    await conn.execute(
-        "INSERT INTO outbox (event_id, topic, message_key, payload) VALUES ($1, $2, $3, $4)",
-        event.event_id,
-        topic,
-        key,
-        event.model_dump_json().encode(),
-    )
-    await conn.execute("SELECT pg_notify($1, '')", notify_channel(service))
+OUTBOX_INSERT = "INSERT INTO outbox (event_id, topic, message_key, payload)"
+
+
+def outbox_values(topic: str, key: str, event: Envelope[Any]) -> tuple[UUID, str, str, bytes]:
+    """The row ``enqueue`` writes, for a writer that folds it into a larger statement."""
+    return event.event_id, topic, key, event.model_dump_json().encode()
+
+
+async def enqueue(conn: asyncpg.Connection, topic: str, key: str, event: Envelope[Any]) -> None:
+    """Store ``event`` for publishing; call inside the transaction that made the change.
+    The insert itself wakes the relay (a statement trigger notifies at commit)."""
+    row = outbox_values(topic, key, event)
+    await conn.execute(f"{OUTBOX_INSERT} VALUES ($1, $2, $3, $4)", *row)
 
 
 class OutboxRelay:

@@ -1,9 +1,27 @@
 """The audit log: who did what, to what, when and from where."""
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+
+AUDIT_INSERT = "INSERT INTO audit_log (actor, action, target, details, remote_addr)"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)
+    remote_addr: str = ""
+
+    def values(self) -> tuple[str, str, str, str, str]:
+        """The row; details serialised here (text cast to jsonb) so that any connection
+        works, with or without the pool's JSON codec: the operators' tools use plain ones."""
+        details = json.dumps(self.details, ensure_ascii=False, default=str)
+        return self.actor, self.action, self.target, details, self.remote_addr
 
 
 async def record(
@@ -15,14 +33,5 @@ async def record(
     remote_addr: str = "",
 ) -> None:
     """Write one entry; call inside the transaction of the change it describes."""
-    # Serialised here (text cast to jsonb) so that any connection works, with or without
-    # the pool's JSON codec: the operators' tools use plain connections.
-    await conn.execute(
-        "INSERT INTO audit_log (actor, action, target, details, remote_addr)"
-        " VALUES ($1, $2, $3, $4::text::jsonb, $5)",
-        actor,
-        action,
-        target,
-        json.dumps(details or {}, ensure_ascii=False, default=str),
-        remote_addr,
-    )
+    entry = AuditEntry(actor, action, target, details or {}, remote_addr)
+    await conn.execute(f"{AUDIT_INSERT} VALUES ($1, $2, $3, $4::text::jsonb, $5)", *entry.values())

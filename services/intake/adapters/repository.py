@@ -1,16 +1,20 @@
 """All of intake's SQL."""
 
 import hashlib
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.intake.adapters.audit import AUDIT_INSERT, AuditEntry
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round
 from shared.events import SubmissionScored
+from shared.messaging.outbox import OUTBOX_INSERT
 
 
 def token_hash(token: str) -> bytes:
@@ -146,17 +150,6 @@ async def center_office_path(conn: asyncpg.Connection, center_id: str) -> str | 
     return path
 
 
-async def save_idempotent_response(
-    conn: asyncpg.Connection, center_id: str, key: str, response: dict[str, Any]
-) -> None:
-    await conn.execute(
-        "UPDATE idempotency_keys SET response = $3 WHERE center_id = $1 AND idempotency_key = $2",
-        center_id,
-        key,
-        response,
-    )
-
-
 async def own_submission_id(conn: asyncpg.Connection, center_id: str, round_id: str) -> UUID | None:
     found: UUID | None = await conn.fetchval(
         "SELECT id FROM submissions WHERE center_id = $1 AND round_id = $2", center_id, round_id
@@ -199,48 +192,44 @@ async def audit_entries(
     return [dict(r) for r in rows]
 
 
-async def next_version(conn: asyncpg.Connection, center_id: str, round_id: str) -> tuple[UUID, int]:
-    """The submission of a center for a round (created if new), locked, and its next version.
-
-    One statement: the update runs on the latest committed row, so two amendments racing
-    for the same center and round get consecutive versions."""
-    row = await conn.fetchrow(
-        "INSERT INTO submissions (id, center_id, round_id, latest_version) VALUES ($1, $2, $3, 1)"
-        " ON CONFLICT (center_id, round_id)"
-        " DO UPDATE SET latest_version = submissions.latest_version + 1"
-        " RETURNING id, latest_version",
-        uuid4(),
-        center_id,
-        round_id,
-    )
-    assert row is not None
-    return row["id"], row["latest_version"]
-
-
-async def submission_context(
+async def start_version(
     conn: asyncpg.Connection, center_id: str, key: str, request_hash: bytes, round_id: str
 ) -> asyncpg.Record:
-    """In one round trip: claim the Idempotency-Key, and read the round and any extension.
+    """In one statement: claim the Idempotency-Key, read the round and any extension, and
+    take the next version of the center's submission for the round (created if new, and
+    locked until the transaction ends, so racing amendments get consecutive versions).
 
-    ``claimed`` is null when the key was used before; the earlier request is then read by
-    ``earlier_request`` (a new statement, so it sees a racing request that just committed).
+    ``claimed`` is null when the key was used before: nothing else happened, and the earlier
+    request is read by ``earlier_request`` (a new statement, so it sees a racing request that
+    just committed). ``submission_id`` is null when the round does not exist. A caller that
+    refuses the submission after this rolls the transaction back, version bump included.
     """
     row = await conn.fetchrow(
         f"""
         WITH claim AS (
             INSERT INTO idempotency_keys (center_id, idempotency_key, request_hash)
             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true AS claimed
+        ), round AS (
+            SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $4
+        ), version AS (
+            INSERT INTO submissions (id, center_id, round_id, latest_version)
+            SELECT $5, $1, round.id, 1 FROM round WHERE EXISTS (SELECT FROM claim)
+            ON CONFLICT (center_id, round_id)
+            DO UPDATE SET latest_version = submissions.latest_version + 1
+            RETURNING id, latest_version
         )
         SELECT (SELECT claimed FROM claim) AS claimed,
                (SELECT until FROM extensions WHERE round_id = $4 AND center_id = $1)
                    AS extension_until,
-               {", ".join(f"r.{c}" for c in ROUND_COLUMNS.split(", "))}
-        FROM (SELECT 1) AS one LEFT JOIN rounds r ON r.id = $4
+               version.id AS submission_id, version.latest_version AS version,
+               {", ".join(f"round.{c}" for c in ROUND_COLUMNS.split(", "))}
+        FROM (SELECT 1) AS one LEFT JOIN round ON true LEFT JOIN version ON true
         """,
         center_id,
         key,
         request_hash,
         round_id,
+        uuid4(),
     )
     assert row is not None
     return row
@@ -261,27 +250,53 @@ def round_of(row: asyncpg.Record) -> Round | None:
     return None if row["id"] is None else _round(row)
 
 
-async def insert_version(
-    conn: asyncpg.Connection,
-    submission_id: UUID,
-    version: int,
-    receipt_number: str,
-    received_at: datetime,
-    late: bool,
-    extension: bool,
-    body: str,
-) -> None:
+@dataclass(frozen=True)
+class NewVersion:
+    """Everything written when a submission version is accepted."""
+
+    center_id: str
+    idempotency_key: str
+    submission_id: UUID
+    version: int
+    receipt_number: str
+    received_at: datetime
+    late: bool
+    extension: bool
+    body: str
+    answer: dict[str, Any]
+    event: tuple[UUID, str, str, bytes]
+    audit: AuditEntry
+
+
+async def store_version(conn: asyncpg.Connection, new: NewVersion) -> None:
+    """In one statement: the version row, its event in the outbox, the answer kept for the
+    Idempotency-Key, and the audit entry."""
     await conn.execute(
-        "INSERT INTO submission_versions"
-        " (submission_id, version, receipt_number, received_at, late, extension, body)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)",
-        submission_id,
-        version,
-        receipt_number,
-        received_at,
-        late,
-        extension,
-        body,
+        f"""
+        WITH version AS (
+            INSERT INTO submission_versions
+                (submission_id, version, receipt_number, received_at, late, extension, body)
+            VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
+        ), event AS (
+            {OUTBOX_INSERT} VALUES ($8, $9, $10, $11)
+        ), audit AS (
+            {AUDIT_INSERT} VALUES ($12, $13, $14, $15::text::jsonb, $16)
+        )
+        UPDATE idempotency_keys SET response = $17::text::jsonb
+        WHERE center_id = $18 AND idempotency_key = $19
+        """,
+        new.submission_id,
+        new.version,
+        new.receipt_number,
+        new.received_at,
+        new.late,
+        new.extension,
+        new.body,
+        *new.event,
+        *new.audit.values(),
+        json.dumps(new.answer, ensure_ascii=False),
+        new.center_id,
+        new.idempotency_key,
     )
 
 

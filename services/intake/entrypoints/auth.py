@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import State
 
 from services.intake.adapters import repository
 from services.intake.domain.principals import Principal, PrincipalKind
@@ -49,10 +50,22 @@ async def principal(
 ) -> Principal:
     if credentials is None:
         raise UNAUTHENTICATED
-    token = credentials.credentials
+    return await authenticate(request.app.state, credentials.credentials)
+
+
+async def principal_of(state: State, authorization: str) -> Principal:
+    """The caller named by an ``Authorization`` header (``principal`` without FastAPI's
+    dependency machinery, for the submission route)."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise UNAUTHENTICATED
+    return await authenticate(state, token)
+
+
+async def authenticate(state: State, token: str) -> Principal:
     key = repository.token_hash(token)
     now = time.monotonic()
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: RateLimiter = state.rate_limiter
     wait = limiter.retry_after(key.hex(), now)
     if wait > 0:
         raise Problem(
@@ -62,10 +75,10 @@ async def principal(
             "ส่งคำขอถี่เกินกำหนด กรุณารอแล้วลองใหม่",
             headers={"Retry-After": str(math.ceil(wait))},
         )
-    cache: PrincipalCache = request.app.state.principals
+    cache: PrincipalCache = state.principals
     found = cache.get(key, now)
     if found is None:
-        async with request.app.state.runtime.pool.acquire() as conn:
+        async with state.runtime.pool.acquire() as conn:
             found = await repository.principal_by_hash(conn, key)
         if found is None:
             raise UNAUTHENTICATED

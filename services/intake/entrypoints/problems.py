@@ -32,7 +32,7 @@ class Problem(Exception):
         self.headers = headers
 
 
-def problem_response(problem: Problem) -> JSONResponse:
+def problem_body(problem: Problem) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": f"https://gecc.example/problems/{problem.code}",
         "title": problem.title,
@@ -42,8 +42,15 @@ def problem_response(problem: Problem) -> JSONResponse:
     }
     if problem.errors:
         body["errors"] = problem.errors
+    return body
+
+
+def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(
-        body, status_code=problem.status, media_type=PROBLEM, headers=problem.headers
+        problem_body(problem),
+        status_code=problem.status,
+        media_type=PROBLEM,
+        headers=problem.headers,
     )
 
 
@@ -61,70 +68,73 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 NOT_FOUND = Problem(404, "not_found", "Not found", "ไม่พบข้อมูล")
 
 
-def install(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def on_problem(_: Request, problem: Problem) -> JSONResponse:
-        return problem_response(problem)
+DATABASE_DOWN = Problem(
+    503,
+    "database_unavailable",
+    "The database is unavailable; try again",
+    "ระบบฐานข้อมูลขัดข้องชั่วคราว กรุณาลองใหม่",
+    headers={"Retry-After": "5"},
+)
 
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid(_: Request, error: RequestValidationError) -> JSONResponse:
-        return problem_response(
-            Problem(
+
+def as_problem(error: Exception) -> Problem | None:
+    """The answer for an error a use case raises; None for a bug (a 500)."""
+    match error:
+        case Problem():
+            return error
+        case RequestValidationError():
+            return Problem(
                 422,
                 "invalid_body",
                 "The request body is not valid",
                 "ข้อมูลที่ส่งมาไม่ถูกต้อง",
                 field_errors(list(error.errors())),
             )
-        )
-
-    @app.exception_handler(NotFound)
-    async def on_not_found(_: Request, __: NotFound) -> JSONResponse:
-        return problem_response(NOT_FOUND)
-
-    @app.exception_handler(IdempotencyKeyReused)
-    async def on_key_reused(_: Request, error: IdempotencyKeyReused) -> JSONResponse:
-        return problem_response(
-            Problem(
+        case NotFound():
+            return NOT_FOUND
+        case IdempotencyKeyReused():
+            return Problem(
                 422,
                 "idempotency_key_reused",
                 "This Idempotency-Key was already used with a different body",
                 "Idempotency-Key นี้เคยใช้กับข้อมูลอื่นแล้ว",
                 [{"field": "Idempotency-Key", "reason": f"{error} was used for another body"}],
             )
-        )
-
-    @app.exception_handler(InvalidRoundDates)
-    async def on_invalid_dates(_: Request, error: InvalidRoundDates) -> JSONResponse:
-        return problem_response(
-            Problem(
+        case InvalidRoundDates():
+            return Problem(
                 422,
                 "invalid_body",
                 "The round dates are not valid",
                 "กำหนดการของรอบไม่ถูกต้อง",
                 [{"field": "(body)", "reason": str(error)}],
             )
-        )
+        case SubmissionRefused():
+            status = 404 if error.code == "round_not_found" else 409
+            return Problem(status, error.code, error.message_en, error.message_th)
+        # Unreachable or overloaded: 503, never a 500; nothing was written, every change
+        # being one transaction.
+        case _ if isinstance(error, DATABASE_UNAVAILABLE):
+            return DATABASE_DOWN
+    return None
 
-    async def on_database_down(_: Request, error: Exception) -> JSONResponse:
-        return problem_response(
-            Problem(
-                503,
-                "database_unavailable",
-                "The database is unavailable; try again",
-                "ระบบฐานข้อมูลขัดข้องชั่วคราว กรุณาลองใหม่",
-                headers={"Retry-After": "5"},
-            )
-        )
 
-    # Unreachable or overloaded: 503, never a 500; nothing was written, every change being
-    # one transaction.
-    for error_class in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(error_class, on_database_down)
+HANDLED = (
+    Problem,
+    RequestValidationError,
+    NotFound,
+    IdempotencyKeyReused,
+    InvalidRoundDates,
+    SubmissionRefused,
+    *DATABASE_UNAVAILABLE,
+)
 
-    @app.exception_handler(SubmissionRefused)
-    async def on_refused(_: Request, refused: SubmissionRefused) -> JSONResponse:
-        status = 404 if refused.code == "round_not_found" else 409
-        return problem_response(
-            Problem(status, refused.code, refused.message_en, refused.message_th)
-        )
+
+def install(app: FastAPI) -> None:
+    async def on_error(_: Request, error: Exception) -> JSONResponse:
+        problem = as_problem(error)
+        if problem is None:
+            raise error
+        return problem_response(problem)
+
+    for error_class in HANDLED:
+        app.add_exception_handler(error_class, on_error)
