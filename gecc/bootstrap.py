@@ -82,12 +82,23 @@ def _literal(text: str) -> str:
 
 async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
     """Create every topic the system uses that is missing; return the names created now."""
-    wanted = TopicNames(namespace).all_with_partitions()
+    names = TopicNames(namespace)
+    wanted = names.all_with_partitions()
+    compacted = names.compacted()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
+        missing = [
+            NewTopic(
+                name,
+                n,
+                1,
+                topic_configs={"cleanup.policy": "compact"} if name in compacted else {},
+            )
+            for name, n in wanted.items()
+            if name not in existing
+        ]
         if not missing:
             return []
         response = await admin.create_topics(missing)

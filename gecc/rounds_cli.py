@@ -12,7 +12,6 @@ from services.scoring import admin
 from services.scoring.adapters.metrics import ScoringMetrics
 from shared.database import connect
 from shared.standards import StandardError, default_standards_dir, load_catalog
-from shared.topics import TopicNames
 
 rounds_app = typer.Typer(help="Rounds: re-scoring.", no_args_is_help=True)
 
@@ -52,7 +51,6 @@ def rescore(
                 return await admin.rescore_round(
                     conn,
                     catalog,
-                    TopicNames(config.topic_namespace),
                     round_id,
                     ScoringMetrics(CollectorRegistry()),
                     standard,

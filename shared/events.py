@@ -1,11 +1,13 @@
-"""Event contracts (spec §5): one envelope, four events, each with a schema version.
+"""Event contracts (spec §5): one envelope; the four events of the design, plus the round
+schedule and the center registry that intake shares with the other services; each event
+with a schema version.
 
 Producers build events with ``new_event``; consumers parse with ``Envelope[Data]``. Data models
 ignore fields they do not know, so a producer may add optional fields without breaking older
 consumers; anything else is a new ``schema_version`` (and a new topic suffix).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import ClassVar, Generic, Literal, TypeVar, cast
 from uuid import UUID, uuid4
@@ -22,6 +24,8 @@ class EventType(StrEnum):
     SUBMISSION_SCORED = "submission.scored"
     DEADLINE_NEAR = "round.deadline_near"
     ROUND_CLOSED = "round.closed"
+    ROUND_SCHEDULED = "round.scheduled"
+    CENTER_REGISTERED = "center.registered"
 
 
 class EventData(BaseModel):
@@ -120,6 +124,36 @@ class RoundClosed(EventData):
     event_type: ClassVar[EventType] = EventType.ROUND_CLOSED
     round_id: str
     closes_at: datetime
+
+
+class RoundScheduled(EventData):
+    """A round and its dates as they now stand: published by intake for a new round, when an
+    operator moves its dates, and again at every intake start. Key: round id; the topic is
+    compacted, so its latest event per round is the round's current schedule."""
+
+    event_type: ClassVar[EventType] = EventType.ROUND_SCHEDULED
+    round_id: str
+    kind: Literal["H1", "FY"]
+    fiscal_year: int
+    period_start: date
+    period_end: date
+    opens_at: datetime
+    due_at: datetime
+    closes_at: datetime
+
+
+class CenterRegistered(EventData):
+    """A certified center as the registry now has it (new, or changed by a re-import).
+    Key: center id; compacted like ``RoundScheduled``."""
+
+    event_type: ClassVar[EventType] = EventType.CENTER_REGISTERED
+    center_id: str
+    name_th: str
+    name_en: str = ""
+    office_path: str
+    province: str = ""
+    contact_emails: list[str] = Field(default_factory=list)
+    certified_until: date | None = None
 
 
 DataT = TypeVar("DataT", bound=EventData)

@@ -1,8 +1,11 @@
 """Settings helpers: each service's one typed settings object builds on these."""
 
+from datetime import datetime
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.clock import Clock, build_clock
 from shared.topics import TopicNames
 
 
@@ -31,6 +34,13 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = 10
     consumer_batch_size: int = 200
     log_level: str = "INFO"
+    # One timeline for every service: accelerated for demos and tests (a round in minutes).
+    clock_speed: float = Field(1.0, gt=0, validation_alias=env("clock_speed"))
+    clock_epoch: datetime | None = Field(None, validation_alias=env("clock_epoch"))
+    clock_start: datetime | None = Field(None, validation_alias=env("clock_start"))
+
+    def clock(self) -> Clock:
+        return build_clock(self.clock_speed, self.clock_start, epoch=self.clock_epoch)
 
     @property
     def topics(self) -> TopicNames:

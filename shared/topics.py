@@ -13,6 +13,8 @@ class Topic(StrEnum):
     SUBMISSION_SCORED = "gecc.submission.scored.v1"
     DEADLINE_NEAR = "gecc.round.deadline-near.v1"
     ROUND_CLOSED = "gecc.round.closed.v1"
+    ROUND_SCHEDULED = "gecc.round.scheduled.v1"
+    CENTER_REGISTERED = "gecc.registry.center.v1"
 
 
 # Submission events are keyed by center id: more partitions let consumers scale out while
@@ -22,7 +24,13 @@ PARTITIONS: dict[Topic, int] = {
     Topic.SUBMISSION_SCORED: 6,
     Topic.DEADLINE_NEAR: 1,
     Topic.ROUND_CLOSED: 1,
+    Topic.ROUND_SCHEDULED: 1,
+    Topic.CENTER_REGISTERED: 3,
 }
+
+# State topics: the latest event per key is the current state, so Kafka keeps at least that
+# one forever (a new consumer reads the whole registry and calendar from the beginning).
+COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED})
 
 DEAD_LETTER_PARTITIONS = 1
 SERVICES = ("intake", "scoring", "notifier", "export")
@@ -37,6 +45,9 @@ class TopicNames:
 
     def dead_letter(self, service: str) -> str:
         return f"{self.namespace}gecc.dead-letter.{service}.v1"
+
+    def compacted(self) -> frozenset[str]:
+        return frozenset(self(topic) for topic in COMPACTED)
 
     def all_with_partitions(self) -> dict[str, int]:
         """Every topic the system uses, with its partition count, for creating them up front."""

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters import audit, repository
+from services.intake.adapters import announcements, audit, repository
 from services.intake.adapters.repository import token_hash
 from services.intake.domain.centers import Center
 from services.intake.domain.principals import PrincipalKind
@@ -66,7 +66,7 @@ async def register_centers(
                     centers.certified_until, centers.contact_emails)
                 IS DISTINCT FROM (excluded.name_th, excluded.name_en, excluded.office_path,
                     excluded.province, excluded.certified_until, excluded.contact_emails)
-            RETURNING xmax = 0 AS inserted
+            RETURNING id, xmax = 0 AS inserted
             """,
             [
                 (
@@ -82,6 +82,8 @@ async def register_centers(
             ],
         )
         inserted = sum(1 for row in rows if row["inserted"])
+        changed = {row["id"] for row in rows}
+        await announcements.announce_centers(conn, [c for c in centers if c.id in changed])
         result = RegistryImport(inserted, len(rows) - inserted)
         details = {"centers": len(centers), **result._asdict()}
         await audit.record(conn, actor, "centers.import", "registry", details)
@@ -185,5 +187,10 @@ async def set_round_dates(
     due_at: datetime,
     closes_at: datetime,
 ) -> None:
-    if not await repository.change_round_dates(conn, round_id, opens_at, due_at, closes_at):
-        raise LookupError(f"no round {round_id}")
+    """Set a round's dates (demo, tests, benchmarks; operators use the audited HTTP route)."""
+    async with conn.transaction():
+        if not await repository.change_round_dates(conn, round_id, opens_at, due_at, closes_at):
+            raise LookupError(f"no round {round_id}")
+        changed = await repository.get_round(conn, round_id)
+        assert changed is not None
+        await announcements.announce_rounds(conn, [changed])

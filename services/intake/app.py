@@ -1,8 +1,6 @@
-from datetime import UTC, datetime
-
 from fastapi import FastAPI
 
-from services.intake.adapters import repository
+from services.intake.adapters import announcements, repository
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import http, problems, rounds, subscribers
@@ -21,10 +19,13 @@ def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
 
 
 async def ensure_calendar(runtime: ServiceRuntime) -> None:
-    """Rounds of the current and the next fiscal year exist with their default dates."""
-    this_year = fiscal_year_of(datetime.now(UTC).date())
-    async with runtime.pool.acquire() as conn:
+    """Rounds of the current and the next fiscal year exist with their default dates, and
+    every round's schedule is announced again (the other services' copies catch up with
+    anything they missed; an unchanged schedule changes nothing there)."""
+    this_year = fiscal_year_of(runtime.clock.now().date())
+    async with runtime.pool.acquire() as conn, conn.transaction():
         await repository.ensure_rounds(conn, calendar(this_year) + calendar(this_year + 1))
+        await announcements.announce_rounds(conn, await repository.list_rounds(conn))
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:

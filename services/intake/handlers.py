@@ -2,13 +2,13 @@
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters import audit, repository
+from services.intake.adapters import announcements, audit, repository
 from services.intake.adapters.audit import AuditEntry
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
@@ -17,7 +17,7 @@ from services.intake.domain.submissions import SubmissionRefused, accept, receip
 from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
 from shared.messaging.outbox import outbox_values
 from shared.submission import SubmissionBody
-from shared.topics import Topic, TopicNames
+from shared.topics import Topic
 
 SERVICE = "intake"
 
@@ -44,16 +44,15 @@ class Answer:
 
 async def submit(
     pool: asyncpg.Pool,
-    topics: TopicNames,
     center_id: str,
     body: SubmissionBody,
     raw_body: bytes,
     idempotency_key: str,
     remote_addr: str,
+    received_at: datetime,
 ) -> Answer:
     """Store a new version of the center's submission, its event and its audit entry in one
     transaction; a repeated Idempotency-Key gets the first answer again."""
-    received_at = datetime.now(UTC)
     fingerprint = hashlib.sha256(raw_body).digest()
     async with pool.acquire() as conn, conn.transaction():
         started = await repository.start_version(
@@ -107,7 +106,7 @@ async def submit(
                 extension=acceptance.extension,
                 body=raw_body.decode(),
                 answer=answer,
-                event=outbox_values(topics(Topic.SUBMISSION_RECEIVED), center_id, event),
+                event=outbox_values(Topic.SUBMISSION_RECEIVED, center_id, event),
                 audit=AuditEntry(
                     f"center:{center_id}",
                     "submission.create",
@@ -150,13 +149,14 @@ async def change_round_dates(
     round_id: str,
     changes: dict[str, datetime],
     remote_addr: str,
+    now: datetime,
 ) -> Round:
     """Move a round's dates before it closes; audited with the old and new dates."""
     async with pool.acquire() as conn, conn.transaction():
         current = await repository.lock_round(conn, round_id)
         if current is None:
             raise NotFound(round_id)
-        if current.window(datetime.now(UTC)) is Window.CLOSED:
+        if current.window(now) is Window.CLOSED:
             raise SubmissionRefused(
                 "round_closed",
                 f"round {round_id} is closed; its dates can no longer change",
@@ -179,7 +179,8 @@ async def change_round_dates(
             remote_addr,
         )
         changed = await repository.get_round(conn, round_id)
-    assert changed is not None
+        assert changed is not None
+        await announcements.announce_rounds(conn, [changed])
     return changed
 
 

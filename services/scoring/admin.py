@@ -10,7 +10,6 @@ from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.domain.history import previous_round_id
 from shared.events import SubmissionReceived, SubmissionScored
 from shared.standards import StandardCatalog
-from shared.topics import TopicNames
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,6 @@ def _outcome(score: SubmissionScored) -> tuple[object, ...]:
 async def rescore_round(
     conn: asyncpg.Connection,
     catalog: StandardCatalog,
-    topics: TopicNames,
     round_id: str,
     metrics: ScoringMetrics,
     standard_id: str | None = None,
@@ -54,6 +52,6 @@ async def rescore_round(
         again = handlers.build_score(catalog, received, previous, row["score_version"] + 1)
         if _outcome(again) == _outcome(current):
             continue
-        await handlers.publish_score(conn, topics, again, row["received_event_id"], metrics)
+        await handlers.publish_score(conn, again, row["received_event_id"], metrics)
         changed.append(received.center_id)
     return Rescored(checked, changed)

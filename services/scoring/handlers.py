@@ -19,7 +19,7 @@ from shared.events import (
 from shared.messaging.consumer import EventRejected
 from shared.messaging.outbox import enqueue
 from shared.standards import StandardCatalog
-from shared.topics import Topic, TopicNames
+from shared.topics import Topic
 
 SERVICE = "scoring"
 
@@ -61,7 +61,6 @@ def build_score(
 
 async def publish_score(
     conn: asyncpg.Connection,
-    topics: TopicNames,
     score: SubmissionScored,
     source_event: str,
     metrics: ScoringMetrics,
@@ -70,7 +69,7 @@ async def publish_score(
     if not await repository.save_score(conn, score, source_event):
         return False
     scored = new_event(score, producer=SERVICE)
-    await enqueue(conn, topics(Topic.SUBMISSION_SCORED), score.center_id, scored)
+    await enqueue(conn, Topic.SUBMISSION_SCORED, score.center_id, scored)
     metrics.verdicts.labels(score.round_id, score.verdict).inc()
     return True
 
@@ -79,7 +78,6 @@ async def score_submission(
     conn: asyncpg.Connection,
     event: Envelope[SubmissionReceived],
     catalog: StandardCatalog,
-    topics: TopicNames,
     metrics: ScoringMetrics,
 ) -> None:
     started = time.perf_counter()
@@ -89,5 +87,5 @@ async def score_submission(
         conn, received.center_id, previous_round_id(received.round_id)
     )
     score = build_score(catalog, received, previous)
-    await publish_score(conn, topics, score, str(event.event_id), metrics)
+    await publish_score(conn, score, str(event.event_id), metrics)
     metrics.duration.observe(time.perf_counter() - started)

@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from shared.events import Envelope
 from shared.messaging.metrics import MessagingMetrics
+from shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,28 @@ def notify_channel(service: str) -> str:
 OUTBOX_INSERT = "INSERT INTO outbox (event_id, topic, message_key, payload)"
 
 
-def outbox_values(topic: str, key: str, event: Envelope[Any]) -> tuple[UUID, str, str, bytes]:
-    """The row ``enqueue`` writes, for a writer that folds it into a larger statement."""
-    return event.event_id, topic, key, event.model_dump_json().encode()
+def outbox_values(topic: Topic, key: str, event: Envelope[Any]) -> tuple[UUID, str, str, bytes]:
+    """The row ``enqueue`` writes, for a writer that folds it into a larger statement. The
+    topic is stored without the deployment's namespace, which the relay adds: tools that
+    write events (the operators' CLI) need not know it."""
+    return event.event_id, topic.value, key, event.model_dump_json().encode()
 
 
-async def enqueue(conn: asyncpg.Connection, topic: str, key: str, event: Envelope[Any]) -> None:
+async def enqueue(conn: asyncpg.Connection, topic: Topic, key: str, event: Envelope[Any]) -> None:
     """Store ``event`` for publishing; call inside the transaction that made the change.
     The insert itself wakes the relay (a statement trigger notifies at commit)."""
     row = outbox_values(topic, key, event)
     await conn.execute(f"{OUTBOX_INSERT} VALUES ($1, $2, $3, $4)", *row)
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection, events: Sequence[tuple[Topic, str, Envelope[Any]]]
+) -> None:
+    """``enqueue`` for many events at once (in this order)."""
+    await conn.executemany(
+        f"{OUTBOX_INSERT} VALUES ($1, $2, $3, $4)",
+        [outbox_values(topic, key, event) for topic, key, event in events],
+    )
 
 
 class OutboxRelay:
@@ -64,10 +77,12 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         publish_timeout: float = 10.0,
         retention_hours: int = 24,
+        namespace: str = "",
     ) -> None:
         self._pool = pool
         self._dsn = dsn
         self._service = service
+        self._namespace = namespace
         self._bootstrap = bootstrap
         self._metrics = metrics
         self._batch_size = batch_size
@@ -177,7 +192,9 @@ class OutboxRelay:
     async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
         acks = [
             await producer.send(
-                r["topic"], value=bytes(r["payload"]), key=r["message_key"].encode()
+                self._namespace + r["topic"],
+                value=bytes(r["payload"]),
+                key=r["message_key"].encode(),
             )
             for r in rows
         ]

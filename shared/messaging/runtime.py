@@ -35,6 +35,7 @@ class ServiceRuntime:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.name = settings.service_name
+        self.clock = settings.clock()
         self.registry = CollectorRegistry()
         self.metrics = MessagingMetrics(self.registry, self.name)
         self.broker = KafkaBroker(
@@ -114,7 +115,12 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
         if relay:
             self._relay = OutboxRelay(
-                self._pool, s.database_url, self.name, s.kafka_bootstrap, self.metrics
+                self._pool,
+                s.database_url,
+                self.name,
+                s.kafka_bootstrap,
+                self.metrics,
+                namespace=s.topic_namespace,
             )
             self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
 

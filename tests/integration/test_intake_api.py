@@ -17,6 +17,7 @@ from services.intake.app import create_app
 from services.intake.domain.centers import Center
 from services.intake.settings import IntakeSettings
 from shared.database import connect
+from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.samples import submission_body
 
@@ -300,8 +301,11 @@ async def test_malformed_bodies_are_refused_and_store_nothing(
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
     assert problem["status"] == response.status_code and problem["title_th"]
-    for table in ("submissions", "submission_versions", "outbox", "idempotency_keys"):
+    for table in ("submissions", "submission_versions", "idempotency_keys"):
         assert await intake.fetch(f"SELECT 1 FROM {table}") == [], (case, table)
+    # (the outbox holds the registry and round schedules announced, no submission event)
+    events = await intake.fetch("SELECT topic FROM outbox")
+    assert Topic.SUBMISSION_RECEIVED.value not in {e["topic"] for e in events}, case
 
 
 async def test_oversized_body_gets_413_and_fitting_errors_name_the_field(intake: Intake) -> None:

@@ -99,7 +99,6 @@ async def test_rescore_publishes_new_score_versions_only_where_the_result_change
             result = await admin.rescore_round(
                 conn,
                 load_catalog(corrected),
-                isolated.topics,
                 "FY2570-H1",
                 ScoringMetrics(CollectorRegistry()),
             )

@@ -17,8 +17,8 @@ from services.notifier.adapters.webhook import (
     verify_signature,
 )
 from services.notifier.domain import messages
-from services.notifier.domain.clock import ManualClock
 from services.notifier.domain.schedule import RoundSnapshot
+from shared.clock import ManualClock
 
 SECRET = "s3cret-for-the-bma-endpoint"
 NOW = datetime(2027, 4, 23, 9, 0, tzinfo=UTC)

@@ -109,12 +109,12 @@ async def accept_submission(
     runtime = state.runtime
     return await handlers.submit(
         runtime.pool,
-        runtime.settings.topics,
         center_id,
         body,
         raw_body,
         idempotency_key,
         remote_addr,
+        runtime.clock.now(),
     )
 
 

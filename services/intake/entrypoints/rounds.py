@@ -94,8 +94,9 @@ async def change_round(
 ) -> RoundView:
     require(who, "operator")
     changes = change.model_dump(exclude_none=True)
+    runtime = request.app.state.runtime
     updated = await handlers.change_round_dates(
-        request.app.state.runtime.pool, who, round_id, changes, remote_addr(request)
+        runtime.pool, who, round_id, changes, remote_addr(request), runtime.clock.now()
     )
     return RoundView.of(updated)
 

@@ -1,5 +1,11 @@
 from services.intake import handlers
-from shared.events import Envelope, SubmissionReceived, SubmissionScored
+from shared.events import (
+    CenterRegistered,
+    Envelope,
+    RoundScheduled,
+    SubmissionReceived,
+    SubmissionScored,
+)
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 
@@ -10,4 +16,16 @@ def register(runtime: ServiceRuntime) -> None:
         Topic.SUBMISSION_RECEIVED,
         Envelope[SubmissionReceived],
         "A center's submission version was accepted (with its full report); key: center id.",
+    )
+    runtime.publishes(
+        Topic.ROUND_SCHEDULED,
+        Envelope[RoundScheduled],
+        "A round's schedule as it now stands (new, dates changed, or again at intake's"
+        " start); key: round id; compacted.",
+    )
+    runtime.publishes(
+        Topic.CENTER_REGISTERED,
+        Envelope[CenterRegistered],
+        "A certified center as the registry now has it (new or changed); key: center id;"
+        " compacted.",
     )

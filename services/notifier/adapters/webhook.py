@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from services.notifier.adapters.delivery import PermanentDeliveryError, TemporaryDeliveryError
-from services.notifier.domain.clock import Clock, SystemClock
 from services.notifier.domain.messages import Message
+from shared.clock import Clock, SystemClock
 
 CHANNEL = "webhook"
 TOLERANCE_SECONDS = 300

@@ -9,14 +9,13 @@ from shared.topics import Topic
 
 
 def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
-    topics = runtime.settings.topics
     metrics = ScoringMetrics(runtime.registry)
 
     async def score_submission(
         conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submission(conn, event, catalog, topics, metrics)
+        await handlers.score_submission(conn, event, catalog, metrics)
 
     runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submission)
     runtime.publishes(

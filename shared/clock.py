@@ -1,4 +1,4 @@
-"""The notifier's sense of time: real, or accelerated for demos and tests (``GECC_CLOCK_SPEED``).
+"""The services' sense of time: real, or accelerated for demos and tests (``GECC_CLOCK_SPEED``).
 
 All clocks answer UTC-aware datetimes. An accelerated clock maps real time onto a virtual
 timeline that runs ``speed`` times faster from an anchor, so a whole round (weeks) passes in
@@ -79,18 +79,24 @@ class ManualClock:
 
 
 def build_clock(
-    speed: float = 1.0, start_at: datetime | None = None, *, real: Clock | None = None
+    speed: float = 1.0,
+    start_at: datetime | None = None,
+    *,
+    epoch: datetime | None = None,
+    real: Clock | None = None,
 ) -> Clock:
     """The clock the settings ask for: the system clock at speed 1 without a start moment,
-    otherwise an accelerated clock whose virtual time begins at ``start_at`` (default: now)."""
+    otherwise an accelerated clock whose virtual time is ``start_at`` (default: the epoch)
+    at the real moment ``epoch`` (default: now). Processes given the same epoch, start and
+    speed agree on the time, whenever each of them started."""
     source = real or SystemClock()
     if speed == 1 and start_at is None:
         return source
-    real_now = source.now()
+    anchor = source.now() if epoch is None else epoch
     return AcceleratedClock(
         speed=speed,
-        epoch_real=real_now,
-        epoch_virtual=real_now if start_at is None else start_at,
+        epoch_real=anchor,
+        epoch_virtual=anchor if start_at is None else start_at,
         real=source,
     )
 

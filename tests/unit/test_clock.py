@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.notifier.domain.clock import (
+from shared.clock import (
     AcceleratedClock,
     ManualClock,
     SystemClock,
@@ -96,3 +96,11 @@ def test_seconds_to_wait_uses_the_clocks_own_speed() -> None:
     clock = build_clock(DAY_PER_MINUTE, VIRTUAL_START, real=real)
     real.advance(timedelta(seconds=30))  # half a virtual day gone
     assert seconds_to_wait(clock, VIRTUAL_START + timedelta(days=1)) == 30
+
+
+def test_processes_sharing_an_epoch_agree_whenever_they_started() -> None:
+    real = ManualClock(REAL_START)
+    first = build_clock(DAY_PER_MINUTE, VIRTUAL_START, epoch=REAL_START, real=real)
+    real.advance(timedelta(seconds=30))
+    second = build_clock(DAY_PER_MINUTE, VIRTUAL_START, epoch=REAL_START, real=real)
+    assert first.now() == second.now() == VIRTUAL_START + timedelta(hours=12)
