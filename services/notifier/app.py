@@ -1,15 +1,52 @@
+import httpx
 from fastapi import FastAPI
 
+from services.notifier.adapters.mail import SmtpSender
+from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.entrypoints import subscribers
+from services.notifier.entrypoints.clock import RoundClock
+from services.notifier.entrypoints.sender import Sender
+from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.messaging.runtime import ServiceRuntime
 
 
 def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
     runtime = ServiceRuntime(settings)
-    subscribers.register(runtime)
+    metrics = NotifierMetrics(runtime.registry)
+    subscribers.register(runtime, metrics)
+
+    async def round_clock(runtime: ServiceRuntime) -> None:
+        clock = RoundClock(
+            runtime.pool,
+            runtime.clock,
+            settings.reminder_days,
+            settings.operator_emails,
+            metrics,
+            settings.clock_poll_seconds,
+        )
+        await clock.run()
+
+    async def sender(runtime: ServiceRuntime) -> None:
+        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+            await Sender(
+                runtime.pool,
+                SmtpSender(settings.smtp()),
+                WebhookSender(client),
+                settings.retry_policy(),
+                metrics,
+                settings.delivery_batch_size,
+                settings.delivery_poll_seconds,
+                settings.delivery_lease_seconds,
+            ).run()
+
+    runtime.in_background("round-clock", round_clock)
+    runtime.in_background("sender", sender)
     return runtime
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:
-    return build_runtime(settings).fastapi_app("GECC notifier")
+    return build_runtime(settings).fastapi_app(
+        "GECC notifier",
+        "The round clock and the messages to centers, parent offices and operators.",
+    )

@@ -1,5 +1,11 @@
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.notifier.adapters.mail import SmtpSettings
+from services.notifier.domain.retry import RetryPolicy
+from services.notifier.domain.schedule import DEFAULT_OFFSETS_DAYS
 from shared.settings import ServiceSettings
 
 
@@ -9,3 +15,48 @@ class NotifierSettings(ServiceSettings):
     service_name: str = "notifier"
     database_url: str = "postgresql://notifier@127.0.0.1:5432/gecc"
     http_port: int = 8082
+
+    # The round clock: reminders this many days before due_at; how often it looks again.
+    reminder_days: list[int] = Field(default_factory=lambda: list(DEFAULT_OFFSETS_DAYS))
+    clock_poll_seconds: float = 1.0
+
+    # E-mail (the local stack's SMTP sink by default).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_implicit_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "GECC <no-reply@gecc.localhost>"
+    smtp_timeout_seconds: float = 30.0
+    webhook_timeout_seconds: float = 10.0
+    # Always told at a round's close, besides the 'operators' recipients in the database.
+    operator_emails: list[str] = Field(default_factory=list)
+
+    # The sender: how many deliveries at once, how often it looks, and its retries.
+    delivery_batch_size: int = 50
+    delivery_poll_seconds: float = 0.5
+    # A sender that dies while sending loses its batch to another after this long.
+    delivery_lease_seconds: float = 30.0
+    delivery_max_attempts: int = 6
+    delivery_first_retry_seconds: float = 1.0
+    delivery_max_retry_seconds: float = 300.0
+
+    def smtp(self) -> SmtpSettings:
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            starttls=self.smtp_starttls,
+            implicit_tls=self.smtp_implicit_tls,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            from_address=self.smtp_from,
+            timeout=self.smtp_timeout_seconds,
+        )
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.delivery_max_attempts,
+            first=timedelta(seconds=self.delivery_first_retry_seconds),
+            cap=timedelta(seconds=self.delivery_max_retry_seconds),
+        )

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.messaging.consumer import Handle
 
 log = logging.getLogger(__name__)
+Background = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
 class ServiceRuntime:
@@ -54,6 +55,9 @@ class ServiceRuntime:
         self._relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
+        self._background: list[
+            tuple[str, Callable[[ServiceRuntime], Coroutine[Any, Any, None]]]
+        ] = []
         self.kafka_connected = False
 
     @property
@@ -100,6 +104,10 @@ class ServiceRuntime:
         """Run ``step`` once the database pool exists, before serving."""
         self._startup.append(step)
 
+    def in_background(self, name: str, work: "Background") -> None:
+        """Run ``work`` as a task from start to stop (it runs until cancelled)."""
+        self._background.append((name, work))
+
     async def start(self, relay: bool = True) -> None:
         s = self.settings
         self._pool = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
@@ -113,6 +121,8 @@ class ServiceRuntime:
             metrics=self.metrics,
         )
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
+        for name, work in self._background:
+            self._tasks.append(asyncio.create_task(work(self), name=name))
         if relay:
             self._relay = OutboxRelay(
                 self._pool,

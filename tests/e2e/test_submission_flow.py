@@ -24,8 +24,8 @@ ROUND = "FY2570-H1"
 
 @pytest.fixture
 def system(isolated: Isolated, tmp_path: Path) -> Iterator[dict[str, str]]:
-    with running_services(isolated, tmp_path / "logs") as urls:
-        yield urls
+    with running_services(isolated, tmp_path / "logs") as processes:
+        yield {name: process.url for name, process in processes.items()}
 
 
 @pytest.fixture

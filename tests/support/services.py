@@ -23,35 +23,77 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class ServiceProcess:
+    """One service as its own process (``python -m services.NAME``), with this test's
+    database and topics plus ``env``; it can be killed and started again."""
+
+    def __init__(self, name: str, isolated: Isolated, log: Path, env: dict[str, str]) -> None:
+        self.name = name
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._env = {**os.environ, **isolated.service_env(name, self.port), **env}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=REPO,
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_healthy(self) -> None:
+        assert self._process is not None
+        _wait_healthy(self.name, self.url, self._process, self.log)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown of any kind, as a crash."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
 @contextmanager
-def running_services(isolated: Isolated, logs: Path) -> Iterator[dict[str, str]]:
-    """Start every service; yield their base URLs; stop them all afterwards."""
-    ports = {name: free_port() for name in SERVICES}
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    logs.mkdir(parents=True, exist_ok=True)
+def running_services(
+    isolated: Isolated,
+    logs: Path,
+    env: dict[str, str] | None = None,
+    extra: dict[str, int] | None = None,
+) -> Iterator[dict[str, ServiceProcess]]:
+    """Start every service (and ``extra`` more processes of some, named ``NAME-2`` ...) with
+    ``env`` added to their environment; stop them all afterwards."""
+    names = [(name, name) for name in SERVICES]
+    for name, count in (extra or {}).items():
+        names += [(f"{name}-{n}", name) for n in range(2, count + 2)]
+    processes = {
+        label: ServiceProcess(service, isolated, logs / f"{label}.log", env or {})
+        for label, service in names
+    }
     try:
-        for name in SERVICES:
-            with (logs / f"{name}.log").open("wb") as log:
-                processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name}"],
-                    cwd=REPO,
-                    env={**os.environ, **isolated.service_env(name, ports[name])},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        for name, url in urls.items():
-            _wait_healthy(name, url, processes[name], logs / f"{name}.log")
-        yield urls
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_healthy()
+        yield processes
     finally:
         for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.stop()
 
 
 def _wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -1,21 +1,43 @@
 import asyncpg
 
-from services.notifier.adapters import repository
-from shared.events import Envelope, SubmissionReceived, SubmissionScored
+from services.notifier import handlers
+from services.notifier.metrics import NotifierMetrics
+from shared.events import (
+    CenterRegistered,
+    DeadlineNear,
+    Envelope,
+    RoundClosed,
+    RoundScheduled,
+    SubmissionReceived,
+    SubmissionScored,
+)
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 
 
-async def note_submission(conn: asyncpg.Connection, event: Envelope[SubmissionReceived]) -> None:
-    """Remember that the center submitted for the round (reminders skip it)."""
-    await repository.record_submission(conn, event.data)
+def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
+    async def note_submission(
+        conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
+    ) -> None:
+        """Remember who submitted for which round (reminders skip them); send the receipt."""
+        await handlers.note_submission(conn, event, metrics)
 
+    async def note_result(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:
+        """Remember the verdict of a submission version; send the result notice."""
+        await handlers.note_result(conn, event, metrics)
 
-async def note_result(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:
-    """Remember the verdict of a submission version (the result notice reports it)."""
-    await repository.record_result(conn, event.data)
-
-
-def register(runtime: ServiceRuntime) -> None:
     runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], note_submission)
     runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], note_result)
+    runtime.subscribe(Topic.ROUND_SCHEDULED, Envelope[RoundScheduled], handlers.note_round)
+    runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], handlers.note_center)
+    runtime.publishes(
+        Topic.DEADLINE_NEAR,
+        Envelope[DeadlineNear],
+        "A round's due date is near (once per round and offset, by the notifier's round"
+        " clock); key: round id.",
+    )
+    runtime.publishes(
+        Topic.ROUND_CLOSED,
+        Envelope[RoundClosed],
+        "A round passed its closing time (once per round, by the round clock); key: round id.",
+    )

@@ -1,0 +1,93 @@
+"""The sender: works through the delivery ledger, each message over its channel, retrying
+with backoff and giving up (dead letter) after the last attempt."""
+
+import asyncio
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from services.notifier.adapters import repository
+from services.notifier.adapters.delivery import DeliveryError
+from services.notifier.adapters.mail import SmtpSender
+from services.notifier.adapters.repository import Delivery
+from services.notifier.adapters.webhook import WebhookEndpoint, WebhookSender
+from services.notifier.domain.retry import GiveUp, RetryPolicy
+from services.notifier.metrics import NotifierMetrics
+from shared.database import DATABASE_UNAVAILABLE
+
+log = logging.getLogger(__name__)
+
+
+class Sender:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        mail: SmtpSender,
+        webhooks: WebhookSender,
+        policy: RetryPolicy,
+        metrics: NotifierMetrics,
+        batch_size: int = 50,
+        poll_seconds: float = 0.5,
+        lease_seconds: float = 30.0,
+    ) -> None:
+        self._pool = pool
+        self._mail = mail
+        self._webhooks = webhooks
+        self._policy = policy
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._lease = lease_seconds
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+                for status, n in (await repository.delivery_counts(self._pool)).items():
+                    self._metrics.deliveries.labels(status).set(n)
+            except DATABASE_UNAVAILABLE as error:
+                log.warning("sender: database unavailable (%s); trying again", error)
+                sent = 0
+            if sent < self._batch_size:
+                await asyncio.sleep(self._poll)
+
+    async def send_due(self) -> int:
+        """Deliver one batch of due messages; return how many were taken."""
+        batch = await repository.claim_deliveries(self._pool, self._batch_size, self._lease)
+        for delivery in batch:
+            await self.deliver(delivery)
+        return len(batch)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        kind = delivery.message.kind.value
+        try:
+            if delivery.channel == "webhook":
+                endpoint = WebhookEndpoint(delivery.message.recipient, delivery.secret or "")
+                await self._webhooks.send(endpoint, delivery.message)
+            else:
+                await self._mail.send(delivery.message)
+        except (DeliveryError, ValueError) as error:
+            permanent = isinstance(error, ValueError) or not error.temporary
+            attempt = delivery.attempts + 1
+            decision = self._policy.after_failure(
+                attempt, permanent=permanent, random=random.random()
+            )
+            if isinstance(decision, GiveUp):
+                await repository.mark_dead(self._pool, delivery.id, str(error))
+                self._metrics.notifications.labels(kind, delivery.channel, "dead_lettered").inc()
+                log.error(
+                    "gave up on delivery %s after %d attempt(s): %s", delivery.id, attempt, error
+                )
+                return
+            delay = decision.delay
+            if isinstance(error, DeliveryError) and error.retry_after:
+                delay = max(delay, timedelta(seconds=error.retry_after))
+            await repository.mark_retry(
+                self._pool, delivery.id, datetime.now(UTC) + delay, str(error)
+            )
+            self._metrics.notifications.labels(kind, delivery.channel, "retried").inc()
+            return
+        await repository.mark_sent(self._pool, delivery.id)
+        self._metrics.notifications.labels(kind, delivery.channel, "sent").inc()

@@ -1,0 +1,139 @@
+"""The notifier's use cases: keep its copies up to date, queue receipts and results, and act
+on the round clock's moments. Every message is queued in the delivery ledger in the same
+transaction as the change that causes it; the sender delivers it afterwards."""
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from services.notifier.adapters import repository
+from services.notifier.domain import notices
+from services.notifier.domain.notices import Address, Outgoing
+from services.notifier.domain.schedule import Moment, Tick
+from services.notifier.metrics import NotifierMetrics
+from shared.events import (
+    CenterRegistered,
+    DeadlineNear,
+    Envelope,
+    RoundClosed,
+    RoundScheduled,
+    SubmissionReceived,
+    SubmissionScored,
+    new_event,
+)
+from shared.messaging.outbox import enqueue
+from shared.topics import Topic
+
+log = logging.getLogger(__name__)
+SERVICE = "notifier"
+
+
+async def queue(
+    conn: asyncpg.Connection, outgoing: Sequence[Outgoing], metrics: NotifierMetrics
+) -> None:
+    await repository.add_deliveries(conn, outgoing)
+    for o in outgoing:
+        metrics.notifications.labels(o.message.kind.value, o.channel, "queued").inc()
+
+
+async def note_round(conn: asyncpg.Connection, event: Envelope[RoundScheduled]) -> None:
+    """Keep the round's current dates (the round clock runs on them)."""
+    await repository.record_round(conn, event.data)
+
+
+async def note_center(conn: asyncpg.Connection, event: Envelope[CenterRegistered]) -> None:
+    """Keep the center's name, parent office and contact addresses."""
+    await repository.record_center(conn, event.data)
+
+
+async def note_submission(
+    conn: asyncpg.Connection, event: Envelope[SubmissionReceived], metrics: NotifierMetrics
+) -> None:
+    """Remember that the center submitted (reminders skip it) and send its receipt."""
+    received = event.data
+    await repository.record_submission(conn, received)
+    center = await repository.center(conn, received.center_id)
+    round_ = await repository.get_round(conn, received.round_id)
+    if center is None or round_ is None or not center.addresses:
+        metrics.notifications.labels("receipt", "email", "no_recipient").inc()
+        log.warning("no receipt for %s: center or round unknown here, or no address", received)
+        return
+    outgoing = notices.receipts(
+        center,
+        round_,
+        submission_id=received.submission_id,
+        receipt_number=received.receipt_number,
+        version=received.version,
+        received_at=received.received_at,
+        late=received.late,
+    )
+    await queue(conn, outgoing, metrics)
+
+
+async def note_result(
+    conn: asyncpg.Connection, event: Envelope[SubmissionScored], metrics: NotifierMetrics
+) -> None:
+    """Remember the version's verdict and tell the center its result, once per version (a
+    re-score with a corrected standard is not announced again)."""
+    scored = event.data
+    if not await repository.record_result(conn, scored):
+        return
+    center = await repository.center(conn, scored.center_id)
+    if center is None or not center.addresses:
+        metrics.notifications.labels("result", "email", "no_recipient").inc()
+        return
+    outgoing = notices.results(
+        center,
+        round_id=scored.round_id,
+        submission_id=scored.submission_id,
+        version=scored.version,
+        verdict=scored.verdict,
+        satisfaction_percent=scored.satisfaction.overall_percent,
+        checklist_percent=scored.checklist.overall_percent,
+        reasons=[(r.text_th, r.text_en) for r in scored.reasons],
+    )
+    await queue(conn, outgoing, metrics)
+
+
+async def act_on(
+    conn: asyncpg.Connection,
+    moment: Moment,
+    now: datetime,
+    operator_emails: Sequence[str],
+    metrics: NotifierMetrics,
+) -> bool:
+    """Fire one moment of the round clock: ledger entry, event and messages in one
+    transaction. False when another process (or an earlier run) already did."""
+    async with conn.transaction():
+        if not await repository.claim_moment(conn, moment, "fired"):
+            return False
+        round_ = await repository.get_round(conn, moment.round_id)
+        assert round_ is not None
+        centers = await repository.round_centers(conn, round_.id)
+        if moment.tick is Tick.DEADLINE_NEAR:
+            near = DeadlineNear(
+                round_id=round_.id, due_at=round_.due_at, days_before=moment.days_before
+            )
+            await enqueue(conn, Topic.DEADLINE_NEAR, round_.id, new_event(near, SERVICE, now))
+            outgoing = notices.reminders(round_, moment.days_before, centers)
+        elif moment.tick is Tick.OVERDUE:
+            outgoing = notices.overdue_notices(round_, centers)
+        else:
+            closed = RoundClosed(round_id=round_.id, closes_at=round_.closes_at)
+            await enqueue(conn, Topic.ROUND_CLOSED, round_.id, new_event(closed, SERVICE, now))
+            operators = await repository.operator_addresses(conn)
+            operators += [Address("email", e) for e in operator_emails]
+            offices = await repository.office_addresses(conn)
+            outgoing = notices.close_summaries(round_, centers, offices, operators)
+        await queue(conn, outgoing, metrics)
+    metrics.clock_moments.labels(moment.tick.value, "fired").inc()
+    log.info("round clock: %s fired, %d message(s) queued", moment.key, len(outgoing))
+    return True
+
+
+async def skip(conn: asyncpg.Connection, moment: Moment, metrics: NotifierMetrics) -> None:
+    if await repository.claim_moment(conn, moment, "skipped"):
+        metrics.clock_moments.labels(moment.tick.value, "skipped").inc()
+        log.info("round clock: %s missed while down, superseded: skipped", moment.key)

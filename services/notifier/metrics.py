@@ -1,0 +1,26 @@
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+
+class NotifierMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.notifications = Counter(
+            "gecc_notifications_total",
+            "Messages by kind, channel and outcome: queued (new in the delivery ledger), sent,"
+            " retried (a temporary failure, tried again later), dead_lettered (gave up),"
+            " no_recipient (nobody to send it to).",
+            ["kind", "channel", "outcome"],
+            registry=registry,
+        )
+        self.clock_moments = Counter(
+            "gecc_round_clock_moments_total",
+            "Round clock moments by tick and outcome: fired here, or skipped (missed while"
+            " down and superseded by a later one).",
+            ["tick", "outcome"],
+            registry=registry,
+        )
+        self.deliveries = Gauge(
+            "gecc_notifications_in_ledger",
+            "Deliveries in the ledger by status (pending, sent, dead).",
+            ["status"],
+            registry=registry,
+        )
