@@ -1,4 +1,4 @@
-# One image for the four services and the `gecc` tool; the command picks which one runs.
+# One image for the four services, the mail sink and the `gecc` tool; the command picks which one runs.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv
 RUN pip install --no-cache-dir uv==0.13.9
@@ -11,7 +11,8 @@ COPY gecc ./gecc
 COPY standards ./standards
 RUN uv sync --frozen --no-dev
 ENV PATH=/opt/venv/bin:$PATH
-RUN useradd --system --uid 10001 gecc
+# /data/mail: the mail sink's volume (docker-compose.yml), writable by the gecc user.
+RUN useradd --system --uid 10001 gecc && mkdir -p /data/mail && chown gecc /data/mail
 USER gecc
 EXPOSE 8080
 CMD ["python", "-m", "services.intake"]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from gecc.recipients_cli import recipients_app
 from gecc.registry_cli import centers_app, tokens_app
 from gecc.rounds_cli import rounds_app
 from gecc.stack import stack
@@ -20,6 +21,7 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(rounds_app, name="rounds")
 app.add_typer(centers_app, name="centers")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(recipients_app, name="recipients")
 
 
 @app.command()

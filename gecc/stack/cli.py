@@ -12,7 +12,7 @@ from gecc.stack.errors import StackError
 from gecc.stack.stack import Health
 
 app = typer.Typer(
-    help="Run PostgreSQL, Kafka and the four services locally, under $GECC_HOME.",
+    help="Run the SMTP sink, PostgreSQL, Kafka and the four services locally, under $GECC_HOME.",
     no_args_is_help=True,
 )
 
@@ -32,7 +32,10 @@ def up(
         bool, typer.Option("--services/--no-services", help="Also start the four services.")
     ] = True,
 ) -> None:
-    """Start everything not already running; safe to run again."""
+    """Start everything not already running; safe to run again.
+
+    Mail the notifier sends lands in $GECC_HOME/mail/ (the SMTP sink, also with --no-services).
+    """
     with failing_cleanly():
         stack.up(StackConfig.from_env(), services=services)
 

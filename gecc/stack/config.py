@@ -14,6 +14,7 @@ LOCALHOST = "127.0.0.1"
 SUPERUSER = "postgres"
 DEFAULT_SERVICE_PORTS = {"intake": 8080, "scoring": 8081, "notifier": 8082, "export": 8083}
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
+DEFAULT_MAILSINK_PORT = 8025
 
 
 def _env_str(name: str, default: str) -> str:
@@ -53,12 +54,15 @@ class StackConfig:
 
     ``service_command`` is how a service process is launched; ``{name}`` is replaced by the
     service name. ``start_timeout`` bounds the wait for each component to become ready.
+    ``mailsink_port`` is the local SMTP sink's (``gecc.mailsink``); it keeps what it receives
+    in ``mail_dir``, and the notifier sends its e-mail there.
     """
 
     home: Path = field(default_factory=lambda: REPO_ROOT / ".gecc")
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     postgres_port: int = 5432
+    mailsink_port: int = DEFAULT_MAILSINK_PORT
     database: str = "gecc"
     topic_namespace: str = ""
     service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
@@ -72,6 +76,7 @@ class StackConfig:
             kafka_port=_env_int("GECC_KAFKA_PORT", 9092),
             kafka_controller_port=_env_int("GECC_KAFKA_CONTROLLER_PORT", 9093),
             postgres_port=_env_int("GECC_PG_PORT", 5432),
+            mailsink_port=_env_int("GECC_MAILSINK_PORT", DEFAULT_MAILSINK_PORT),
             database=_env_str("GECC_PG_DATABASE", "gecc"),
             topic_namespace=os.environ.get("GECC_TOPIC_NAMESPACE", ""),
             service_ports={
@@ -90,6 +95,15 @@ class StackConfig:
     def postgres_address(self) -> str:
         return f"{LOCALHOST}:{self.postgres_port}"
 
+    @property
+    def mailsink_address(self) -> str:
+        return f"{LOCALHOST}:{self.mailsink_port}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the SMTP sink stores each message it receives, one ``.eml`` file each."""
+        return self.home / "mail"
+
     def postgres_url(self, user: str, database: str) -> str:
         return f"postgresql://{user}@{self.postgres_address}/{database}"
 
@@ -106,7 +120,7 @@ class StackConfig:
     def service_env(self, name: str) -> dict[str, str]:
         """The environment a service process runs with: the parent's plus where everything is."""
         prefix = f"GECC_{self._known(name).upper()}_"
-        return {
+        env = {
             **os.environ,
             "GECC_HOME": str(self.home),
             "GECC_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
@@ -115,6 +129,10 @@ class StackConfig:
             f"{prefix}HTTP_HOST": LOCALHOST,
             f"{prefix}HTTP_PORT": str(self.service_ports[name]),
         }
+        if name == "notifier":
+            env[f"{prefix}SMTP_HOST"] = LOCALHOST
+            env[f"{prefix}SMTP_PORT"] = str(self.mailsink_port)
+        return env
 
     @property
     def logs_dir(self) -> Path:

@@ -1,10 +1,11 @@
-"""Bring the local stack up, report on it and take it down: PostgreSQL, Kafka, the services."""
+"""Bring the local stack up, report on it and take it down: the SMTP sink, PostgreSQL, Kafka,
+the services."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gecc.stack import kafka, postgres, processes
+from gecc.stack import kafka, postgres, processes, sink
 from gecc.stack import services as service_processes
 from gecc.stack.aio import run_blocking
 from gecc.stack.config import StackConfig
@@ -13,9 +14,10 @@ from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord, exclusive, forget, load_state, remember
 from shared.topics import SERVICES
 
+MAILSINK = "mailsink"
 POSTGRES = "postgres"
 KAFKA = "kafka"
-INFRASTRUCTURE = (POSTGRES, KAFKA)
+INFRASTRUCTURE = (MAILSINK, POSTGRES, KAFKA)
 
 
 class Health(StrEnum):
@@ -34,9 +36,18 @@ class ComponentStatus:
 
 
 def up(config: StackConfig, services: bool = True) -> None:
-    """Start whatever is not already running and healthy; leave the rest alone."""
+    """Start whatever is not already running and healthy; leave the rest alone.
+
+    The SMTP sink comes first (the notifier sends to it), also without the services.
+    """
     with exclusive(config.home):
+        # Its Python start overlaps the broker's and PostgreSQL's; ready before any service.
+        mailsink = None if _already_running(config, MAILSINK) else _launch_mailsink(config)
         _start_infrastructure(config)
+        if mailsink is not None:
+            sink.wait_ready(config, mailsink)
+            _announce(MAILSINK, "started", mailsink)
+        print(f"{'mail':<9} stored in {config.mail_dir}", flush=True)
         if services:
             _start_services(config, SERVICES)
 
@@ -65,6 +76,8 @@ def down(config: StackConfig) -> None:
             print("nothing recorded as running", flush=True)
             return
         _stop_services(config)
+        if MAILSINK in state:
+            _stop(config, MAILSINK, state[MAILSINK], sink.STOP_GRACE)
         if KAFKA in state:
             _stop(config, KAFKA, state[KAFKA], kafka.STOP_GRACE)
         _stop_postgres(config, state.get(POSTGRES))
@@ -98,6 +111,13 @@ def _start_infrastructure(config: StackConfig) -> None:
         _announce(KAFKA, "started", broker)
     created = run_blocking(kafka.create_topics(config))
     print(f"{'topics':<9} all present, {len(created)} created now", flush=True)
+
+
+def _launch_mailsink(config: StackConfig) -> ProcessRecord:
+    _clear_stale(config, MAILSINK, sink.STOP_GRACE)
+    record = sink.start_sink(config)
+    remember(config.state_file, MAILSINK, record)
+    return record
 
 
 def _launch_kafka(config: StackConfig) -> ProcessRecord:
@@ -184,6 +204,8 @@ def _is_healthy(config: StackConfig, name: str) -> bool:
         return run_blocking(postgres.is_healthy(config))
     if name == KAFKA:
         return run_blocking(kafka.is_healthy(config))
+    if name == MAILSINK:
+        return sink.is_healthy(config)
     return service_processes.is_healthy(config, name)
 
 
@@ -197,6 +219,8 @@ def _symptom(name: str) -> str:
         return "refuses connections"
     if name == KAFKA:
         return "does not answer metadata requests"
+    if name == MAILSINK:
+        return "does not greet with SMTP 220"
     return "GET /health does not answer 200"
 
 

@@ -7,22 +7,27 @@ again, while the SMTP server refuses mail for a while.
 """
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
 import httpx
+import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from gecc import mailsink
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.notifier.adapters.webhook import verify_signature
 from shared.clock import Clock, build_clock
 from shared.events import DeadlineNear, Envelope, RoundClosed
 from shared.topics import Topic
@@ -78,6 +83,61 @@ class Round:
         await asyncio.sleep(max(0.0, (moment - self.clock.now()).total_seconds() / SPEED))
 
 
+WEBHOOK_SECRET = "s3cret-of-the-dopa-system"
+
+
+@dataclass
+class WebhookReceiver:
+    """An office's system: checks each signature; ``/gone`` refuses for good (410)."""
+
+    url: str = ""
+    accepted: list[dict[str, Any]] = field(default_factory=list)
+    refused: int = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        signed = verify_signature(
+            WEBHOOK_SECRET,
+            headers.get("x-gecc-timestamp", ""),
+            body,
+            headers.get("x-gecc-signature", ""),
+            datetime.now(UTC),
+        )
+        if scope["path"] == "/gone" or not signed:
+            self.refused += 1
+            status = 410 if signed else 401
+        else:
+            self.accepted.append(json.loads(body))
+            status = 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+@asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    server = uvicorn.Server(
+        uvicorn.Config(receiver, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: asyncio.sleep(0, server.started), bool, within=10)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    receiver.url = f"http://127.0.0.1:{port}"
+    try:
+        yield receiver
+    finally:
+        server.should_exit = True
+        await task
+
+
 @asynccontextmanager
 async def smtp_sink(directory: Path) -> AsyncIterator[int]:
     server = await mailsink.serve(directory, "127.0.0.1", 0)
@@ -111,9 +171,12 @@ def accelerated_system(
         yield processes, build_clock(SPEED, epoch=epoch)
 
 
-async def open_round(isolated: Isolated, clock: Clock) -> tuple[Round, dict[str, str]]:
-    """Register the ten centers and the offices' recipients; open the round now, due in three
-    virtual days, closing two days later."""
+async def open_round(
+    isolated: Isolated, clock: Clock, webhooks: WebhookReceiver | None = None
+) -> tuple[Round, dict[str, str]]:
+    """Register the ten centers and the offices' recipients (and, given ``webhooks``, a
+    signed webhook for DOPA and a refusing one for the operators); open the round now, due
+    in three virtual days, closing two days later."""
     now = clock.now()
     conn = await asyncpg.connect(isolated.service_url("intake"))
     try:
@@ -142,6 +205,15 @@ async def open_round(isolated: Isolated, clock: Clock) -> tuple[Round, dict[str,
             "INSERT INTO recipients (owner, channel, address) VALUES ($1, 'email', $2)",
             [(f"office:{office}", office_email(office)) for office in OFFICES],
         )
+        if webhooks is not None:
+            await notifier.executemany(
+                "INSERT INTO recipients (owner, channel, address, secret)"
+                " VALUES ($1, 'webhook', $2, $3)",
+                [
+                    (f"office:{OFFICES[0]}", f"{webhooks.url}/dopa", WEBHOOK_SECRET),
+                    ("operators", f"{webhooks.url}/gone", WEBHOOK_SECRET),
+                ],
+            )
         # The notifier has the round's new dates before its clock can act on them.
         await eventually(
             lambda: notifier.fetchval("SELECT due_at FROM rounds WHERE id = $1", ROUND),
@@ -190,10 +262,10 @@ async def test_a_round_sends_exactly_the_receipts_reminders_notices_and_summarie
     isolated: Isolated, tmp_path: Path
 ) -> None:
     mail_dir = tmp_path / "mail"
-    async with smtp_sink(mail_dir) as port:
+    async with smtp_sink(mail_dir) as port, webhook_receiver() as webhooks:
         with accelerated_system(isolated, tmp_path / "logs", port, notifiers=1) as (procs, clock):
             await wait_for_consumers({name: p.url for name, p in procs.items()})
-            round_, tokens = await open_round(isolated, clock)
+            round_, tokens = await open_round(isolated, clock, webhooks)
             async with httpx.AsyncClient(base_url=procs["intake"].url) as intake:
                 for center in ON_TIME:
                     await submit(intake, tokens[center])
@@ -202,6 +274,8 @@ async def test_a_round_sends_exactly_the_receipts_reminders_notices_and_summarie
                     await submit(intake, tokens[center])
             await round_.until(round_.closes_at)
             mail = await all_mail(mail_dir, expected_mail())
+            async with httpx.AsyncClient() as client:
+                metrics = (await client.get(f"{procs['notifier'].url}/metrics")).text
     assert kinds_and_recipients(mail) == expected_mail()
     summaries = {str(m["To"]): m for m in mail if m["X-GECC-Kind"] == "office_summary"}
     dopa = summaries[office_email("PMO/MOI/DOPA")].get_content()
@@ -209,6 +283,16 @@ async def test_a_round_sends_exactly_the_receipts_reminders_notices_and_summarie
     assert "GECC-0009" in dopa and "GECC-0007" in dopa and "GECC-0010" not in dopa
     assert "สรุปรอบ" in str(summaries[office_email("PMO/MOI/DOPA")]["Subject"])
     assert await clock_events(isolated) == ([1, 2], [ROUND])
+    # The DOPA system got the same summary, signed; the refusing endpoint's message was
+    # given up at once (410 is permanent) and counted.
+    assert [(h["kind"], h["data"]["missing"]) for h in webhooks.accepted] == [
+        ("office_summary", ["GECC-0009"])
+    ]
+    assert webhooks.refused == 1
+    assert (
+        'gecc_notifications_total{channel="webhook",kind="operator_summary",'
+        'outcome="dead_lettered"} 1.0' in metrics
+    )
 
 
 async def test_two_notifiers_a_crash_and_an_smtp_outage_change_nothing(

@@ -1,16 +1,20 @@
-"""`gecc stack` on the real broker, database and services: idempotent, recovers, leaves nothing."""
+"""`gecc stack` on the real broker, database, SMTP sink and services: idempotent, recovers,
+leaves nothing."""
 
 import os
 import shutil
 import signal
+import smtplib
 import tempfile
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
+from gecc.mailsink import read_mailbox
 from gecc.stack.config import StackConfig
 from gecc.stack.stack import Health, down, status, up
 from gecc.stack.state import load_state
@@ -27,11 +31,15 @@ def config() -> Iterator[StackConfig]:
         kafka_port=free_port(),
         kafka_controller_port=free_port(),
         postgres_port=free_port(),
+        mailsink_port=free_port(),
         topic_namespace="launcher.",
         service_ports={name: free_port() for name in ("intake", "scoring", "notifier", "export")},
         start_timeout=120,
     )
     shutil.rmtree(home, ignore_errors=True)
+
+
+COMPONENTS = {"mailsink", "postgres", "kafka", "intake", "scoring", "notifier", "export"}
 
 
 def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
@@ -40,34 +48,59 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
     try:
         up(config)
         first = load_state(config.state_file)
-        assert set(first) == {"postgres", "kafka", "intake", "scoring", "notifier", "export"}
+        assert set(first) == COMPONENTS
+        assert [c.name for c in status(config)][:3] == ["mailsink", "postgres", "kafka"]
         assert all(c.state is Health.RUNNING for c in status(config))
         health = httpx.get(f"http://{config.service_address('intake')}/health", timeout=5)
         assert health.json()["database"] == "ok"
+        # The sink started before the services and is where the notifier sends its mail.
+        assert first["mailsink"].started_epoch <= first["notifier"].started_epoch
+        notifier_env = psutil.Process(first["notifier"].pid).environ()
+        assert notifier_env["GECC_NOTIFIER_SMTP_HOST"] == "127.0.0.1"
+        assert notifier_env["GECC_NOTIFIER_SMTP_PORT"] == str(config.mailsink_port)
+        send_mail(config, "first")
 
         capsys.readouterr()
         up(config)
-        assert capsys.readouterr().out.count("already running") == 6
+        assert capsys.readouterr().out.count("already running") == len(COMPONENTS)
         assert load_state(config.state_file) == first
+        send_mail(config, "after a second up")
 
-        os.kill(first["kafka"].pid, signal.SIGKILL)
-        psutil.Process(first["kafka"].pid).wait(10)
-        assert {c.name: c.state for c in status(config)}["kafka"] is Health.STOPPED
+        for killed in ("kafka", "mailsink"):
+            os.kill(first[killed].pid, signal.SIGKILL)
+            psutil.Process(first[killed].pid).wait(10)
+        stopped = {c.name: c.state for c in status(config)}
+        assert stopped["kafka"] is stopped["mailsink"] is Health.STOPPED
         up(config)
         again = load_state(config.state_file)
         assert again["kafka"].pid != first["kafka"].pid
+        assert again["mailsink"].pid != first["mailsink"].pid
         assert again["intake"] == first["intake"]
         assert all(c.state is Health.RUNNING for c in status(config))
+        send_mail(config, "after a restart")
+        subjects = [message["Subject"] for message in read_mailbox(config.mail_dir)]
+        assert subjects == ["first", "after a second up", "after a restart"]
     finally:
         recorded = load_state(config.state_file)
         down(config)
     assert not config.state_file.exists()
+    assert recorded.keys() == COMPONENTS
+    with pytest.raises(OSError):
+        smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=5)
     assert [name for name, r in recorded.items() if alive(r.pid)] == []
     assert not any(
         str(config.home) in " ".join(p.info["cmdline"] or [])
         for p in psutil.process_iter(["cmdline"])
         if alive(p.pid)
     )
+
+
+def send_mail(config: StackConfig, subject: str) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "t@example.org", "u@example.org", subject
+    message.set_content("ทดสอบ")
+    with smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=10) as smtp:
+        smtp.send_message(message)
 
 
 def alive(pid: int) -> bool:
