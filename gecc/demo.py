@@ -17,12 +17,15 @@ from gecc.stack.config import StackConfig
 from services.intake import admin
 from services.intake.domain.centers import Center
 from services.intake.domain.registry import generate_registry
-from shared.database import create_pool
+from services.notifier import admin as notifier_admin
+from services.notifier.domain.recipients_file import demo_recipients
+from shared.database import connect, create_pool
 from shared.standards import Standard, default_standards_dir, load_catalog
 
 DEMO_ROUND = "FY2570-H1"
 STANDARD = "gecc-maintenance-2570"
 SCORING_DEADLINE_SECONDS = 300
+DELIVERY_DEADLINE_SECONDS = 120
 
 Job = tuple[str, dict[str, Any]]
 
@@ -46,6 +49,8 @@ class DemoResult:
     lag_p50_ms: float = 0.0
     lag_p99_ms: float = 0.0
     example_submission: str = ""
+    messages: dict[str, int] = field(default_factory=dict)
+    messages_pending: int = 0
 
 
 async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> DemoResult:
@@ -54,7 +59,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     centers = generate_registry(count, seed)
     pool = await create_pool(config.service_dsn("intake"), max_size=4)
     try:
-        tokens, operator = await _prepare(pool, centers)
+        tokens, operator = await _prepare(config, pool, centers)
         submitting = rng.sample(sorted(tokens), k=round(len(tokens) * share))
         amending = rng.sample(submitting, k=len(submitting) // 10)
         print(f"registry  {len(centers)} centers registered with tokens; {DEMO_ROUND} is open")
@@ -69,6 +74,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
         await _wait_scored(pool, since, result.posted)
         result.scored_seconds = time.perf_counter() - started
         await _summarise(pool, since, result)
+        await _wait_delivered(config, since, result)
         return result
     finally:
         await pool.close()
@@ -84,8 +90,16 @@ def _job(token: str, standard: Standard, profile: str, rng: random.Random) -> Jo
     return token, report(standard, DEMO_ROUND, profile, rng)
 
 
-async def _prepare(pool: asyncpg.Pool, centers: Sequence[Center]) -> tuple[dict[str, str], str]:
+async def _prepare(
+    config: StackConfig, pool: asyncpg.Pool, centers: Sequence[Center]
+) -> tuple[dict[str, str], str]:
     now = datetime.now(UTC)
+    notifier = await connect(config.service_dsn("notifier"))
+    try:
+        recipients = demo_recipients(c.office_path for c in centers)
+        await notifier_admin.import_recipients(notifier, recipients)
+    finally:
+        await notifier.close()
     async with pool.acquire() as conn, conn.transaction():
         await admin.register_centers(conn, centers)
         tokens = {
@@ -173,3 +187,32 @@ async def _summarise(pool: asyncpg.Pool, since: datetime, result: DemoResult) ->
     assert lags is not None
     result.lag_p50_ms = float(lags["p50"] or 0)
     result.lag_p99_ms = float(lags["p99"] or 0)
+
+
+async def _wait_delivered(config: StackConfig, since: datetime, result: DemoResult) -> None:
+    """Until the notifier has sent the round's messages (receipts, results) to the SMTP sink."""
+    conn = await connect(config.service_dsn("notifier"))
+    try:
+        deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
+        while True:
+            rows = await conn.fetch(
+                "SELECT kind, status, count(*) AS n FROM deliveries WHERE created_at >= $1"
+                " GROUP BY kind, status",
+                since,
+            )
+            result.messages = {}
+            result.messages_pending = 0
+            for row in rows:
+                if row["status"] == "pending":
+                    result.messages_pending += row["n"]
+                else:
+                    key = f"{row['kind']} {row['status']}"
+                    result.messages[key] = result.messages.get(key, 0) + row["n"]
+            queued = result.messages_pending + sum(result.messages.values())
+            if (queued >= 2 * result.posted and not result.messages_pending) or (
+                time.monotonic() > deadline
+            ):
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()

@@ -22,6 +22,8 @@ def render(config: StackConfig, result: DemoResult) -> str:
         ("all scored after", f"{result.scored_seconds:.1f} s"),
         ("received -> scored", f"p50 {result.lag_p50_ms:.0f} ms, p99 {result.lag_p99_ms:.0f} ms"),
         *[(f"verdict {v}", f"{n:,}") for v, n in sorted(result.verdicts.items())],
+        *[(f"messages {k}", f"{n:,}") for k, n in sorted(result.messages.items())],
+        ("messages still pending", f"{result.messages_pending:,}"),
     ]
     width = max(len(label) for label, _ in rows)
     table = "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
@@ -41,6 +43,7 @@ Where to look:
                    '{intake}/v1/rounds/{DEMO_ROUND}/completeness?format=csv'
   metrics
 {metrics}
+  mail (SMTP)    {config.mail_dir}  (one .eml file per message)
   logs           {config.logs_dir}
   database       psql {config.postgres_url("postgres", config.database)}
   stack          gecc stack status | gecc stack down  (the stack keeps running)

@@ -48,7 +48,8 @@ async def register_centers(
     conn: asyncpg.Connection, centers: Sequence[Center], actor: str = "system"
 ) -> RegistryImport:
     """Insert new centers and update changed ones, by id; unchanged rows are not touched, so
-    re-registering the same registry changes nothing. Counts only real inserts and updates."""
+    re-registering the same registry changes nothing here. Counts only real inserts and
+    updates. Every center given is announced to the other services (CenterRegistered)."""
     duplicates = len(centers) - len({center.id for center in centers})
     if duplicates:
         raise ValueError(f"{duplicates} center id(s) appear more than once")
@@ -66,7 +67,7 @@ async def register_centers(
                     centers.certified_until, centers.contact_emails)
                 IS DISTINCT FROM (excluded.name_th, excluded.name_en, excluded.office_path,
                     excluded.province, excluded.certified_until, excluded.contact_emails)
-            RETURNING id, xmax = 0 AS inserted
+            RETURNING xmax = 0 AS inserted
             """,
             [
                 (
@@ -82,8 +83,9 @@ async def register_centers(
             ],
         )
         inserted = sum(1 for row in rows if row["inserted"])
-        changed = {row["id"] for row in rows}
-        await announcements.announce_centers(conn, [c for c in centers if c.id in changed])
+        # Every imported center is announced, changed or not: an import states the registry,
+        # and a service that joined later (or missed events) catches up from it.
+        await announcements.announce_centers(conn, centers)
         result = RegistryImport(inserted, len(rows) - inserted)
         details = {"centers": len(centers), **result._asdict()}
         await audit.record(conn, actor, "centers.import", "registry", details)

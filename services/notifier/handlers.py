@@ -31,34 +31,60 @@ SERVICE = "notifier"
 
 
 async def queue(
-    conn: asyncpg.Connection, outgoing: Sequence[Outgoing], metrics: NotifierMetrics
+    conn: asyncpg.Connection,
+    outgoing: Sequence[Outgoing],
+    metrics: NotifierMetrics,
+    kind: str | None = None,
 ) -> None:
+    """Add to the delivery ledger; a center message with nobody to send it to (``kind``
+    given, no address) is counted as such."""
     await repository.add_deliveries(conn, outgoing)
     for o in outgoing:
         metrics.notifications.labels(o.message.kind.value, o.channel, "queued").inc()
+    if kind is not None and not outgoing:
+        metrics.notifications.labels(kind, "any", "no_recipient").inc()
 
 
-async def note_round(conn: asyncpg.Connection, event: Envelope[RoundScheduled]) -> None:
+async def note_round(
+    conn: asyncpg.Connection, event: Envelope[RoundScheduled], metrics: NotifierMetrics
+) -> None:
     """Keep the round's current dates (the round clock runs on them)."""
     await repository.record_round(conn, event.data)
+    await release_held(conn, metrics, round_id=event.data.round_id)
 
 
-async def note_center(conn: asyncpg.Connection, event: Envelope[CenterRegistered]) -> None:
+async def note_center(
+    conn: asyncpg.Connection, event: Envelope[CenterRegistered], metrics: NotifierMetrics
+) -> None:
     """Keep the center's name, parent office and contact addresses."""
     await repository.record_center(conn, event.data)
+    await release_held(conn, metrics, center_id=event.data.center_id)
 
 
 async def note_submission(
     conn: asyncpg.Connection, event: Envelope[SubmissionReceived], metrics: NotifierMetrics
 ) -> None:
     """Remember that the center submitted (reminders skip it) and send its receipt."""
-    received = event.data
-    await repository.record_submission(conn, received)
+    await repository.record_submission(conn, event.data)
+    await send_receipt(conn, event.data, metrics)
+
+
+async def note_result(
+    conn: asyncpg.Connection, event: Envelope[SubmissionScored], metrics: NotifierMetrics
+) -> None:
+    """Remember the version's verdict and tell the center its result, once per version (a
+    re-score with a corrected standard is not announced again)."""
+    if await repository.record_result(conn, event.data):
+        await send_result(conn, event.data, metrics)
+
+
+async def send_receipt(
+    conn: asyncpg.Connection, received: SubmissionReceived, metrics: NotifierMetrics
+) -> None:
     center = await repository.center(conn, received.center_id)
     round_ = await repository.get_round(conn, received.round_id)
-    if center is None or round_ is None or not center.addresses:
-        metrics.notifications.labels("receipt", "email", "no_recipient").inc()
-        log.warning("no receipt for %s: center or round unknown here, or no address", received)
+    if center is None or round_ is None:
+        await hold(conn, "receipt", received, metrics)
         return
     outgoing = notices.receipts(
         center,
@@ -69,20 +95,15 @@ async def note_submission(
         received_at=received.received_at,
         late=received.late,
     )
-    await queue(conn, outgoing, metrics)
+    await queue(conn, outgoing, metrics, "receipt")
 
 
-async def note_result(
-    conn: asyncpg.Connection, event: Envelope[SubmissionScored], metrics: NotifierMetrics
+async def send_result(
+    conn: asyncpg.Connection, scored: SubmissionScored, metrics: NotifierMetrics
 ) -> None:
-    """Remember the version's verdict and tell the center its result, once per version (a
-    re-score with a corrected standard is not announced again)."""
-    scored = event.data
-    if not await repository.record_result(conn, scored):
-        return
     center = await repository.center(conn, scored.center_id)
-    if center is None or not center.addresses:
-        metrics.notifications.labels("result", "email", "no_recipient").inc()
+    if center is None:
+        await hold(conn, "result", scored, metrics)
         return
     outgoing = notices.results(
         center,
@@ -94,7 +115,34 @@ async def note_result(
         checklist_percent=scored.checklist.overall_percent,
         reasons=[(r.text_th, r.text_en) for r in scored.reasons],
     )
-    await queue(conn, outgoing, metrics)
+    await queue(conn, outgoing, metrics, "result")
+
+
+async def hold(
+    conn: asyncpg.Connection,
+    kind: str,
+    data: SubmissionReceived | SubmissionScored,
+    metrics: NotifierMetrics,
+) -> None:
+    """Keep a notice until its center and round are known here (events of different topics
+    come in no fixed order)."""
+    await repository.hold_notice(conn, kind, data.center_id, data.round_id, data.model_dump_json())
+    metrics.notifications.labels(kind, "any", "held").inc()
+
+
+async def release_held(
+    conn: asyncpg.Connection,
+    metrics: NotifierMetrics,
+    center_id: str | None = None,
+    round_id: str | None = None,
+) -> None:
+    """Send what was held for this center or round (what still cannot be sent is held
+    again)."""
+    for kind, event in await repository.take_held_notices(conn, center_id, round_id):
+        if kind == "receipt":
+            await send_receipt(conn, SubmissionReceived.model_validate_json(event), metrics)
+        else:
+            await send_result(conn, SubmissionScored.model_validate_json(event), metrics)
 
 
 async def act_on(

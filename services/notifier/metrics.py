@@ -7,7 +7,8 @@ class NotifierMetrics:
             "gecc_notifications_total",
             "Messages by kind, channel and outcome: queued (new in the delivery ledger), sent,"
             " retried (a temporary failure, tried again later), dead_lettered (gave up),"
-            " no_recipient (nobody to send it to).",
+            " no_recipient (nobody to send it to), held (its center or round not known here"
+            " yet: sent once they are).",
             ["kind", "channel", "outcome"],
             registry=registry,
         )

@@ -931,14 +931,22 @@ def _sites(presences: Sequence[_Presence], rng: random.Random) -> Iterator[tuple
 
 def _center(number: int, presence: _Presence, index: int, rng: random.Random) -> Center:
     name_th, name_en = presence.name(index)
+    code = f"GECC-{number:04d}"
     return Center(
-        id=f"GECC-{number:04d}",
+        id=code,
         name_th=name_th,
         name_en=name_en,
         office_path=presence.office_path,
         province=presence.province.name_th,
         certified_until=_certified_until(rng),
+        contact_emails=(contact_email(code, presence.office_path),),
     )
+
+
+def contact_email(code: str, office_path: str) -> str:
+    """A made-up but well-formed address under the example.go.th test domain."""
+    office = office_path.split("/")[1].lower()
+    return f"{code.lower()}@{office}.example.go.th"
 
 
 def _certified_until(rng: random.Random) -> date:

@@ -318,3 +318,29 @@ async def mark_dead(pool: asyncpg.Pool, delivery_id: int, error: str) -> None:
 async def delivery_counts(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
     return {r["status"]: r["n"] for r in rows}
+
+
+async def hold_notice(
+    conn: asyncpg.Connection, kind: str, center_id: str, round_id: str, event: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO held_notices (center_id, round_id, kind, event)"
+        " VALUES ($1, $2, $3, $4::text::jsonb)",
+        center_id,
+        round_id,
+        kind,
+        event,
+    )
+
+
+async def take_held_notices(
+    conn: asyncpg.Connection, center_id: str | None = None, round_id: str | None = None
+) -> list[tuple[str, str]]:
+    """Remove and return (kind, event JSON) of the notices held for the center or round."""
+    rows = await conn.fetch(
+        "DELETE FROM held_notices WHERE center_id = $1 OR round_id = $2"
+        " RETURNING id, kind, event::text AS event",
+        center_id,
+        round_id,
+    )
+    return [(r["kind"], r["event"]) for r in sorted(rows, key=lambda r: r["id"])]

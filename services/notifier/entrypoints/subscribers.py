@@ -26,10 +26,18 @@ def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
         """Remember the verdict of a submission version; send the result notice."""
         await handlers.note_result(conn, event, metrics)
 
+    async def note_round(conn: asyncpg.Connection, event: Envelope[RoundScheduled]) -> None:
+        """Keep the round's current dates (the round clock runs on them)."""
+        await handlers.note_round(conn, event, metrics)
+
+    async def note_center(conn: asyncpg.Connection, event: Envelope[CenterRegistered]) -> None:
+        """Keep the center's name, parent office and contact addresses."""
+        await handlers.note_center(conn, event, metrics)
+
     runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], note_submission)
     runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], note_result)
-    runtime.subscribe(Topic.ROUND_SCHEDULED, Envelope[RoundScheduled], handlers.note_round)
-    runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], handlers.note_center)
+    runtime.subscribe(Topic.ROUND_SCHEDULED, Envelope[RoundScheduled], note_round)
+    runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], note_center)
     runtime.publishes(
         Topic.DEADLINE_NEAR,
         Envelope[DeadlineNear],

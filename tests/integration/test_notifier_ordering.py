@@ -1,0 +1,80 @@
+"""Events of different topics reach the notifier in no fixed order: a receipt whose center or
+round is not known yet is held, and sent once they are (real PostgreSQL, the notifier's own
+schema and use cases)."""
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.notifier import handlers
+from services.notifier.metrics import NotifierMetrics
+from shared.database import connect
+from shared.events import CenterRegistered, RoundScheduled, new_event
+from tests.support.isolation import Isolated
+from tests.support.samples import received_event
+
+
+@pytest.fixture
+async def notifier_db(isolated: Isolated) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect(isolated.service_url("notifier"))
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def center(center_id: str) -> CenterRegistered:
+    return CenterRegistered(
+        center_id=center_id,
+        name_th=f"ศูนย์ {center_id}",
+        office_path="PMO/MOI/DOPA",
+        contact_emails=[f"{center_id.lower()}@example.go.th"],
+    )
+
+
+def round_h1() -> RoundScheduled:
+    now = datetime.now(UTC)
+    return RoundScheduled(
+        round_id="FY2570-H1",
+        kind="H1",
+        fiscal_year=2570,
+        period_start=date(2026, 10, 1),
+        period_end=date(2027, 3, 31),
+        opens_at=now - timedelta(days=1),
+        due_at=now + timedelta(days=7),
+        closes_at=now + timedelta(days=21),
+    )
+
+
+async def receipts(conn: asyncpg.Connection) -> list[tuple[str, int]]:
+    rows = await conn.fetch(
+        "SELECT recipient, sequence FROM deliveries WHERE kind = 'receipt' ORDER BY recipient"
+    )
+    return [(r["recipient"], r["sequence"]) for r in rows]
+
+
+async def test_a_receipt_waits_for_its_center_and_round_then_goes_once(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
+    await handlers.note_submission(conn, received_event("GECC-0001"), metrics)
+    await handlers.note_submission(conn, received_event("GECC-0002", version=2), metrics)
+    assert await receipts(conn) == []
+    assert await conn.fetchval("SELECT count(*) FROM held_notices") == 2
+
+    await handlers.note_center(conn, new_event(center("GECC-0001"), "test"), metrics)
+    assert await receipts(conn) == []  # the round is still unknown: held again
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    assert await receipts(conn) == [("gecc-0001@example.go.th", 1)]
+    await handlers.note_center(conn, new_event(center("GECC-0002"), "test"), metrics)
+    assert await receipts(conn) == [
+        ("gecc-0001@example.go.th", 1),
+        ("gecc-0002@example.go.th", 2),
+    ]
+    assert await conn.fetchval("SELECT count(*) FROM held_notices") == 0
+    # The center announced again (a later import) sends nothing twice.
+    await handlers.note_center(conn, new_event(center("GECC-0001"), "test"), metrics)
+    assert len(await receipts(conn)) == 2
