@@ -27,9 +27,9 @@ from starlette.types import Receive, Scope, Send
 from gecc import mailsink
 from services.intake import admin
 from services.intake.domain.centers import Center
-from services.notifier.adapters.webhook import verify_signature
 from shared.clock import Clock, build_clock
 from shared.events import DeadlineNear, Envelope, RoundClosed
+from shared.signing import verify_signature
 from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all

@@ -13,12 +13,11 @@ from services.notifier.adapters.delivery import PermanentDeliveryError, Temporar
 from services.notifier.adapters.webhook import (
     WebhookEndpoint,
     WebhookSender,
-    sign,
-    verify_signature,
 )
 from services.notifier.domain import messages
 from services.notifier.domain.schedule import RoundSnapshot
 from shared.clock import ManualClock
+from shared.signing import sign, verify_signature
 
 SECRET = "s3cret-for-the-bma-endpoint"
 NOW = datetime(2027, 4, 23, 9, 0, tzinfo=UTC)

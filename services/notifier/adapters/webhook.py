@@ -4,11 +4,8 @@ Headers: ``X-GECC-Timestamp`` (unix seconds), ``X-GECC-Signature: sha256=<hex>``
 ``X-GECC-Delivery`` (the same id on every retry of a message, so a receiver can drop repeats).
 """
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,9 +15,9 @@ import httpx
 from services.notifier.adapters.delivery import PermanentDeliveryError, TemporaryDeliveryError
 from services.notifier.domain.messages import Message
 from shared.clock import Clock, SystemClock
+from shared.signing import sign
 
 CHANNEL = "webhook"
-TOLERANCE_SECONDS = 300
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 TEMPORARY_STATUSES = frozenset({408, 425, 429})
 
@@ -36,31 +33,6 @@ class WebhookEndpoint:
             raise ValueError(f"webhook {self.url!r} must use https (plain http only on loopback)")
         if not self.secret:
             raise ValueError(f"webhook {self.url!r} needs a secret to sign with")
-
-
-def sign(secret: str, timestamp: int | str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={mac.hexdigest()}"
-
-
-def verify_signature(
-    secret: str,
-    timestamp: str,
-    body: bytes,
-    signature: str,
-    now: datetime,
-    tolerance: int = TOLERANCE_SECONDS,
-) -> bool:
-    """For receivers: the body is ours and fresh. A timestamp more than ``tolerance`` seconds
-    from ``now`` (either way) is refused, so a captured request cannot be replayed later;
-    within that window receivers drop repeats by ``X-GECC-Delivery``."""
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return False
-    if abs(now.timestamp() - sent) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, sent, body), signature.strip())
 
 
 def body_of(message: Message) -> bytes:
