@@ -1,4 +1,5 @@
-# One image for the four services, the mail sink and the `gecc` tool; the command picks which one runs.
+# One image for the four services, the mail sink, the PMO receiver and the `gecc` tool; the
+# command picks which one runs.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv
 RUN pip install --no-cache-dir uv==0.13.9
@@ -11,8 +12,10 @@ COPY gecc ./gecc
 COPY standards ./standards
 RUN uv sync --frozen --no-dev
 ENV PATH=/opt/venv/bin:$PATH
-# /data/mail: the mail sink's volume (docker-compose.yml), writable by the gecc user.
-RUN useradd --system --uid 10001 gecc && mkdir -p /data/mail && chown gecc /data/mail
+# /data/mail, /data/pmo: the mail sink's and the PMO receiver's volumes (docker-compose.yml),
+# writable by the gecc user.
+RUN useradd --system --uid 10001 gecc && mkdir -p /data/mail /data/pmo \
+    && chown gecc /data/mail /data/pmo
 USER gecc
 EXPOSE 8080
 CMD ["python", "-m", "services.intake"]

@@ -41,6 +41,52 @@ def demo(
     typer.echo(render(config, result))
 
 
+@app.command("pmo-receiver")
+def pmo_receiver(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8090,
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Where batches are stored. Default: $GECC_HOME/pmo."),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GECC_PMO_SECRET",
+            show_default=False,
+            help="Shared signing secret. Default: the local stack's.",
+        ),
+    ] = None,
+    fail_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of POSTs answered 503.")
+    ] = 0.0,
+    slow_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of POSTs answered late.")
+    ] = 0.0,
+    slow_seconds: Annotated[
+        float, typer.Option(min=0.0, help="How late a slowed POST is answered.")
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Seed of the failure injection.")] = None,
+) -> None:
+    """The reference OPS/PMO receiver of exports: verifies signatures (5-minute window),
+    stores batches once per Idempotency-Key, answers counts; can fail or be slow on purpose
+    (also at run time: PUT /control from loopback)."""
+    from gecc.pmo_receiver.server import Options, run
+
+    run(
+        Options(
+            host=host,
+            port=port,
+            directory=directory,
+            secret=secret,
+            fail_share=fail_share,
+            slow_share=slow_share,
+            slow_seconds=slow_seconds,
+            seed=seed,
+        )
+    )
+
+
 @app.command()
 def bootstrap(
     database_url: Annotated[str, typer.Option(help="A superuser URL of the PostgreSQL server.")],

@@ -26,6 +26,8 @@ class EventType(StrEnum):
     ROUND_CLOSED = "round.closed"
     ROUND_SCHEDULED = "round.scheduled"
     CENTER_REGISTERED = "center.registered"
+    EXPORT_REQUESTED = "export.requested"
+    EXPORT_STATUS = "export.status"
 
 
 class EventData(BaseModel):
@@ -154,6 +156,42 @@ class CenterRegistered(EventData):
     province: str = ""
     contact_emails: list[str] = Field(default_factory=list)
     certified_until: date | None = None
+
+
+ExportState = Literal["pending", "delivering", "reconciled", "mismatch", "failed"]
+
+
+class ExportRequested(EventData):
+    """An operator asked for a round's export now (``POST /v1/rounds/{id}/exports`` on
+    intake). Key: round id."""
+
+    event_type: ClassVar[EventType] = EventType.EXPORT_REQUESTED
+    request_id: UUID
+    round_id: str
+    requested_by: str
+    requested_at: datetime
+
+
+class ExportStatus(EventData):
+    """Where an export stands, published by the export service at each change; intake shows
+    it at ``GET /v1/rounds/{id}/exports``. Key: export id (compacted: the latest counts)."""
+
+    event_type: ClassVar[EventType] = EventType.EXPORT_STATUS
+    export_id: UUID
+    round_id: str
+    kind: Literal["full", "delta"]
+    trigger: Literal["round_closed", "operator", "correction"]
+    request_id: UUID | None = None
+    state: ExportState
+    records: int = 0
+    batches: int = 0
+    batches_acknowledged: int = 0
+    attempts: int = 0
+    last_error: str | None = None
+    counts: dict[str, int] = Field(default_factory=dict)
+    acknowledged: dict[str, int] = Field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
 
 
 DataT = TypeVar("DataT", bound=EventData)

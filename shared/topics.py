@@ -15,6 +15,8 @@ class Topic(StrEnum):
     ROUND_CLOSED = "gecc.round.closed.v1"
     ROUND_SCHEDULED = "gecc.round.scheduled.v1"
     CENTER_REGISTERED = "gecc.registry.center.v1"
+    EXPORT_REQUESTED = "gecc.export.requested.v1"
+    EXPORT_STATUS = "gecc.export.status.v1"
 
 
 # Submission events are keyed by center id: more partitions let consumers scale out while
@@ -26,11 +28,13 @@ PARTITIONS: dict[Topic, int] = {
     Topic.ROUND_CLOSED: 1,
     Topic.ROUND_SCHEDULED: 1,
     Topic.CENTER_REGISTERED: 3,
+    Topic.EXPORT_REQUESTED: 1,
+    Topic.EXPORT_STATUS: 1,
 }
 
 # State topics: the latest event per key is the current state, so Kafka keeps at least that
 # one forever (a new consumer reads the whole registry and calendar from the beginning).
-COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED})
+COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED, Topic.EXPORT_STATUS})
 
 DEAD_LETTER_PARTITIONS = 1
 SERVICES = ("intake", "scoring", "notifier", "export")

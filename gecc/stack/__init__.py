@@ -1,5 +1,5 @@
-"""The local stack: the SMTP sink, PostgreSQL, Kafka and the four services as detached
-processes."""
+"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka and the four services
+as detached processes."""
 
 from gecc.stack.config import StackConfig
 from gecc.stack.errors import StackError

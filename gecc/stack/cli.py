@@ -12,7 +12,10 @@ from gecc.stack.errors import StackError
 from gecc.stack.stack import Health
 
 app = typer.Typer(
-    help="Run the SMTP sink, PostgreSQL, Kafka and the four services locally, under $GECC_HOME.",
+    help=(
+        "Run the SMTP sink, the PMO receiver, PostgreSQL, Kafka and the four services locally, "
+        "under $GECC_HOME."
+    ),
     no_args_is_help=True,
 )
 
@@ -34,7 +37,9 @@ def up(
 ) -> None:
     """Start everything not already running; safe to run again.
 
-    Mail the notifier sends lands in $GECC_HOME/mail/ (the SMTP sink, also with --no-services).
+    Mail the notifier sends lands in $GECC_HOME/mail/ (the SMTP sink), exports the export
+    service pushes in $GECC_HOME/pmo/ (the PMO receiver on GECC_PMO_PORT, default 8090); both
+    also with --no-services.
     """
     with failing_cleanly():
         stack.up(StackConfig.from_env(), services=services)

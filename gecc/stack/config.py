@@ -6,6 +6,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gecc.pmo_receiver import DEFAULT_PORT as DEFAULT_PMO_PORT
+from gecc.pmo_receiver import DEFAULT_SECRET as DEFAULT_PMO_SECRET
 from gecc.stack.errors import StackError
 from shared.topics import SERVICES
 
@@ -55,7 +57,9 @@ class StackConfig:
     ``service_command`` is how a service process is launched; ``{name}`` is replaced by the
     service name. ``start_timeout`` bounds the wait for each component to become ready.
     ``mailsink_port`` is the local SMTP sink's (``gecc.mailsink``); it keeps what it receives
-    in ``mail_dir``, and the notifier sends its e-mail there.
+    in ``mail_dir``, and the notifier sends its e-mail there. ``pmo_port`` is the reference
+    PMO receiver's (``gecc.pmo_receiver``); it stores the batches it receives in ``pmo_dir``,
+    and the export service pushes there, signing with ``pmo_secret``.
     """
 
     home: Path = field(default_factory=lambda: REPO_ROOT / ".gecc")
@@ -63,6 +67,8 @@ class StackConfig:
     kafka_controller_port: int = 9093
     postgres_port: int = 5432
     mailsink_port: int = DEFAULT_MAILSINK_PORT
+    pmo_port: int = DEFAULT_PMO_PORT
+    pmo_secret: str = field(default=DEFAULT_PMO_SECRET, repr=False)
     database: str = "gecc"
     topic_namespace: str = ""
     service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
@@ -77,6 +83,8 @@ class StackConfig:
             kafka_controller_port=_env_int("GECC_KAFKA_CONTROLLER_PORT", 9093),
             postgres_port=_env_int("GECC_PG_PORT", 5432),
             mailsink_port=_env_int("GECC_MAILSINK_PORT", DEFAULT_MAILSINK_PORT),
+            pmo_port=_env_int("GECC_PMO_PORT", DEFAULT_PMO_PORT),
+            pmo_secret=_env_str("GECC_PMO_SECRET", DEFAULT_PMO_SECRET),
             database=_env_str("GECC_PG_DATABASE", "gecc"),
             topic_namespace=os.environ.get("GECC_TOPIC_NAMESPACE", ""),
             service_ports={
@@ -103,6 +111,20 @@ class StackConfig:
     def mail_dir(self) -> Path:
         """Where the SMTP sink stores each message it receives, one ``.eml`` file each."""
         return self.home / "mail"
+
+    @property
+    def pmo_address(self) -> str:
+        return f"{LOCALHOST}:{self.pmo_port}"
+
+    @property
+    def pmo_url(self) -> str:
+        """The PMO receiver's base URL (the export service's ``GECC_EXPORT_PMO_URL``)."""
+        return f"http://{self.pmo_address}"
+
+    @property
+    def pmo_dir(self) -> Path:
+        """Where the PMO receiver stores each batch it receives, one JSON file each."""
+        return self.home / "pmo"
 
     def postgres_url(self, user: str, database: str) -> str:
         return f"postgresql://{user}@{self.postgres_address}/{database}"
@@ -132,6 +154,9 @@ class StackConfig:
         if name == "notifier":
             env[f"{prefix}SMTP_HOST"] = LOCALHOST
             env[f"{prefix}SMTP_PORT"] = str(self.mailsink_port)
+        if name == "export":
+            env[f"{prefix}PMO_URL"] = self.pmo_url
+            env[f"{prefix}PMO_SECRET"] = self.pmo_secret
         return env
 
     @property

@@ -1,11 +1,11 @@
-"""Bring the local stack up, report on it and take it down: the SMTP sink, PostgreSQL, Kafka,
-the services."""
+"""Bring the local stack up, report on it and take it down: the SMTP sink, the PMO receiver,
+PostgreSQL, Kafka, the services."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gecc.stack import kafka, postgres, processes, sink
+from gecc.stack import kafka, pmo, postgres, processes, sink
 from gecc.stack import services as service_processes
 from gecc.stack.aio import run_blocking
 from gecc.stack.config import StackConfig
@@ -15,9 +15,10 @@ from gecc.stack.state import ProcessRecord, exclusive, forget, load_state, remem
 from shared.topics import SERVICES
 
 MAILSINK = "mailsink"
+PMO = "pmo"
 POSTGRES = "postgres"
 KAFKA = "kafka"
-INFRASTRUCTURE = (MAILSINK, POSTGRES, KAFKA)
+INFRASTRUCTURE = (MAILSINK, PMO, POSTGRES, KAFKA)
 
 
 class Health(StrEnum):
@@ -38,16 +39,22 @@ class ComponentStatus:
 def up(config: StackConfig, services: bool = True) -> None:
     """Start whatever is not already running and healthy; leave the rest alone.
 
-    The SMTP sink comes first (the notifier sends to it), also without the services.
+    The SMTP sink (the notifier sends to it) and the PMO receiver (the export service pushes
+    to it) come first, also without the services.
     """
     with exclusive(config.home):
-        # Its Python start overlaps the broker's and PostgreSQL's; ready before any service.
+        # Their Python starts overlap the broker's and PostgreSQL's; ready before any service.
         mailsink = None if _already_running(config, MAILSINK) else _launch_mailsink(config)
+        receiver = None if _already_running(config, PMO) else _launch_pmo(config)
         _start_infrastructure(config)
         if mailsink is not None:
             sink.wait_ready(config, mailsink)
             _announce(MAILSINK, "started", mailsink)
+        if receiver is not None:
+            pmo.wait_ready(config, receiver)
+            _announce(PMO, "started", receiver)
         print(f"{'mail':<9} stored in {config.mail_dir}", flush=True)
+        print(f"{'exports':<9} pushed to {config.pmo_url}, stored in {config.pmo_dir}", flush=True)
         if services:
             _start_services(config, SERVICES)
 
@@ -78,6 +85,8 @@ def down(config: StackConfig) -> None:
         _stop_services(config)
         if MAILSINK in state:
             _stop(config, MAILSINK, state[MAILSINK], sink.STOP_GRACE)
+        if PMO in state:
+            _stop(config, PMO, state[PMO], pmo.STOP_GRACE)
         if KAFKA in state:
             _stop(config, KAFKA, state[KAFKA], kafka.STOP_GRACE)
         _stop_postgres(config, state.get(POSTGRES))
@@ -117,6 +126,13 @@ def _launch_mailsink(config: StackConfig) -> ProcessRecord:
     _clear_stale(config, MAILSINK, sink.STOP_GRACE)
     record = sink.start_sink(config)
     remember(config.state_file, MAILSINK, record)
+    return record
+
+
+def _launch_pmo(config: StackConfig) -> ProcessRecord:
+    _clear_stale(config, PMO, pmo.STOP_GRACE)
+    record = pmo.start_receiver(config)
+    remember(config.state_file, PMO, record)
     return record
 
 
@@ -206,6 +222,8 @@ def _is_healthy(config: StackConfig, name: str) -> bool:
         return run_blocking(kafka.is_healthy(config))
     if name == MAILSINK:
         return sink.is_healthy(config)
+    if name == PMO:
+        return pmo.is_healthy(config)
     return service_processes.is_healthy(config, name)
 
 

@@ -1,15 +1,39 @@
+import httpx
 from fastapi import FastAPI
 
+from services.export.adapters.pmo import PmoClient
 from services.export.entrypoints import subscribers
+from services.export.entrypoints.exporter import Exporter
+from services.export.metrics import ExportMetrics
 from services.export.settings import ExportSettings
 from shared.messaging.runtime import ServiceRuntime
 
 
 def build_runtime(settings: ExportSettings) -> ServiceRuntime:
     runtime = ServiceRuntime(settings)
+    metrics = ExportMetrics(runtime.registry)
     subscribers.register(runtime)
+
+    async def exporter(runtime: ServiceRuntime) -> None:
+        async with httpx.AsyncClient(timeout=settings.pmo_timeout_seconds) as client:
+            await Exporter(
+                runtime.pool,
+                PmoClient(client, settings.pmo_url, settings.pmo_secret),
+                settings.exports_dir,
+                settings.retry_policy(),
+                metrics,
+                batch_size=settings.batch_size,
+                lease_seconds=settings.lease_seconds,
+                poll_seconds=settings.poll_seconds,
+                correction_quiet_seconds=settings.correction_quiet_seconds,
+            ).run()
+
+    runtime.in_background("exporter", exporter)
     return runtime
 
 
 def create_app(settings: ExportSettings) -> FastAPI:
-    return build_runtime(settings).fastapi_app("GECC export")
+    return build_runtime(settings).fastapi_app(
+        "GECC export",
+        "Round datasets for OPS/PMO: files, signed batched delivery, reconciliation, deltas.",
+    )

@@ -3,7 +3,7 @@ from fastapi import FastAPI
 from services.intake.adapters import announcements, repository
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
-from services.intake.entrypoints import http, problems, rounds, subscribers
+from services.intake.entrypoints import exports, http, problems, rounds, subscribers
 from services.intake.entrypoints.auth import PrincipalCache
 from services.intake.entrypoints.fast_path import SubmissionFastPath
 from services.intake.entrypoints.limits import BodySizeLimit
@@ -42,6 +42,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     problems.install(app)
     app.include_router(http.router)
     app.include_router(rounds.router)
+    app.include_router(exports.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost of the app's own middleware: the submission route skips the rest.
     app.add_middleware(SubmissionFastPath, max_bytes=settings.max_body_bytes)

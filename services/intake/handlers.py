@@ -4,7 +4,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -14,8 +14,15 @@ from services.intake.domain.completeness import CenterState, CompletenessReport,
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window
 from services.intake.domain.submissions import SubmissionRefused, accept, receipt_number
-from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
-from shared.messaging.outbox import outbox_values
+from shared.events import (
+    Envelope,
+    ExportRequested,
+    ExportStatus,
+    SubmissionReceived,
+    SubmissionScored,
+    new_event,
+)
+from shared.messaging.outbox import enqueue, outbox_values
 from shared.submission import SubmissionBody
 from shared.topics import Topic
 
@@ -215,3 +222,39 @@ async def round_completeness(pool: asyncpg.Pool, round_id: str, scope: str) -> C
             raise NotFound(round_id)
         rows = await repository.round_center_states(conn, round_id, scope)
     return completeness((CenterState(**dict(r)) for r in rows), scope)
+
+
+async def request_export(
+    pool: asyncpg.Pool, who: Principal, round_id: str, remote_addr: str, now: datetime
+) -> UUID:
+    """Ask the export service for the round's export now (audited); returns the request id."""
+    request_id = uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        await repository.add_export_request(conn, request_id, round_id, who.actor, now)
+        requested = ExportRequested(
+            request_id=request_id, round_id=round_id, requested_by=who.actor, requested_at=now
+        )
+        await enqueue(conn, Topic.EXPORT_REQUESTED, round_id, new_event(requested, SERVICE, now))
+        await audit.record(
+            conn,
+            who.actor,
+            "export.request",
+            f"round:{round_id}",
+            {"request_id": str(request_id)},
+            remote_addr,
+        )
+    return request_id
+
+
+async def note_export_status(conn: asyncpg.Connection, event: Envelope[ExportStatus]) -> None:
+    """Show the export's state to operators (intake's read model)."""
+    await repository.record_export_status(conn, event.data)
+
+
+async def round_exports(pool: asyncpg.Pool, round_id: str) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        return await repository.round_exports(conn, round_id)

@@ -4,8 +4,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.notifier.adapters.mail import SmtpSettings
-from services.notifier.domain.retry import RetryPolicy
 from services.notifier.domain.schedule import DEFAULT_OFFSETS_DAYS
+from shared.retry import RetryPolicy
 from shared.settings import ServiceSettings
 
 

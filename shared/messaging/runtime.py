@@ -122,7 +122,7 @@ class ServiceRuntime:
         )
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
         for name, work in self._background:
-            self._tasks.append(asyncio.create_task(work(self), name=name))
+            self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         if relay:
             self._relay = OutboxRelay(
                 self._pool,
@@ -147,6 +147,18 @@ class ServiceRuntime:
             await self._relay.close()
         if self._pool is not None:
             await self._pool.close()
+
+    async def _supervise(self, name: str, work: Background) -> None:
+        """Run ``work`` until stopped; a crash is logged and the work started again."""
+        while True:
+            try:
+                await work(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s: %s failed; starting it again in 1 s", self.name, name)
+                await asyncio.sleep(1.0)
 
     async def _connect_broker(self) -> None:
         """Start consuming once Kafka answers; the HTTP side never waits for Kafka."""

@@ -46,7 +46,7 @@ BACKLOG_WITHIN = 30.0
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackConfig]:
     """PostgreSQL, Kafka and the four services as processes this module may stop at will."""
-    ports = distinct_free_ports(4 + len(SERVICES))
+    ports = distinct_free_ports(5 + len(SERVICES))
     # Not under pytest's tmp_path: every pytest run (another session's too) makes
     # /tmp/pytest-of-<user> 0700 again, and PostgreSQL, which runs as its own OS user when we
     # are root, then loses its data directory and PANICs.
@@ -58,7 +58,8 @@ def stack() -> Iterator[StackConfig]:
         postgres_port=ports[2],
         topic_namespace=NAMESPACE,
         mailsink_port=ports[3],
-        service_ports=dict(zip(SERVICES, ports[4:], strict=True)),
+        pmo_port=ports[4],
+        service_ports=dict(zip(SERVICES, ports[5:], strict=True)),
         start_timeout=120,
     )
     try:

@@ -1,6 +1,7 @@
-"""`gecc stack` on the real broker, database, SMTP sink and services: idempotent, recovers,
-leaves nothing."""
+"""`gecc stack` on the real broker, database, SMTP sink, PMO receiver and services: idempotent,
+recovers, leaves nothing."""
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import psutil
 import pytest
 
 from gecc.mailsink import read_mailbox
+from gecc.pmo_receiver.client import signed_headers
 from gecc.stack.config import StackConfig
 from gecc.stack.stack import Health, down, status, up
 from gecc.stack.state import load_state
@@ -32,6 +34,8 @@ def config() -> Iterator[StackConfig]:
         kafka_controller_port=free_port(),
         postgres_port=free_port(),
         mailsink_port=free_port(),
+        pmo_port=free_port(),
+        pmo_secret="launcher-pmo-secret",
         topic_namespace="launcher.",
         service_ports={name: free_port() for name in ("intake", "scoring", "notifier", "export")},
         start_timeout=120,
@@ -39,7 +43,7 @@ def config() -> Iterator[StackConfig]:
     shutil.rmtree(home, ignore_errors=True)
 
 
-COMPONENTS = {"mailsink", "postgres", "kafka", "intake", "scoring", "notifier", "export"}
+COMPONENTS = {"mailsink", "pmo", "postgres", "kafka", "intake", "scoring", "notifier", "export"}
 
 
 def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
@@ -49,7 +53,7 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         up(config)
         first = load_state(config.state_file)
         assert set(first) == COMPONENTS
-        assert [c.name for c in status(config)][:3] == ["mailsink", "postgres", "kafka"]
+        assert [c.name for c in status(config)][:4] == ["mailsink", "pmo", "postgres", "kafka"]
         assert all(c.state is Health.RUNNING for c in status(config))
         health = httpx.get(f"http://{config.service_address('intake')}/health", timeout=5)
         assert health.json()["database"] == "ok"
@@ -59,6 +63,13 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         assert notifier_env["GECC_NOTIFIER_SMTP_HOST"] == "127.0.0.1"
         assert notifier_env["GECC_NOTIFIER_SMTP_PORT"] == str(config.mailsink_port)
         send_mail(config, "first")
+        # The PMO receiver too, and the export service pushes to it with the stack's secret.
+        assert first["pmo"].started_epoch <= first["export"].started_epoch
+        export_env = psutil.Process(first["export"].pid).environ()
+        assert export_env["GECC_EXPORT_PMO_URL"] == f"http://127.0.0.1:{config.pmo_port}"
+        assert export_env["GECC_EXPORT_PMO_SECRET"] == "launcher-pmo-secret"
+        assert "launcher-pmo-secret" not in " ".join(first["pmo"].command)
+        assert push_batch(config).status_code == 201
 
         capsys.readouterr()
         up(config)
@@ -66,20 +77,24 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         assert load_state(config.state_file) == first
         send_mail(config, "after a second up")
 
-        for killed in ("kafka", "mailsink"):
+        for killed in ("kafka", "mailsink", "pmo"):
             os.kill(first[killed].pid, signal.SIGKILL)
             psutil.Process(first[killed].pid).wait(10)
         stopped = {c.name: c.state for c in status(config)}
-        assert stopped["kafka"] is stopped["mailsink"] is Health.STOPPED
+        assert stopped["kafka"] is stopped["mailsink"] is stopped["pmo"] is Health.STOPPED
         up(config)
         again = load_state(config.state_file)
         assert again["kafka"].pid != first["kafka"].pid
         assert again["mailsink"].pid != first["mailsink"].pid
+        assert again["pmo"].pid != first["pmo"].pid
         assert again["intake"] == first["intake"]
         assert all(c.state is Health.RUNNING for c in status(config))
         send_mail(config, "after a restart")
         subjects = [message["Subject"] for message in read_mailbox(config.mail_dir)]
         assert subjects == ["first", "after a second up", "after a restart"]
+        # The restarted receiver reloaded what it had stored from $GECC_HOME/pmo.
+        assert push_batch(config).json()["duplicate"] is True
+        assert len(list(config.pmo_dir.rglob("batch-*.json"))) == 1
     finally:
         recorded = load_state(config.state_file)
         down(config)
@@ -87,6 +102,8 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
     assert recorded.keys() == COMPONENTS
     with pytest.raises(OSError):
         smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=5)
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{config.pmo_url}/health", timeout=5)
     assert [name for name, r in recorded.items() if alive(r.pid)] == []
     assert not any(
         str(config.home) in " ".join(p.info["cmdline"] or [])
@@ -101,6 +118,24 @@ def send_mail(config: StackConfig, subject: str) -> None:
     message.set_content("ทดสอบ")
     with smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=10) as smtp:
         smtp.send_message(message)
+
+
+def push_batch(config: StackConfig) -> httpx.Response:
+    """One signed batch to the stack's PMO receiver, always the same (same idempotency key)."""
+    payload = {
+        "export_id": "launcher",
+        "round_id": "FY2570-H1",
+        "kind": "full",
+        "batch": 1,
+        "records": [{"center_id": "C1", "status": "on_time"}],
+    }
+    body = json.dumps(payload).encode()
+    return httpx.post(
+        f"{config.pmo_url}/gecc/v1/rounds/FY2570-H1/batches/1",
+        content=body,
+        headers=signed_headers(config.pmo_secret, body, "launcher/1"),
+        timeout=10,
+    )
 
 
 def alive(pid: int) -> bool:

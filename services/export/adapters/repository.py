@@ -1,16 +1,25 @@
+"""All of the export service's SQL: its copies of the registry and submissions, and the
+exports with their batches."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
 import asyncpg
 
-from shared.events import SubmissionReceived, SubmissionScored
+from shared.events import CenterRegistered, SubmissionReceived, SubmissionScored
 
 
 async def record_received(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
     await conn.execute(
         """
         INSERT INTO submission_versions
-            (submission_id, version, center_id, round_id, received_at, late)
-        VALUES ($1, $2, $3, $4, $5, $6)
+            (submission_id, version, center_id, round_id, received_at, late, receipt_number)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (submission_id, version) DO UPDATE
-            SET received_at = excluded.received_at, late = excluded.late
+            SET received_at = excluded.received_at, late = excluded.late,
+                receipt_number = excluded.receipt_number
         """,
         received.submission_id,
         received.version,
@@ -18,7 +27,9 @@ async def record_received(conn: asyncpg.Connection, received: SubmissionReceived
         received.round_id,
         received.received_at,
         received.late,
+        received.receipt_number,
     )
+    await note_correction(conn, received.round_id)
 
 
 async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> None:
@@ -47,3 +58,232 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
         scored.scored_at,
         scored.score_version,
     )
+    await note_correction(conn, scored.round_id)
+
+
+async def note_correction(conn: asyncpg.Connection, round_id: str) -> None:
+    """A submission of a round that was exported changed: a delta is due."""
+    await conn.execute(
+        """
+        INSERT INTO pending_corrections (round_id, changed_at)
+        SELECT $1, now() WHERE EXISTS (SELECT FROM exports WHERE round_id = $1)
+        ON CONFLICT (round_id) DO UPDATE SET changed_at = excluded.changed_at
+        """,
+        round_id,
+    )
+
+
+async def record_center(conn: asyncpg.Connection, center: CenterRegistered) -> None:
+    await conn.execute(
+        """
+        INSERT INTO centers (id, name_th, name_en, office_path, province, certified_until)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (id) DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en,
+            office_path = excluded.office_path, province = excluded.province,
+            certified_until = excluded.certified_until, updated_at = now()
+        """,
+        center.center_id,
+        center.name_th,
+        center.name_en,
+        center.office_path,
+        center.province,
+        center.certified_until,
+    )
+
+
+async def registered_centers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT id, name_th, name_en, office_path, province, certified_until FROM centers"
+        " ORDER BY id"
+    )
+
+
+async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
+    """Each center's latest received version of the round, with how many it sent."""
+    return await conn.fetch(
+        """
+        SELECT DISTINCT ON (center_id) center_id, submission_id, version,
+               count(*) OVER (PARTITION BY center_id) AS versions, receipt_number,
+               received_at, late, verdict, satisfaction_percent::float8 AS satisfaction_percent,
+               checklist_percent::float8 AS checklist_percent, reasons, score_version,
+               scored_at
+        FROM submission_versions
+        WHERE round_id = $1 AND received_at IS NOT NULL
+        ORDER BY center_id, version DESC
+        """,
+        round_id,
+    )
+
+
+async def create_export(
+    conn: asyncpg.Connection,
+    round_id: str,
+    kind: str,
+    trigger: str,
+    request_id: UUID | None = None,
+) -> UUID | None:
+    """A new export to build and deliver; None if this close or request has one already."""
+    export_id: UUID | None = await conn.fetchval(
+        "INSERT INTO exports (id, round_id, kind, trigger, request_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id",
+        uuid4(),
+        round_id,
+        kind,
+        trigger,
+        request_id,
+    )
+    return export_id
+
+
+EXPORT_COLUMNS = """id, round_id, kind, trigger, request_id, state, records, batches,
+    batches_acked, attempts, last_error, counts, acknowledged, manifest, manifest_call,
+    directory, created_at, updated_at"""
+
+
+async def get_export(conn: asyncpg.Connection, export_id: UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(f"SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1", export_id)
+    assert row is not None
+    return row
+
+
+async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> asyncpg.Record | None:
+    """The oldest export that is due, leased to this process (another process, or this one
+    after a crash, takes it over when the lease ends)."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        f"""
+        UPDATE exports SET leased_until = now() + make_interval(secs => $1)
+        WHERE id = (SELECT id FROM exports
+                    WHERE state IN ('pending', 'delivering') AND next_attempt_at <= now()
+                      AND (leased_until IS NULL OR leased_until < now())
+                    ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+        RETURNING {EXPORT_COLUMNS}
+        """,
+        lease_seconds,
+    )
+    return row
+
+
+async def release(conn: asyncpg.Connection, export_id: UUID) -> None:
+    await conn.execute("UPDATE exports SET leased_until = NULL WHERE id = $1", export_id)
+
+
+async def save_built(
+    conn: asyncpg.Connection,
+    export_id: UUID,
+    *,
+    records: int,
+    counts: dict[str, int],
+    manifest: dict[str, Any],
+    manifest_call: bytes,
+    directory: str,
+    batches: Sequence[tuple[int, str, int, bytes]],
+    fingerprints: Sequence[tuple[str, str]],
+) -> None:
+    await conn.executemany(
+        "INSERT INTO export_batches (export_id, number, idempotency_key, records, body)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        [(export_id, *batch) for batch in batches],
+    )
+    await conn.copy_records_to_table(
+        "export_fingerprints",
+        records=[(export_id, center, fingerprint) for center, fingerprint in fingerprints],
+        columns=["export_id", "center_id", "fingerprint"],
+    )
+    await conn.execute(
+        "UPDATE exports SET state = 'delivering', records = $2, counts = $3, manifest = $4,"
+        " directory = $5, batches = $6, manifest_call = $7, updated_at = now() WHERE id = $1",
+        export_id,
+        records,
+        counts,
+        manifest,
+        directory,
+        len(batches),
+        manifest_call,
+    )
+
+
+async def unacked_batches(conn: asyncpg.Connection, export_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        "SELECT number, idempotency_key, records, body FROM export_batches"
+        " WHERE export_id = $1 AND acked_at IS NULL ORDER BY number",
+        export_id,
+    )
+
+
+async def ack_batch(conn: asyncpg.Connection, export_id: UUID, number: int) -> None:
+    await conn.execute(
+        "UPDATE export_batches SET acked_at = now() WHERE export_id = $1 AND number = $2"
+        " AND acked_at IS NULL",
+        export_id,
+        number,
+    )
+    await conn.execute(
+        "UPDATE exports SET batches_acked = (SELECT count(*) FROM export_batches"
+        " WHERE export_id = $1 AND acked_at IS NOT NULL), updated_at = now() WHERE id = $1",
+        export_id,
+    )
+
+
+async def attempt_failed(
+    conn: asyncpg.Connection, export_id: UUID, error: str, retry_at: datetime | None
+) -> None:
+    """Count a failed attempt; retry at ``retry_at``, or, without one, the export failed."""
+    await conn.execute(
+        "UPDATE exports SET attempts = attempts + 1, last_error = $2, leased_until = NULL,"
+        " next_attempt_at = coalesce($3, next_attempt_at),"
+        " state = CASE WHEN $3::timestamptz IS NULL THEN 'failed' ELSE state END,"
+        " updated_at = now() WHERE id = $1",
+        export_id,
+        error,
+        retry_at,
+    )
+
+
+async def finish(
+    conn: asyncpg.Connection, export_id: UUID, state: str, acknowledged: dict[str, int]
+) -> None:
+    """Delivered: reconciled or mismatch; what the PMO system now holds is remembered for
+    the next delta."""
+    row = await conn.fetchrow(
+        "UPDATE exports SET state = $2, acknowledged = $3, leased_until = NULL,"
+        " attempts = attempts + 1, last_error = NULL, delivered_at = now(), updated_at = now()"
+        " WHERE id = $1 RETURNING round_id",
+        export_id,
+        state,
+        acknowledged,
+    )
+    assert row is not None
+    await conn.execute(
+        """
+        INSERT INTO exported_records (round_id, center_id, fingerprint, export_id)
+        SELECT $2, center_id, fingerprint, export_id FROM export_fingerprints
+        WHERE export_id = $1
+        ON CONFLICT (round_id, center_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+            export_id = excluded.export_id
+        """,
+        export_id,
+        row["round_id"],
+    )
+
+
+async def exported_fingerprints(conn: asyncpg.Connection, round_id: str) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT center_id, fingerprint FROM exported_records WHERE round_id = $1", round_id
+    )
+    return {r["center_id"]: r["fingerprint"] for r in rows}
+
+
+async def take_due_corrections(conn: asyncpg.Connection, quiet_seconds: float) -> list[str]:
+    """Rounds whose changes have settled for ``quiet_seconds`` and whose exports are all
+    delivered: each gets a delta export now."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM pending_corrections p
+        WHERE p.changed_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT FROM exports e WHERE e.round_id = p.round_id
+                          AND e.state IN ('pending', 'delivering'))
+        RETURNING round_id
+        """,
+        quiet_seconds,
+    )
+    return [r["round_id"] for r in rows]

@@ -1,21 +1,27 @@
-import asyncpg
-
-from services.export.adapters import repository
-from shared.events import Envelope, SubmissionReceived, SubmissionScored
+from services.export import handlers
+from shared.events import (
+    CenterRegistered,
+    Envelope,
+    ExportRequested,
+    ExportStatus,
+    RoundClosed,
+    SubmissionReceived,
+    SubmissionScored,
+)
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 
 
-async def keep_submission(conn: asyncpg.Connection, event: Envelope[SubmissionReceived]) -> None:
-    """Keep each submission version for the round's dataset (lateness, version count)."""
-    await repository.record_received(conn, event.data)
-
-
-async def keep_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:
-    """Keep the scores and verdict of each submission version for the round's dataset."""
-    await repository.record_scored(conn, event.data)
-
-
 def register(runtime: ServiceRuntime) -> None:
-    runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], keep_submission)
-    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], keep_score)
+    runtime.subscribe(
+        Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], handlers.keep_submission
+    )
+    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.keep_score)
+    runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], handlers.keep_center)
+    runtime.subscribe(Topic.ROUND_CLOSED, Envelope[RoundClosed], handlers.export_closed_round)
+    runtime.subscribe(Topic.EXPORT_REQUESTED, Envelope[ExportRequested], handlers.export_on_request)
+    runtime.publishes(
+        Topic.EXPORT_STATUS,
+        Envelope[ExportStatus],
+        "Where an export to OPS/PMO stands, at each change; key: export id; compacted.",
+    )

@@ -13,7 +13,7 @@ import asyncpg
 from services.intake.adapters.audit import AUDIT_INSERT, AuditEntry
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round
-from shared.events import SubmissionScored
+from shared.events import ExportStatus, SubmissionScored
 from shared.messaging.outbox import OUTBOX_INSERT
 
 
@@ -333,3 +333,65 @@ async def record_score(conn: asyncpg.Connection, scored: SubmissionScored) -> No
         scored.scored_at,
         scored.score_version,
     )
+
+
+async def add_export_request(
+    conn: asyncpg.Connection, request_id: UUID, round_id: str, who: str, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO export_requests (request_id, round_id, requested_by, requested_at)"
+        " VALUES ($1, $2, $3, $4)",
+        request_id,
+        round_id,
+        who,
+        at,
+    )
+
+
+async def record_export_status(conn: asyncpg.Connection, status: ExportStatus) -> None:
+    """Keep the latest state of an export (an older status arriving late changes nothing)."""
+    await conn.execute(
+        """
+        INSERT INTO exports (export_id, round_id, kind, trigger, request_id, state, records,
+            batches, batches_acknowledged, attempts, last_error, counts, acknowledged,
+            created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        ON CONFLICT (export_id) DO UPDATE SET state = excluded.state,
+            records = excluded.records, batches = excluded.batches,
+            batches_acknowledged = excluded.batches_acknowledged,
+            attempts = excluded.attempts, last_error = excluded.last_error,
+            counts = excluded.counts, acknowledged = excluded.acknowledged,
+            updated_at = excluded.updated_at
+        WHERE exports.updated_at <= excluded.updated_at
+        """,
+        status.export_id,
+        status.round_id,
+        status.kind,
+        status.trigger,
+        status.request_id,
+        status.state,
+        status.records,
+        status.batches,
+        status.batches_acknowledged,
+        status.attempts,
+        status.last_error,
+        status.counts,
+        status.acknowledged,
+        status.created_at,
+        status.updated_at,
+    )
+
+
+async def round_exports(conn: asyncpg.Connection, round_id: str) -> dict[str, list[dict[str, Any]]]:
+    exports = await conn.fetch(
+        "SELECT export_id, kind, trigger, request_id, state, records, batches,"
+        " batches_acknowledged, attempts, last_error, counts, acknowledged, created_at,"
+        " updated_at FROM exports WHERE round_id = $1 ORDER BY created_at",
+        round_id,
+    )
+    requests = await conn.fetch(
+        "SELECT request_id, requested_by, requested_at FROM export_requests"
+        " WHERE round_id = $1 ORDER BY requested_at",
+        round_id,
+    )
+    return {"requests": [dict(r) for r in requests], "exports": [dict(e) for e in exports]}

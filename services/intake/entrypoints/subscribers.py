@@ -2,6 +2,8 @@ from services.intake import handlers
 from shared.events import (
     CenterRegistered,
     Envelope,
+    ExportRequested,
+    ExportStatus,
     RoundScheduled,
     SubmissionReceived,
     SubmissionScored,
@@ -12,6 +14,12 @@ from shared.topics import Topic
 
 def register(runtime: ServiceRuntime) -> None:
     runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.note_score)
+    runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], handlers.note_export_status)
+    runtime.publishes(
+        Topic.EXPORT_REQUESTED,
+        Envelope[ExportRequested],
+        "An operator asked for a round's export now; key: round id.",
+    )
     runtime.publishes(
         Topic.SUBMISSION_RECEIVED,
         Envelope[SubmissionReceived],

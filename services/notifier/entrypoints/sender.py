@@ -13,9 +13,9 @@ from services.notifier.adapters.delivery import DeliveryError
 from services.notifier.adapters.mail import SmtpSender
 from services.notifier.adapters.repository import Delivery
 from services.notifier.adapters.webhook import WebhookEndpoint, WebhookSender
-from services.notifier.domain.retry import GiveUp, RetryPolicy
 from services.notifier.metrics import NotifierMetrics
 from shared.database import DATABASE_UNAVAILABLE
+from shared.retry import GiveUp, RetryPolicy
 
 log = logging.getLogger(__name__)
 

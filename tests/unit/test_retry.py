@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notifier.domain.retry import GiveUp, Retry, RetryPolicy
+from shared.retry import GiveUp, Retry, RetryPolicy
 
 
 def seconds(delay: timedelta) -> float:

@@ -1,0 +1,28 @@
+"""The reference PMO receiver: what the OPS/PMO central system's receiving API must do (spec §6).
+
+``gecc pmo-receiver`` (or ``python -m gecc.pmo_receiver``) serves, over plain HTTP on
+127.0.0.1:8090 by default:
+
+- ``POST /gecc/v1/rounds/{round_id}/batches/{n}``: one signed batch of an export (at most
+  500 records), stored once per ``Idempotency-Key``: 201 when stored, 200 ``duplicate`` for
+  the same key and body again, 422 for the same key with another body, 401 for a bad
+  signature or a timestamp more than 300 s off.
+- ``POST /gecc/v1/rounds/{round_id}/manifest``: the export's manifest, answered with what
+  was actually received (batches, records, records by status, ``complete``).
+- ``GET /gecc/v1/rounds/{round_id}/records``: the latest record per center of the round.
+- ``GET /health``; ``GET /control`` and (loopback only) ``PUT /control``: failure injection.
+
+Each stored batch is one JSON file ``<dir>/<round>/<export_id>/batch-<n:05d>.json``, written
+whole or not at all; a restarted receiver reloads them and still recognises duplicates.
+
+This module holds only the constants others need (the launcher imports them); the server
+is in ``app``, ``storage``, ``control``, ``contract`` and ``server``; ``client`` signs a
+POST the way the export service does (tests, demo).
+"""
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8090
+DEFAULT_SECRET = "gecc-local-pmo-secret"
+SECRET_ENV = "GECC_PMO_SECRET"
+API_PREFIX = "/gecc/v1"
+MAX_RECORDS = 500

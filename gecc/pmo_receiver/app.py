@@ -1,0 +1,207 @@
+"""The receiver's HTTP API (Starlette): signature first, then the key, the body, the store."""
+
+import asyncio
+import ipaddress
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from gecc.pmo_receiver import API_PREFIX
+from gecc.pmo_receiver.contract import (
+    Refusal,
+    idempotency_key,
+    parse_batch,
+    parse_manifest,
+    signature_problem,
+)
+from gecc.pmo_receiver.control import Draw, Injection
+from gecc.pmo_receiver.storage import BatchStore, Decision, Outcome, body_hash
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+INJECTED_RETRY_AFTER = "1"
+
+log = logging.getLogger("gecc.pmo_receiver")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Receiver:
+    def __init__(
+        self,
+        store: BatchStore,
+        injection: Injection,
+        secret: str,
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.store = store
+        self.injection = injection
+        self.secret = secret
+        self.now = now
+        self.lock = asyncio.Lock()
+
+    # -- the PMO API -----------------------------------------------------------------------
+
+    async def post_batch(self, request: Request) -> JSONResponse:
+        return await self._injected(request, self._batch)
+
+    async def post_manifest(self, request: Request) -> JSONResponse:
+        return await self._injected(request, self._manifest)
+
+    async def get_records(self, request: Request) -> JSONResponse:
+        async with self.lock:
+            return JSONResponse(self.store.round_view(request.path_params["round_id"]))
+
+    async def _injected(
+        self, request: Request, handle: Callable[[Request], Awaitable[JSONResponse]]
+    ) -> JSONResponse:
+        draw: Draw = self.injection.draw()
+        if draw.fail:
+            log.info("%s %s: 503 injected", request.method, request.url.path)
+            return JSONResponse(
+                {"error": "injected_failure", "reason": "failure injected (fail_share)"},
+                status_code=503,
+                headers={"Retry-After": INJECTED_RETRY_AFTER},
+            )
+        try:
+            response = await handle(request)
+        except Refusal as refusal:
+            counters = self.injection.counters
+            if refusal.status == 401:
+                counters.refused_signature += 1
+            else:
+                counters.refused_invalid += 1
+            log.warning("%s: %s %s", request.url.path, refusal.status, refusal.reason)
+            response = JSONResponse(refusal.payload(), status_code=refusal.status)
+        if draw.slow:
+            # Whatever was stored is stored: a client that gave up and retries gets a duplicate.
+            await asyncio.sleep(draw.slow_seconds)
+        return response
+
+    async def _signed_body(self, request: Request) -> tuple[bytes, str]:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            raise Refusal(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+        problem = signature_problem(self.secret, request.headers, body, self.now())
+        if problem is not None:
+            raise Refusal(401, "unauthorized", problem)
+        return body, idempotency_key(request.headers)
+
+    async def _batch(self, request: Request) -> JSONResponse:
+        body, key = await self._signed_body(request)
+        number: int = request.path_params["batch"]
+        if number < 1:
+            raise Refusal(422, "invalid_batch", f"batch numbers start at 1, not {number}")
+        parsed, raw = parse_batch(body, request.path_params["round_id"], number)
+        async with self.lock:
+            decision: Decision = await asyncio.to_thread(
+                self.store.put_batch, key, body_hash(body), parsed, raw
+            )
+        counters = self.injection.counters
+        if decision.outcome is Outcome.KEY_REUSED:
+            raise Refusal(422, "idempotency_key_reused", decision.reason)
+        if decision.outcome is Outcome.BATCH_CONFLICT:
+            raise Refusal(409, "batch_conflict", decision.reason)
+        assert decision.batch is not None
+        duplicate = decision.outcome is Outcome.DUPLICATE
+        if duplicate:
+            counters.duplicates += 1
+        else:
+            counters.stored += 1
+        log.info(
+            "%s batch %d of %s (%s): %d records%s",
+            parsed.round_id,
+            parsed.batch,
+            parsed.export_id,
+            parsed.kind,
+            decision.batch.accepted,
+            ", duplicate" if duplicate else ", stored",
+        )
+        return JSONResponse(
+            {
+                "export_id": parsed.export_id,
+                "batch": parsed.batch,
+                "accepted": decision.batch.accepted,
+                "duplicate": duplicate,
+            },
+            status_code=200 if duplicate else 201,
+        )
+
+    async def _manifest(self, request: Request) -> JSONResponse:
+        body, key = await self._signed_body(request)
+        manifest = parse_manifest(body, request.path_params["round_id"])
+        raw = json.loads(body)
+        async with self.lock:
+            decision = await asyncio.to_thread(
+                self.store.put_manifest, key, body_hash(body), manifest, raw
+            )
+            if decision.outcome is Outcome.KEY_REUSED:
+                raise Refusal(422, "idempotency_key_reused", decision.reason)
+            report = self.store.manifest_report(manifest)
+        self.injection.counters.manifests += 1
+        log.info("%s manifest of %s: %s", manifest.round_id, manifest.export_id, report)
+        return JSONResponse(report)
+
+    # -- operations ------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"status": "ok", "batches": self.store.batch_count, "dir": str(self.store.directory)}
+        )
+
+    async def get_control(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.injection.view())
+
+    async def put_control(self, request: Request) -> JSONResponse:
+        if not _is_loopback(request):
+            return JSONResponse(
+                {"error": "forbidden", "reason": "PUT /control is accepted from loopback only"},
+                status_code=403,
+            )
+        try:
+            changes = json.loads(await request.body())
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object")
+            self.injection.update(changes)
+        except ValueError as error:
+            return JSONResponse({"error": "invalid_body", "reason": str(error)}, status_code=422)
+        log.info("control: %s", {k: v for k, v in self.injection.view().items() if k != "counters"})
+        return JSONResponse(self.injection.view())
+
+
+def _is_loopback(request: Request) -> bool:
+    if request.client is None:
+        return False
+    try:
+        return ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
+def create_app(
+    store: BatchStore,
+    injection: Injection,
+    secret: str,
+    now: Callable[[], datetime] = _utc_now,
+) -> Starlette:
+    receiver = Receiver(store, injection, secret, now)
+    rounds = f"{API_PREFIX}/rounds/{{round_id}}"
+    app = Starlette(
+        routes=[
+            Route("/health", receiver.health, methods=["GET"]),
+            Route("/control", receiver.get_control, methods=["GET"]),
+            Route("/control", receiver.put_control, methods=["PUT"]),
+            Route(f"{rounds}/batches/{{batch:int}}", receiver.post_batch, methods=["POST"]),
+            Route(f"{rounds}/manifest", receiver.post_manifest, methods=["POST"]),
+            Route(f"{rounds}/records", receiver.get_records, methods=["GET"]),
+        ]
+    )
+    app.state.receiver = receiver
+    return app

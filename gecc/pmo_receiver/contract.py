@@ -1,0 +1,162 @@
+"""What a request must carry: a fresh valid signature, an idempotency key, a well-formed body.
+
+Each check answers ``None`` (fine) or the reason to give the caller, so the decisions can be
+tested without a server.
+"""
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from gecc.pmo_receiver import MAX_RECORDS
+from shared.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    TOLERANCE_SECONDS,
+    verify_signature,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+STATUSES = ("on_time", "late", "missing")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Record(BaseModel):
+    """One center's line of the dataset: only what the receiver counts is checked."""
+
+    model_config = ConfigDict(extra="allow")
+
+    center_id: str = Field(min_length=1, max_length=200)
+    status: Literal["on_time", "late", "missing"]
+
+
+class BatchBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    export_id: str = Field(min_length=1, max_length=200)
+    round_id: str = Field(min_length=1, max_length=200)
+    kind: Literal["full", "delta"]
+    batch: StrictInt = Field(ge=1)
+    records: list[Record] = Field(max_length=MAX_RECORDS)
+
+
+class ManifestBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    export_id: str = Field(min_length=1, max_length=200)
+    round_id: str = Field(min_length=1, max_length=200)
+    kind: Literal["full", "delta"]
+    batches: StrictInt = Field(ge=0)
+    records: StrictInt = Field(ge=0)
+    counts: dict[str, StrictInt]
+    files: dict[str, Any] = Field(default_factory=dict)
+
+
+class Refusal(Exception):
+    """The request is refused with ``status`` and a reason the caller can act on."""
+
+    def __init__(self, status: int, error: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+    def payload(self) -> dict[str, str]:
+        return {"error": self.error, "reason": self.reason}
+
+
+def signature_problem(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> str | None:
+    """Why the request's signature is not acceptable, or ``None`` when it is."""
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    signature = headers.get(SIGNATURE_HEADER)
+    if not timestamp:
+        return f"missing {TIMESTAMP_HEADER} header (Unix seconds)"
+    if not signature:
+        return f"missing {SIGNATURE_HEADER} header (sha256=<hex HMAC-SHA256>)"
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return f"{TIMESTAMP_HEADER}={timestamp!r} is not whole Unix seconds"
+    skew = now.timestamp() - sent
+    if abs(skew) > tolerance:
+        direction = "old" if skew > 0 else "in the future"
+        return (
+            f"{TIMESTAMP_HEADER} is {abs(skew):.0f} s {direction}; at most {tolerance} s either "
+            "way is accepted (sign each attempt afresh with the current time)"
+        )
+    if not verify_signature(secret, timestamp, body, signature, now, tolerance):
+        return (
+            f"{SIGNATURE_HEADER} does not match: expected sha256=<hex HMAC-SHA256 of "
+            f"'{{timestamp}}.' + body> with the shared secret"
+        )
+    return None
+
+
+def idempotency_key(headers: Mapping[str, str]) -> str:
+    key = (headers.get(IDEMPOTENCY_HEADER) or "").strip()
+    if not key:
+        raise Refusal(400, "idempotency_key", f"missing {IDEMPOTENCY_HEADER} header")
+    if len(key) > MAX_KEY_LENGTH:
+        raise Refusal(
+            400, "idempotency_key", f"{IDEMPOTENCY_HEADER} longer than {MAX_KEY_LENGTH} characters"
+        )
+    return key
+
+
+def parse_batch(body: bytes, round_id: str, batch: int) -> tuple[BatchBody, dict[str, Any]]:
+    """The validated batch and the body as sent (every field of every record kept)."""
+    raw = _json_object(body)
+    records = raw.get("records")
+    if isinstance(records, list) and len(records) > MAX_RECORDS:
+        raise Refusal(
+            413, "too_many_records", f"{len(records)} records in one batch; at most {MAX_RECORDS}"
+        )
+    parsed = _validate(BatchBody, raw)
+    _same("round_id", parsed.round_id, round_id)
+    _same("batch", parsed.batch, batch)
+    return parsed, raw
+
+
+def parse_manifest(body: bytes, round_id: str) -> ManifestBody:
+    parsed = _validate(ManifestBody, _json_object(body))
+    _same("round_id", parsed.round_id, round_id)
+    return parsed
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise Refusal(422, "invalid_body", f"the body is not JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise Refusal(422, "invalid_body", "the body must be a JSON object")
+    return raw
+
+
+def _validate(model: type[M], raw: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
+            for issue in error.errors()[:10]
+        )
+        raise Refusal(422, "invalid_body", problems) from None
+
+
+def _same(name: str, in_body: object, in_path: object) -> None:
+    if in_body != in_path:
+        raise Refusal(
+            422, "path_mismatch", f"{name} is {in_body!r} in the body but {in_path!r} in the path"
+        )

@@ -1,0 +1,71 @@
+"""The reference PMO receiver (``python -m gecc.pmo_receiver``): ready once ``GET /health``
+answers 200. Its signing secret goes through the environment, never the command line."""
+
+import os
+import sys
+import time
+
+import httpx
+
+from gecc.pmo_receiver import SECRET_ENV
+from gecc.stack import processes
+from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
+from gecc.stack.errors import StackError
+from gecc.stack.state import ProcessRecord
+
+STOP_GRACE = 5.0
+HEALTH_TIMEOUT = 2.0
+
+
+def command(config: StackConfig) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gecc.pmo_receiver",
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(config.pmo_port),
+        "--dir",
+        str(config.pmo_dir),
+    ]
+
+
+def start_receiver(config: StackConfig) -> ProcessRecord:
+    """Start the receiver's process (not yet ready); its port must be free."""
+    processes.ensure_port_free(config.pmo_port, "the PMO receiver", "GECC_PMO_PORT")
+    config.pmo_dir.mkdir(parents=True, exist_ok=True)
+    return processes.spawn(
+        command(config),
+        config.log_file("pmo"),
+        config.pmo_address,
+        cwd=REPO_ROOT,
+        env={**os.environ, SECRET_ENV: config.pmo_secret},
+    )
+
+
+def is_healthy(config: StackConfig) -> bool:
+    try:
+        response = httpx.get(f"{config.pmo_url}/health", timeout=HEALTH_TIMEOUT, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
+    """Wait until ``GET /health`` answers 200; fail early if its process died."""
+    log = config.log_file("pmo")
+    deadline = time.monotonic() + config.start_timeout
+    while time.monotonic() < deadline:
+        if not processes.is_ours(record):
+            raise StackError(
+                f"the PMO receiver (pid {record.pid}) exited during start-up; "
+                f"last lines of {log}:\n{processes.log_tail(log)}"
+            )
+        if is_healthy(config):
+            return
+        time.sleep(0.1)
+    raise StackError(
+        f"the PMO receiver did not answer GET /health on {record.address} within "
+        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    )
