@@ -7,6 +7,7 @@ from services.intake.entrypoints import exports, http, problems, rounds, subscri
 from services.intake.entrypoints.auth import PrincipalCache
 from services.intake.entrypoints.fast_path import SubmissionFastPath
 from services.intake.entrypoints.limits import BodySizeLimit
+from services.intake.entrypoints.progress import ProgressMetrics, measure_progress
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import load_catalog
@@ -15,6 +16,12 @@ from shared.standards import load_catalog
 def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
     runtime = ServiceRuntime(settings)
     subscribers.register(runtime)
+    progress = ProgressMetrics(runtime.registry)
+
+    async def round_progress(runtime: ServiceRuntime) -> None:
+        await measure_progress(runtime, progress, settings.progress_interval_seconds)
+
+    runtime.in_background("round-progress", round_progress)
     return runtime
 
 

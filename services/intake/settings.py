@@ -18,3 +18,4 @@ class IntakeSettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
     token_cache_seconds: float = 10.0
+    progress_interval_seconds: float = 10.0

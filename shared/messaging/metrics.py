@@ -36,6 +36,13 @@ class MessagingMetrics:
             ["service", "topic", "reason"],
             registry=registry,
         )
+        self.consumer_lag = Gauge(
+            "gecc_consumer_lag",
+            "Messages in each partition this service consumes that it has not taken yet"
+            " (the partition's end offset minus the consumer's position).",
+            ["service", "topic", "partition"],
+            registry=registry,
+        )
 
     def consumed(self, topic: str, outcome: str) -> None:
         self.events_consumed.labels(self.service, topic, outcome).inc()

@@ -52,6 +52,7 @@ class ServiceRuntime:
         )
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
+        self._subscribers: list[Any] = []
         self._relay: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
@@ -79,7 +80,7 @@ class ServiceRuntime:
 
         consume.__name__ = handle.__name__
         consume.__doc__ = handle.__doc__
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             self.settings.topics(topic),
             group_id=self.settings.consumer_group,
             auto_offset_reset="earliest",
@@ -89,7 +90,9 @@ class ServiceRuntime:
             batch_timeout_ms=50,
             title=f"{self.name}:{topic.value}",
             description=handle.__doc__,
-        )(consume)
+        )
+        subscriber(consume)
+        self._subscribers.append(subscriber)
 
     def publishes(self, topic: Topic, event_model: type[Envelope[Any]], description: str) -> None:
         """Declare an event published through the outbox (for the AsyncAPI document)."""
@@ -121,6 +124,7 @@ class ServiceRuntime:
             metrics=self.metrics,
         )
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
+        self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         for name, work in self._background:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         if relay:
@@ -147,6 +151,26 @@ class ServiceRuntime:
             await self._relay.close()
         if self._pool is not None:
             await self._pool.close()
+
+    async def _measure_lag(self, interval: float = 5.0) -> None:
+        """``gecc_consumer_lag`` for every partition assigned to this process's consumers."""
+        gauge = self.metrics.consumer_lag
+        while True:
+            await asyncio.sleep(interval)
+            lags: dict[tuple[str, str, str], int] = {}
+            for subscriber in self._subscribers:
+                consumer = getattr(subscriber, "consumer", None)
+                if consumer is None:
+                    continue
+                with contextlib.suppress(Exception):  # a rebalance may be under way
+                    for tp in consumer.assignment():
+                        end = consumer.highwater(tp)
+                        if end is not None:
+                            position = await consumer.position(tp)
+                            lags[(self.name, tp.topic, str(tp.partition))] = max(0, end - position)
+            gauge.clear()  # partitions moved to another process are not this one's lag
+            for labels, lag in lags.items():
+                gauge.labels(*labels).set(lag)
 
     async def _supervise(self, name: str, work: Background) -> None:
         """Run ``work`` until stopped; a crash is logged and the work started again."""

@@ -24,7 +24,8 @@ ROUND = "FY2570-H1"
 
 @pytest.fixture
 def system(isolated: Isolated, tmp_path: Path) -> Iterator[dict[str, str]]:
-    with running_services(isolated, tmp_path / "logs") as processes:
+    env = {"GECC_INTAKE_PROGRESS_INTERVAL_SECONDS": "0.5"}
+    with running_services(isolated, tmp_path / "logs", env) as processes:
         yield {name: process.url for name, process in processes.items()}
 
 
@@ -138,6 +139,27 @@ async def test_submission_is_scored_and_reaches_every_service(
 
         # (the gauge is refreshed every second; the registry's events go out too)
         await eventually(intake_backlog, lambda backlog: backlog == 0, within=10)
+
+        async def round_metrics() -> tuple[float | None, float | None, float | None]:
+            metrics = (await client.get(f"{system['intake']}/metrics")).text
+            return (
+                sample(metrics, "gecc_round_completeness_ratio", round=ROUND),
+                sample(metrics, "gecc_round_submissions", round=ROUND, state="on_time"),
+                sample(metrics, "gecc_round_submissions", round=ROUND, state="missing"),
+            )
+
+        # One center of the two submitted (twice): half complete.
+        assert await eventually(round_metrics, lambda m: m[0] == 0.5, within=10) == (
+            0.5,
+            1.0,
+            1.0,
+        )
+        lag = await eventually(
+            lambda: client.get(f"{system['scoring']}/metrics"),
+            lambda r: "gecc_consumer_lag{" in r.text,
+            within=15,
+        )
+        assert sample(lag.text, "gecc_consumer_lag", service="scoring", partition="0") == 0
     received_topic = isolated.topics(Topic.SUBMISSION_RECEIVED)
     assert (
         sample(
@@ -154,7 +176,7 @@ async def test_submission_is_scored_and_reaches_every_service(
 def sample(exposition: str, name: str, **labels: str) -> float | None:
     for family in text_string_to_metric_families(exposition):
         for metric in family.samples:
-            if metric.name == name and metric.labels == labels:
+            if metric.name == name and labels.items() <= metric.labels.items():
                 return float(metric.value)
     return None
 

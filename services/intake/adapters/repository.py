@@ -395,3 +395,21 @@ async def round_exports(conn: asyncpg.Connection, round_id: str) -> dict[str, li
         round_id,
     )
     return {"requests": [dict(r) for r in requests], "exports": [dict(e) for e in exports]}
+
+
+async def round_progress(conn: asyncpg.Connection, at: datetime) -> list[asyncpg.Record]:
+    """For each round open by ``at``: its due time, the centers expected (the registry),
+    those that submitted, and those whose first version was late."""
+    return await conn.fetch(
+        """
+        SELECT r.id, r.due_at, (SELECT count(*) FROM centers) AS expected,
+               count(s.id) AS submitted, count(s.id) FILTER (WHERE first.late) AS late
+        FROM rounds r
+        LEFT JOIN submissions s ON s.round_id = r.id
+        LEFT JOIN LATERAL (SELECT late FROM submission_versions
+                           WHERE submission_id = s.id ORDER BY version LIMIT 1) first ON true
+        WHERE r.opens_at <= $1
+        GROUP BY r.id, r.due_at
+        """,
+        at,
+    )
