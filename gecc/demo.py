@@ -1,7 +1,18 @@
-"""`gecc demo`: the local stack, the 1,343-center registry and a round of reports through it."""
+"""`gecc demo`: a whole GECC round on the local stack in a few minutes of real time.
+
+The services run on an accelerated clock (one virtual day in ``DAY_SECONDS`` real seconds).
+The demo starts from an empty database and empty topics, registers the 1,343-center
+registry with tokens and a recipient per parent office, opens FY2570-H1 due in 15 virtual
+days and closing 5 days later, and sends the centers' reports at their moments: most on
+time (more of them near the deadline), some amended, some late; the rest never report. The
+notifier reminds those (14, 7 and 1 days before due), sends overdue notices and the close
+summaries; the export delivers the round to the reference PMO receiver and reconciles it.
+"""
 
 import asyncio
+import os
 import random
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,208 +22,306 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 
+from gecc.bootstrap import ensure_topics, quote_ident
 from gecc.demo_reports import pick_profile, report
-from gecc.stack.config import StackConfig
+from gecc.stack import stack
+from gecc.stack.config import SUPERUSER, StackConfig
+from gecc.stack.database import prepare_database
 from services.intake import admin
 from services.intake.domain.centers import Center
 from services.intake.domain.registry import generate_registry
 from services.notifier import admin as notifier_admin
 from services.notifier.domain.recipients_file import demo_recipients
-from shared.database import connect, create_pool
+from shared.clock import Clock, build_clock
+from shared.database import connect
 from shared.standards import Standard, default_standards_dir, load_catalog
+from shared.topics import TopicNames
 
 DEMO_ROUND = "FY2570-H1"
 STANDARD = "gecc-maintenance-2570"
-SCORING_DEADLINE_SECONDS = 300
-DELIVERY_DEADLINE_SECONDS = 120
+DAY_SECONDS = 4.0
+DAY = timedelta(days=1)
+DUE_IN = 15 * DAY
+CLOSE_AFTER_DUE = 5 * DAY
+LATE_SHARE = 0.07  # of the centers that report
+AMEND_SHARE = 0.10
+FINISH_DEADLINE_SECONDS = 300
+CONCURRENCY = 16
 
-Job = tuple[str, dict[str, Any]]
 
-VERSIONS_SINCE = """
-    FROM submission_versions v JOIN submissions s ON s.id = v.submission_id
-    WHERE s.round_id = $1 AND v.received_at >= $2
-"""
+@dataclass(frozen=True)
+class Job:
+    at: timedelta  # after the round's start, in virtual time
+    center_id: str
+    body: dict[str, Any]
 
 
 @dataclass
 class DemoResult:
     centers: int
-    submitting: int
-    amended: int
     operator_token: str
+    round_started: datetime
+    due_at: datetime
+    closes_at: datetime
+    real_seconds: float = 0.0
     posted: int = 0
     refused: dict[int, int] = field(default_factory=dict)
-    post_seconds: float = 0.0
-    scored_seconds: float = 0.0
+    submitted: int = 0
+    late: int = 0
+    amended: int = 0
     verdicts: dict[str, int] = field(default_factory=dict)
-    lag_p50_ms: float = 0.0
-    lag_p99_ms: float = 0.0
-    example_submission: str = ""
     messages: dict[str, int] = field(default_factory=dict)
     messages_pending: int = 0
+    export: dict[str, Any] = field(default_factory=dict)
+    example_submission: str = ""
 
 
 async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> DemoResult:
+    started = time.perf_counter()
+    stack.up(config, services=False)
+    stack.stop_services(config)
+    await fresh_state(config)
+    epoch = datetime.now(UTC)
+    os.environ.update(
+        GECC_CLOCK_SPEED=str(86_400 / DAY_SECONDS),
+        GECC_CLOCK_EPOCH=epoch.isoformat(),
+        GECC_EXPORT_EXPORTS_DIR=str(config.home / "exports"),
+    )
+    stack.start_services(config)
+    clock = build_clock(86_400 / DAY_SECONDS, epoch=epoch)
     rng = random.Random(seed)
-    standard = _standard()
     centers = generate_registry(count, seed)
-    pool = await create_pool(config.service_dsn("intake"), max_size=4)
+    start = clock.now()
+    tokens, operator = await prepare(config, centers, start)
+    result = DemoResult(count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE)
+    jobs = plan(centers, share, _standard(), rng)
+    print(
+        f"round     {DEMO_ROUND}: {len(centers):,} centers, {len(jobs):,} reports to send;"
+        f" one virtual day = {DAY_SECONDS:g} s, due on day 15, closes on day 20",
+        flush=True,
+    )
+    progress = asyncio.create_task(show_progress(config, clock, result))
     try:
-        tokens, operator = await _prepare(config, pool, centers)
-        submitting = rng.sample(sorted(tokens), k=round(len(tokens) * share))
-        amending = rng.sample(submitting, k=len(submitting) // 10)
-        print(f"registry  {len(centers)} centers registered with tokens; {DEMO_ROUND} is open")
-        jobs = [_job(tokens[c], standard, pick_profile(rng), rng) for c in submitting]
-        jobs += [_job(tokens[c], standard, "good", rng) for c in amending]
-        result = DemoResult(len(centers), len(submitting), len(amending), operator)
-        started, since = time.perf_counter(), datetime.now(UTC)
-        base = f"http://{config.service_address('intake')}"
-        ids = await _post_all(base, jobs, result)
-        result.post_seconds = time.perf_counter() - started
-        result.example_submission = f"{base}/v1/submissions/{ids[0]}" if ids else ""
-        await _wait_scored(pool, since, result.posted)
-        result.scored_seconds = time.perf_counter() - started
-        await _summarise(pool, since, result)
-        await _wait_delivered(config, since, result)
-        return result
+        await send_all(config, clock, start, jobs, tokens, result)
+        await until(clock, result.closes_at)
+        await wait_finished(config, result)
     finally:
-        await pool.close()
+        progress.cancel()
+    await summarise(config, result)
+    result.real_seconds = time.perf_counter() - started
+    return result
+
+
+async def fresh_state(config: StackConfig) -> None:
+    """An empty database and empty topics, mail and export folders: each demo starts anew."""
+    admin_conn = await asyncpg.connect(config.postgres_url(SUPERUSER, "postgres"))
+    try:
+        await admin_conn.execute(
+            f"DROP DATABASE IF EXISTS {quote_ident(config.database)} WITH (FORCE)"
+        )
+    finally:
+        await admin_conn.close()
+    await prepare_database(config)
+    await recreate_topics(config)
+    for folder in (config.mail_dir, config.home / "exports"):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    print("state     database, topics, mail and exports emptied for this demo", flush=True)
+
+
+async def recreate_topics(config: StackConfig) -> None:
+    wanted = set(TopicNames(config.topic_namespace).all_with_partitions())
+    kafka = AIOKafkaAdminClient(bootstrap_servers=config.kafka_bootstrap)
+    await kafka.start()
+    try:
+        existing = wanted & set(await kafka.list_topics())
+        if existing:
+            await kafka.delete_topics(sorted(existing))
+        for _ in range(100):
+            if not wanted & set(await kafka.list_topics()):
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await kafka.close()
+    await ensure_topics(config.kafka_bootstrap, config.topic_namespace)
+
+
+async def prepare(
+    config: StackConfig, centers: Sequence[Center], start: datetime
+) -> tuple[dict[str, str], str]:
+    notifier = await connect(config.service_dsn("notifier"))
+    try:
+        await notifier_admin.import_recipients(
+            notifier, demo_recipients(c.office_path for c in centers)
+        )
+    finally:
+        await notifier.close()
+    conn = await connect(config.service_dsn("intake"))
+    try:
+        async with conn.transaction():
+            await admin.register_centers(conn, centers)
+            tokens = {
+                c.id: (await admin.issue_token(conn, "center", center_id=c.id)).token
+                for c in centers
+            }
+            operator = (await admin.issue_token(conn, "operator", label="demo operator")).token
+            await admin.set_round_dates(
+                conn, DEMO_ROUND, start - DAY, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
+            )
+    finally:
+        await conn.close()
+    print(f"registry  {len(centers):,} centers, tokens and office recipients ready", flush=True)
+    return tokens, operator
+
+
+def plan(
+    centers: Sequence[Center], share: float, standard: Standard, rng: random.Random
+) -> list[Job]:
+    """Who reports when: on time, more of them near the deadline; some late; some amend."""
+    reporting = rng.sample([c.id for c in centers], k=round(len(centers) * share))
+    late = set(rng.sample(reporting, k=round(len(reporting) * LATE_SHARE)))
+    jobs = []
+    for center_id in reporting:
+        if center_id in late:
+            at = DUE_IN + DAY / 4 + (CLOSE_AFTER_DUE - DAY / 2) * rng.random()
+        else:
+            at = DAY / 10 + (DUE_IN - DAY / 5) * rng.betavariate(2.0, 1.3)
+        body = report(standard, DEMO_ROUND, pick_profile(rng), rng)
+        jobs.append(Job(at, center_id, body))
+    for job in rng.sample(jobs, k=round(len(jobs) * AMEND_SHARE)):
+        again = min(job.at + DAY / 2 + 2 * DAY * rng.random(), DUE_IN + CLOSE_AFTER_DUE - DAY / 4)
+        jobs.append(Job(again, job.center_id, report(standard, DEMO_ROUND, "good", rng)))
+    return sorted(jobs, key=lambda j: j.at)
+
+
+async def until(clock: Clock, moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - clock.now()).total_seconds() / clock.speed))
+
+
+async def send_all(
+    config: StackConfig,
+    clock: Clock,
+    start: datetime,
+    jobs: Sequence[Job],
+    tokens: dict[str, str],
+    result: DemoResult,
+) -> None:
+    base = f"http://{config.service_address('intake')}"
+    limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def post(client: httpx.AsyncClient, job: Job) -> None:
+        async with limit:
+            response = await client.post(
+                "/v1/submissions",
+                json=job.body,
+                headers={
+                    "Authorization": f"Bearer {tokens[job.center_id]}",
+                    "Idempotency-Key": str(uuid4()),
+                },
+            )
+        if response.status_code != 201:
+            result.refused[response.status_code] = result.refused.get(response.status_code, 0) + 1
+            return
+        result.posted += 1
+        if not result.example_submission:
+            result.example_submission = f"{base}/v1/submissions/{response.json()['submission_id']}"
+
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        tasks = []
+        for job in jobs:
+            await until(clock, start + job.at)
+            tasks.append(asyncio.create_task(post(client, job)))
+        await asyncio.gather(*tasks)
+
+
+async def show_progress(config: StackConfig, clock: Clock, result: DemoResult) -> None:
+    """A line every two virtual days until the round's export is done."""
+    while True:
+        await asyncio.sleep(2 * DAY_SECONDS)
+        day = (clock.now() - result.round_started) / DAY
+        await summarise(config, result)
+        sent = result.messages
+        print(
+            f"day {day:4.1f}  submitted {result.submitted:>5,} ({result.late:,} late)"
+            f"  receipts {sent.get('receipt', 0):>5,}  reminders {sent.get('reminder', 0):>5,}"
+            f"  overdue {sent.get('overdue', 0):>4,}  export {result.export.get('state', '-')}",
+            flush=True,
+        )
+
+
+async def wait_finished(config: StackConfig, result: DemoResult) -> None:
+    """Until the export is reconciled and every message is out (or the deadline passes)."""
+    deadline = time.monotonic() + FINISH_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        await summarise(config, result)
+        done = result.export.get("state") in ("reconciled", "mismatch", "failed")
+        if done and not result.messages_pending and result.messages.get("operator_summary"):
+            return
+        await asyncio.sleep(1)
+    print(f"the round did not finish within {FINISH_DEADLINE_SECONDS} s; see the logs", flush=True)
+
+
+async def summarise(config: StackConfig, result: DemoResult) -> None:
+    intake = await connect(config.service_dsn("intake"))
+    try:
+        row = await intake.fetchrow(
+            """
+            SELECT count(DISTINCT s.id) AS submitted,
+                   count(DISTINCT s.id) FILTER (WHERE v.version = 1 AND v.late) AS late,
+                   count(DISTINCT s.id) FILTER (WHERE v.version > 1) AS amended
+            FROM submissions s JOIN submission_versions v ON v.submission_id = s.id
+            WHERE s.round_id = $1
+            """,
+            DEMO_ROUND,
+        )
+        assert row is not None
+        result.submitted, result.late, result.amended = (
+            row["submitted"],
+            row["late"],
+            row["amended"],
+        )
+        verdicts = await intake.fetch(
+            """
+            SELECT coalesce(latest.verdict, 'not scored yet') AS verdict, count(*) AS n
+            FROM submissions s, LATERAL (SELECT verdict FROM submission_versions
+                WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest
+            WHERE s.round_id = $1 GROUP BY 1
+            """,
+            DEMO_ROUND,
+        )
+        result.verdicts = {r["verdict"]: r["n"] for r in verdicts}
+    finally:
+        await intake.close()
+    notifier = await connect(config.service_dsn("notifier"))
+    try:
+        rows = await notifier.fetch(
+            "SELECT kind, status, count(*) AS n FROM deliveries GROUP BY kind, status"
+        )
+        result.messages = {}
+        result.messages_pending = 0
+        for r in rows:
+            if r["status"] == "sent":
+                result.messages[r["kind"]] = r["n"]
+            elif r["status"] == "pending":
+                result.messages_pending += r["n"]
+    finally:
+        await notifier.close()
+    export = await connect(config.service_dsn("export"))
+    try:
+        found = await export.fetchrow(
+            "SELECT id, state, records, batches, batches_acked, attempts, counts, acknowledged,"
+            " directory FROM exports WHERE round_id = $1 AND kind = 'full'"
+            " ORDER BY created_at LIMIT 1",
+            DEMO_ROUND,
+        )
+        result.export = {} if found is None else dict(found)
+    finally:
+        await export.close()
 
 
 def _standard() -> Standard:
     standard = load_catalog(default_standards_dir()).get(STANDARD)
     assert standard is not None, f"standard {STANDARD} is missing from standards/"
     return standard
-
-
-def _job(token: str, standard: Standard, profile: str, rng: random.Random) -> Job:
-    return token, report(standard, DEMO_ROUND, profile, rng)
-
-
-async def _prepare(
-    config: StackConfig, pool: asyncpg.Pool, centers: Sequence[Center]
-) -> tuple[dict[str, str], str]:
-    now = datetime.now(UTC)
-    notifier = await connect(config.service_dsn("notifier"))
-    try:
-        recipients = demo_recipients(c.office_path for c in centers)
-        await notifier_admin.import_recipients(notifier, recipients)
-    finally:
-        await notifier.close()
-    async with pool.acquire() as conn, conn.transaction():
-        await admin.register_centers(conn, centers)
-        tokens = {
-            c.id: (await admin.issue_token(conn, "center", center_id=c.id)).token for c in centers
-        }
-        operator = (await admin.issue_token(conn, "operator", label="demo operator")).token
-        await admin.set_round_dates(
-            conn,
-            DEMO_ROUND,
-            now - timedelta(days=1),
-            now + timedelta(days=7),
-            now + timedelta(days=21),
-        )
-    return tokens, operator
-
-
-async def _post_all(
-    base: str, jobs: list[Job], result: DemoResult, concurrency: int = 32
-) -> list[str]:
-    queue: asyncio.Queue[Job] = asyncio.Queue()
-    for job in jobs:
-        queue.put_nowait(job)
-    ids: list[str] = []
-    step = max(1, len(jobs) // 5)
-
-    async def worker(client: httpx.AsyncClient) -> None:
-        while not queue.empty():
-            token, body = queue.get_nowait()
-            response = await client.post(
-                "/v1/submissions",
-                json=body,
-                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid4())},
-            )
-            status = response.status_code
-            if status != 201:
-                result.refused[status] = result.refused.get(status, 0) + 1
-                continue
-            result.posted += 1
-            ids.append(response.json()["submission_id"])
-            if result.posted % step == 0:
-                print(f"submitted {result.posted}/{len(jobs)}", flush=True)
-
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
-    return ids
-
-
-async def _wait_scored(pool: asyncpg.Pool, since: datetime, expected: int) -> None:
-    deadline = time.monotonic() + SCORING_DEADLINE_SECONDS
-    scored = -1
-    while time.monotonic() < deadline:
-        scored = await pool.fetchval(
-            f"SELECT count(*) {VERSIONS_SINCE} AND v.status = 'scored'", DEMO_ROUND, since
-        )
-        if scored >= expected:
-            return
-        await asyncio.sleep(0.25)
-    raise RuntimeError(
-        f"only {scored} of {expected} submissions were scored within {SCORING_DEADLINE_SECONDS} s"
-    )
-
-
-async def _summarise(pool: asyncpg.Pool, since: datetime, result: DemoResult) -> None:
-    rows = await pool.fetch(
-        """
-        SELECT DISTINCT ON (s.id) v.verdict FROM submissions s
-        JOIN submission_versions v ON v.submission_id = s.id
-        WHERE s.round_id = $1 ORDER BY s.id, v.version DESC
-        """,
-        DEMO_ROUND,
-    )
-    for row in rows:
-        verdict = row["verdict"] or "not scored"
-        result.verdicts[verdict] = result.verdicts.get(verdict, 0) + 1
-    lags = await pool.fetchrow(
-        f"""
-        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
-               percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99
-        FROM (SELECT extract(epoch FROM v.scored_at - v.received_at) * 1000 AS lag
-              {VERSIONS_SINCE}) lags
-        """,
-        DEMO_ROUND,
-        since,
-    )
-    assert lags is not None
-    result.lag_p50_ms = float(lags["p50"] or 0)
-    result.lag_p99_ms = float(lags["p99"] or 0)
-
-
-async def _wait_delivered(config: StackConfig, since: datetime, result: DemoResult) -> None:
-    """Until the notifier has sent the round's messages (receipts, results) to the SMTP sink."""
-    conn = await connect(config.service_dsn("notifier"))
-    try:
-        deadline = time.monotonic() + DELIVERY_DEADLINE_SECONDS
-        while True:
-            rows = await conn.fetch(
-                "SELECT kind, status, count(*) AS n FROM deliveries WHERE created_at >= $1"
-                " GROUP BY kind, status",
-                since,
-            )
-            result.messages = {}
-            result.messages_pending = 0
-            for row in rows:
-                if row["status"] == "pending":
-                    result.messages_pending += row["n"]
-                else:
-                    key = f"{row['kind']} {row['status']}"
-                    result.messages[key] = result.messages.get(key, 0) + row["n"]
-            queued = result.messages_pending + sum(result.messages.values())
-            if (queued >= 2 * result.posted and not result.messages_pending) or (
-                time.monotonic() > deadline
-            ):
-                return
-            await asyncio.sleep(0.5)
-    finally:
-        await conn.close()

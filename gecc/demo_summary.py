@@ -1,50 +1,73 @@
 """The table and the pointers `gecc demo` ends with."""
 
-from gecc.demo import DEMO_ROUND, DemoResult
+from gecc.demo import DAY_SECONDS, DEMO_ROUND, DemoResult
 from gecc.stack.config import StackConfig
+from shared.thai import thai_date
 from shared.topics import SERVICES
+
+MESSAGE_KINDS = ("receipt", "result", "reminder", "overdue", "office_summary", "operator_summary")
 
 
 def render(config: StackConfig, result: DemoResult) -> str:
-    missing = result.centers - result.submitting
-    rate = result.posted / result.post_seconds if result.post_seconds else 0.0
+    missing = result.centers - result.submitted
+    export = result.export
     rows = [
-        ("round", DEMO_ROUND),
-        ("centers in the registry", f"{result.centers:,}"),
-        ("centers that submitted", f"{result.submitting:,}"),
-        ("centers missing", f"{missing:,}"),
-        ("amendments (version 2)", f"{result.amended:,}"),
         (
-            "submissions accepted",
-            f"{result.posted:,} in {result.post_seconds:.1f} s ({rate:.0f}/s)",
+            "round",
+            f"{DEMO_ROUND}, due {thai_date(result.due_at)}, closed {thai_date(result.closes_at)}",
         ),
-        ("refused", ", ".join(f"{n} x HTTP {s}" for s, n in result.refused.items()) or "none"),
-        ("all scored after", f"{result.scored_seconds:.1f} s"),
-        ("received -> scored", f"p50 {result.lag_p50_ms:.0f} ms, p99 {result.lag_p99_ms:.0f} ms"),
+        ("centers in the registry", f"{result.centers:,}"),
+        ("submitted", f"{result.submitted:,} ({result.submitted / result.centers:.0%})"),
+        ("  of them late", f"{result.late:,}"),
+        ("  amended (2 versions)", f"{result.amended:,}"),
+        ("missing", f"{missing:,}"),
+        (
+            "reports refused",
+            ", ".join(f"{n} x HTTP {s}" for s, n in result.refused.items()) or "none",
+        ),
         *[(f"verdict {v}", f"{n:,}") for v, n in sorted(result.verdicts.items())],
-        *[(f"messages {k}", f"{n:,}") for k, n in sorted(result.messages.items())],
-        ("messages still pending", f"{result.messages_pending:,}"),
+        *[(f"e-mail {kind}", f"{result.messages.get(kind, 0):,} sent") for kind in MESSAGE_KINDS],
+        ("e-mail still pending", f"{result.messages_pending:,}"),
+        ("export", _export(export)),
+        ("took", f"{result.real_seconds:.0f} s real time (one virtual day = {DAY_SECONDS:g} s)"),
     ]
     width = max(len(label) for label, _ in rows)
     table = "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
     intake = f"http://{config.service_address('intake')}"
+    files = export.get("directory", "(no export)")
     metrics = "\n".join(
-        f"  {name:<9} http://{config.service_address(name)}/metrics" for name in SERVICES
+        f"  {name:<9}      http://{config.service_address(name)}/metrics" for name in SERVICES
     )
+    auth = f"-H 'Authorization: Bearer {result.operator_token}'"
     return f"""
 Demo round finished.
 {table}
 
 Where to look:
+  export files   {files}/records.csv (UTF-8 with BOM: Thai opens intact in Excel),
+                 records.xlsx, records.jsonl, manifest.json
+  PMO receiver   {config.pmo_url}/gecc/v1/rounds/{DEMO_ROUND}/records  (stored in {config.pmo_dir})
+  mail (SMTP)    {config.mail_dir}  (one .eml file per message)
   API (OpenAPI)  {intake}/docs
-  a submission   curl -H 'Authorization: Bearer {result.operator_token}' \\
+  a submission   curl {auth} \\
                    {result.example_submission}
-  completeness   curl -H 'Authorization: Bearer {result.operator_token}' \\
+  completeness   curl {auth} \\
                    '{intake}/v1/rounds/{DEMO_ROUND}/completeness?format=csv'
+  exports        curl {auth} {intake}/v1/rounds/{DEMO_ROUND}/exports
   metrics
 {metrics}
-  mail (SMTP)    {config.mail_dir}  (one .eml file per message)
   logs           {config.logs_dir}
   database       psql {config.postgres_url("postgres", config.database)}
-  stack          gecc stack status | gecc stack down  (the stack keeps running)
+  stack          gecc stack status | gecc stack down  (the stack keeps running, on the demo's
+                 clock, until then)
 """
+
+
+def _export(export: dict[str, object]) -> str:
+    if not export:
+        return "none"
+    return (
+        f"{export['state']}: {export['records']:,} records in {export['batches']} batches,"
+        f" {export['batches_acked']} acknowledged, {export['attempts']} attempt(s);"
+        f" PMO counts {export['acknowledged']}"
+    )

@@ -10,8 +10,9 @@ a FastStream subscriber received. It:
    subscriber's ack policy commits the Kafka offsets only after this transaction committed;
 3. dead-letters, with the error in headers, an event that can never be processed
    (``EventRejected``) or that failed ``max_attempts`` times, and goes on with the rest;
-4. when the database is unreachable, lets the error through: the batch is redelivered
-   (without limit, since dead-lettering would lose good events) after ``retry_delay``.
+4. when the database is unreachable, or a deadlock aborted the transaction, lets the error
+   through: the batch is redelivered (without limit, since dead-lettering would lose good
+   events) after ``retry_delay``.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ if TYPE_CHECKING:
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
-TRANSIENT = (KafkaError, *DATABASE_UNAVAILABLE)
+# A deadlock or serialization failure aborts the whole batch's transaction: the batch is
+# redelivered and done again, never dead-lettered.
+CONFLICTS = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+TRANSIENT = (KafkaError, *DATABASE_UNAVAILABLE, *CONFLICTS)
 
 
 class EventRejected(Exception):

@@ -19,7 +19,7 @@ async def record_received(conn: asyncpg.Connection, received: SubmissionReceived
         VALUES ($1, $2, $3, $4, $5, $6, $7)
         ON CONFLICT (submission_id, version) DO UPDATE
             SET received_at = excluded.received_at, late = excluded.late,
-                receipt_number = excluded.receipt_number
+                receipt_number = excluded.receipt_number, changed_at = now()
         """,
         received.submission_id,
         received.version,
@@ -29,7 +29,6 @@ async def record_received(conn: asyncpg.Connection, received: SubmissionReceived
         received.late,
         received.receipt_number,
     )
-    await note_correction(conn, received.round_id)
 
 
 async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> None:
@@ -43,7 +42,7 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
             satisfaction_percent = excluded.satisfaction_percent,
             checklist_percent = excluded.checklist_percent,
             verdict = excluded.verdict, reasons = excluded.reasons, scored_at = excluded.scored_at,
-            score_version = excluded.score_version
+            score_version = excluded.score_version, changed_at = now()
         WHERE submission_versions.score_version IS NULL
            OR submission_versions.score_version < excluded.score_version
         """,
@@ -57,19 +56,6 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
         [r.model_dump(mode="json") for r in scored.reasons],
         scored.scored_at,
         scored.score_version,
-    )
-    await note_correction(conn, scored.round_id)
-
-
-async def note_correction(conn: asyncpg.Connection, round_id: str) -> None:
-    """A submission of a round that was exported changed: a delta is due."""
-    await conn.execute(
-        """
-        INSERT INTO pending_corrections (round_id, changed_at)
-        SELECT $1, now() WHERE EXISTS (SELECT FROM exports WHERE round_id = $1)
-        ON CONFLICT (round_id) DO UPDATE SET changed_at = excluded.changed_at
-        """,
-        round_id,
     )
 
 
@@ -99,12 +85,15 @@ async def registered_centers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 
 async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
-    """Each center's latest received version of the round, with how many it sent."""
+    """Each center's latest received version of the round, with how many it sent; ``late``
+    when its first version was (the report's timeliness, as intake counts it: an amendment
+    after the due date does not make an on-time report late)."""
     return await conn.fetch(
         """
         SELECT DISTINCT ON (center_id) center_id, submission_id, version,
                count(*) OVER (PARTITION BY center_id) AS versions, receipt_number,
-               received_at, late, verdict, satisfaction_percent::float8 AS satisfaction_percent,
+               received_at,
+               first_value(late) OVER (PARTITION BY center_id ORDER BY version) AS late, verdict, satisfaction_percent::float8 AS satisfaction_percent,
                checklist_percent::float8 AS checklist_percent, reasons, score_version,
                scored_at
         FROM submission_versions
@@ -273,17 +262,34 @@ async def exported_fingerprints(conn: asyncpg.Connection, round_id: str) -> dict
     return {r["center_id"]: r["fingerprint"] for r in rows}
 
 
-async def take_due_corrections(conn: asyncpg.Connection, quiet_seconds: float) -> list[str]:
-    """Rounds whose changes have settled for ``quiet_seconds`` and whose exports are all
-    delivered: each gets a delta export now."""
+async def rounds_changed_since_export(
+    conn: asyncpg.Connection, quiet_seconds: float
+) -> list[tuple[str, datetime]]:
+    """Rounds with a delivered full export whose submissions changed after they were last
+    compared with it, the changes quiet for ``quiet_seconds``, no export under way: with
+    the time of their latest change."""
     rows = await conn.fetch(
         """
-        DELETE FROM pending_corrections p
-        WHERE p.changed_at < now() - make_interval(secs => $1)
-          AND NOT EXISTS (SELECT FROM exports e WHERE e.round_id = p.round_id
+        SELECT l.round_id, l.changed FROM (
+            SELECT round_id, max(changed_at) AS changed FROM submission_versions
+            GROUP BY round_id) l
+        LEFT JOIN correction_checks c ON c.round_id = l.round_id
+        WHERE l.changed < now() - make_interval(secs => $1)
+          AND l.changed > coalesce(c.checked_through, '-infinity')
+          AND EXISTS (SELECT FROM exports e WHERE e.round_id = l.round_id
+                      AND e.kind = 'full' AND e.state IN ('reconciled', 'mismatch'))
+          AND NOT EXISTS (SELECT FROM exports e WHERE e.round_id = l.round_id
                           AND e.state IN ('pending', 'delivering'))
-        RETURNING round_id
         """,
         quiet_seconds,
     )
-    return [r["round_id"] for r in rows]
+    return [(r["round_id"], r["changed"]) for r in rows]
+
+
+async def checked_through(conn: asyncpg.Connection, round_id: str, changed: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO correction_checks (round_id, checked_through) VALUES ($1, $2)"
+        " ON CONFLICT (round_id) DO UPDATE SET checked_through = excluded.checked_through",
+        round_id,
+        changed,
+    )

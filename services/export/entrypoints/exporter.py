@@ -80,20 +80,20 @@ class Exporter:
     async def open_corrections(self) -> None:
         """A delta export for each round whose records changed after it was exported."""
         async with self._pool.acquire() as conn, conn.transaction():
-            for round_id in await repository.take_due_corrections(conn, self._quiet):
-                changed = dataset.delta(
+            for round_id, changed in await repository.rounds_changed_since_export(
+                conn, self._quiet
+            ):
+                await repository.checked_through(conn, round_id, changed)
+                delta = dataset.delta(
                     await repository.exported_fingerprints(conn, round_id),
                     await self.records(conn, round_id),
                 )
-                if not changed:
-                    log.info("round %s: corrected, but no record differs from the export", round_id)
+                if not delta:
                     continue
                 export_id = await repository.create_export(conn, round_id, "delta", "correction")
                 assert export_id is not None
                 await handlers.announce(conn, export_id)
-                log.info(
-                    "round %s: %d record(s) changed, delta %s", round_id, len(changed), export_id
-                )
+                log.info("round %s: %d changed, delta %s", round_id, len(delta), export_id)
 
     async def records(self, conn: asyncpg.Connection, round_id: str) -> list[ExportRecord]:
         centers = [RegisteredCenter(**dict(r)) for r in await repository.registered_centers(conn)]
