@@ -93,7 +93,8 @@ async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[async
         SELECT DISTINCT ON (center_id) center_id, submission_id, version,
                count(*) OVER (PARTITION BY center_id) AS versions, receipt_number,
                received_at,
-               first_value(late) OVER (PARTITION BY center_id ORDER BY version) AS late, verdict, satisfaction_percent::float8 AS satisfaction_percent,
+               first_value(late) OVER (PARTITION BY center_id ORDER BY version) AS late,
+               verdict, satisfaction_percent::float8 AS satisfaction_percent,
                checklist_percent::float8 AS checklist_percent, reasons, score_version,
                scored_at
         FROM submission_versions
