@@ -1,6 +1,9 @@
+import asyncio
+
 import httpx
 from fastapi import FastAPI
 
+from services.notifier import handlers
 from services.notifier.adapters.mail import SmtpSender
 from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.entrypoints import subscribers
@@ -40,7 +43,14 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
                 settings.delivery_lease_seconds,
             ).run()
 
+    async def held_notices(runtime: ServiceRuntime) -> None:
+        while True:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                await handlers.release_ready(conn, metrics)
+            await asyncio.sleep(settings.held_sweep_seconds)
+
     runtime.in_background("round-clock", round_clock)
+    runtime.in_background("held-notices", held_notices)
     runtime.in_background("sender", sender)
     return runtime
 

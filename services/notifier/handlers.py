@@ -138,7 +138,19 @@ async def release_held(
 ) -> None:
     """Send what was held for this center or round (what still cannot be sent is held
     again)."""
-    for kind, event in await repository.take_held_notices(conn, center_id, round_id):
+    await send_held(conn, await repository.take_held_notices(conn, center_id, round_id), metrics)
+
+
+async def release_ready(conn: asyncpg.Connection, metrics: NotifierMetrics) -> None:
+    """Send the held notices whose center and round arrived meanwhile: the sweep behind
+    ``release_held``, for a notice held while its center's event was being committed."""
+    await send_held(conn, await repository.take_ready_notices(conn), metrics)
+
+
+async def send_held(
+    conn: asyncpg.Connection, held: Sequence[tuple[str, str]], metrics: NotifierMetrics
+) -> None:
+    for kind, event in held:
         if kind == "receipt":
             await send_receipt(conn, SubmissionReceived.model_validate_json(event), metrics)
         else:

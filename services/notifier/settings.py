@@ -19,6 +19,8 @@ class NotifierSettings(ServiceSettings):
     # The round clock: reminders this many days before due_at; how often it looks again.
     reminder_days: list[int] = Field(default_factory=lambda: list(DEFAULT_OFFSETS_DAYS))
     clock_poll_seconds: float = 1.0
+    # How often notices held for an unknown center or round are looked at again.
+    held_sweep_seconds: float = 2.0
 
     # E-mail (the local stack's SMTP sink by default).
     smtp_host: str = "127.0.0.1"

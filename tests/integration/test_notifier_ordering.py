@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.notifier import handlers
+from services.notifier.adapters import repository
 from services.notifier.metrics import NotifierMetrics
 from shared.database import connect
 from shared.events import CenterRegistered, RoundScheduled, new_event
@@ -78,3 +79,18 @@ async def test_a_receipt_waits_for_its_center_and_round_then_goes_once(
     # The center announced again (a later import) sends nothing twice.
     await handlers.note_center(conn, new_event(center("GECC-0001"), "test"), metrics)
     assert len(await receipts(conn)) == 2
+
+
+async def test_a_notice_held_while_its_center_was_being_committed_is_swept_out(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    await handlers.note_submission(conn, received_event("GECC-0003"), metrics)
+    # The center's event was processed concurrently: stored, but its release ran before
+    # the hold above was committed, so nothing released it.
+    await repository.record_center(conn, center("GECC-0003"))
+    assert await receipts(conn) == []
+    await handlers.release_ready(conn, metrics)
+    assert await receipts(conn) == [("gecc-0003@example.go.th", 1)]
+    assert await conn.fetchval("SELECT count(*) FROM held_notices") == 0

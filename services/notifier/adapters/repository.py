@@ -344,3 +344,19 @@ async def take_held_notices(
         round_id,
     )
     return [(r["kind"], r["event"]) for r in sorted(rows, key=lambda r: r["id"])]
+
+
+async def take_ready_notices(conn: asyncpg.Connection, limit: int = 1000) -> list[tuple[str, str]]:
+    """Remove and return the held notices whose center and round are known by now."""
+    rows = await conn.fetch(
+        """
+        DELETE FROM held_notices WHERE id IN (
+            SELECT h.id FROM held_notices h
+            WHERE EXISTS (SELECT FROM centers c WHERE c.id = h.center_id)
+              AND EXISTS (SELECT FROM rounds r WHERE r.id = h.round_id)
+            ORDER BY h.id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING id, kind, event::text AS event
+        """,
+        limit,
+    )
+    return [(r["kind"], r["event"]) for r in sorted(rows, key=lambda r: r["id"])]
