@@ -41,6 +41,7 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
                 settings.delivery_batch_size,
                 settings.delivery_poll_seconds,
                 settings.delivery_lease_seconds,
+                settings.delivery_concurrency,
             ).run()
 
     async def held_notices(runtime: ServiceRuntime) -> None:

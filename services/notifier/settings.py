@@ -37,6 +37,8 @@ class NotifierSettings(ServiceSettings):
 
     # The sender: how many deliveries at once, how often it looks, and its retries.
     delivery_batch_size: int = 50
+    # Messages of a batch sent at once (each over its own SMTP connection or request).
+    delivery_concurrency: int = 8
     delivery_poll_seconds: float = 0.5
     # A sender that dies while sending loses its batch to another after this long.
     delivery_lease_seconds: float = 30.0

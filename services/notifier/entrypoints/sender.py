@@ -31,6 +31,7 @@ class Sender:
         batch_size: int = 50,
         poll_seconds: float = 0.5,
         lease_seconds: float = 30.0,
+        concurrency: int = 8,
     ) -> None:
         self._pool = pool
         self._mail = mail
@@ -40,6 +41,7 @@ class Sender:
         self._batch_size = batch_size
         self._poll = poll_seconds
         self._lease = lease_seconds
+        self._concurrency = concurrency
 
     async def run(self) -> None:
         while True:
@@ -56,8 +58,13 @@ class Sender:
     async def send_due(self) -> int:
         """Deliver one batch of due messages; return how many were taken."""
         batch = await repository.claim_deliveries(self._pool, self._batch_size, self._lease)
-        for delivery in batch:
-            await self.deliver(delivery)
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def deliver(delivery: Delivery) -> None:
+            async with limit:
+                await self.deliver(delivery)
+
+        await asyncio.gather(*(deliver(d) for d in batch))
         return len(batch)
 
     async def deliver(self, delivery: Delivery) -> None:
