@@ -12,10 +12,10 @@ COPY gecc ./gecc
 COPY standards ./standards
 RUN uv sync --frozen --no-dev
 ENV PATH=/opt/venv/bin:$PATH
-# /data/mail, /data/pmo: the mail sink's and the PMO receiver's volumes (docker-compose.yml),
-# writable by the gecc user.
-RUN useradd --system --uid 10001 gecc && mkdir -p /data/mail /data/pmo \
-    && chown gecc /data/mail /data/pmo
+# /data/mail, /data/pmo, /data/exports: the mail sink's, the PMO receiver's and the export
+# service's volumes (docker-compose.yml), writable by the gecc user.
+RUN useradd --system --uid 10001 gecc && mkdir -p /data/mail /data/pmo /data/exports \
+    && chown gecc /data/mail /data/pmo /data/exports
 USER gecc
 EXPOSE 8080
 CMD ["python", "-m", "services.intake"]

@@ -1,5 +1,5 @@
-"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka and the four services
-as detached processes."""
+"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the four services and,
+where it is installed, Prometheus, as detached processes."""
 
 from gecc.stack.config import StackConfig
 from gecc.stack.errors import StackError

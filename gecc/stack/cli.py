@@ -13,8 +13,8 @@ from gecc.stack.stack import Health
 
 app = typer.Typer(
     help=(
-        "Run the SMTP sink, the PMO receiver, PostgreSQL, Kafka and the four services locally, "
-        "under $GECC_HOME."
+        "Run the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the four services and, where it "
+        "is installed, Prometheus locally, under $GECC_HOME."
     ),
     no_args_is_help=True,
 )
@@ -39,7 +39,9 @@ def up(
 
     Mail the notifier sends lands in $GECC_HOME/mail/ (the SMTP sink), exports the export
     service pushes in $GECC_HOME/pmo/ (the PMO receiver on GECC_PMO_PORT, default 8090); both
-    also with --no-services.
+    also with --no-services. Where Prometheus is installed (`prometheus` on the PATH, or
+    GECC_PROMETHEUS_BIN), it scrapes the services and evaluates deploy/prometheus/alerts.yml on
+    GECC_PROMETHEUS_PORT (default 9090), its data in $GECC_HOME/prometheus/.
     """
     with failing_cleanly():
         stack.up(StackConfig.from_env(), services=services)

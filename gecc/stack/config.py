@@ -2,6 +2,7 @@
 
 import os
 import shlex
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ SUPERUSER = "postgres"
 DEFAULT_SERVICE_PORTS = {"intake": 8080, "scoring": 8081, "notifier": 8082, "export": 8083}
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025
+DEFAULT_PROMETHEUS_PORT = 9090
 
 
 def _env_str(name: str, default: str) -> str:
@@ -50,6 +52,15 @@ def _env_command(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(shlex.split(raw)) if raw else default
 
 
+def find_prometheus() -> str | None:
+    """``GECC_PROMETHEUS_BIN``, else ``prometheus`` on the PATH (Debian: ``apt-get install
+    prometheus``), else None."""
+    configured = os.environ.get("GECC_PROMETHEUS_BIN")
+    if configured:
+        return shutil.which(configured) or configured
+    return shutil.which("prometheus")
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """One local stack: its home directory (data, logs, state) and its ports.
@@ -59,7 +70,10 @@ class StackConfig:
     ``mailsink_port`` is the local SMTP sink's (``gecc.mailsink``); it keeps what it receives
     in ``mail_dir``, and the notifier sends its e-mail there. ``pmo_port`` is the reference
     PMO receiver's (``gecc.pmo_receiver``); it stores the batches it receives in ``pmo_dir``,
-    and the export service pushes there, signing with ``pmo_secret``.
+    and the export service pushes there, signing with ``pmo_secret``. ``prometheus_bin`` is the
+    Prometheus binary that runs beside the services on ``prometheus_port``, scraping them and
+    evaluating ``deploy/prometheus/alerts.yml``; None runs none (``from_env`` finds it when it
+    is installed).
     """
 
     home: Path = field(default_factory=lambda: REPO_ROOT / ".gecc")
@@ -74,6 +88,8 @@ class StackConfig:
     service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_PORTS))
     service_command: tuple[str, ...] = DEFAULT_SERVICE_COMMAND
     start_timeout: float = 60.0
+    prometheus_bin: str | None = None
+    prometheus_port: int = DEFAULT_PROMETHEUS_PORT
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -93,6 +109,8 @@ class StackConfig:
             },
             service_command=_env_command("GECC_SERVICE_COMMAND", DEFAULT_SERVICE_COMMAND),
             start_timeout=_env_float("GECC_START_TIMEOUT", 60.0),
+            prometheus_bin=find_prometheus(),
+            prometheus_port=_env_int("GECC_PROMETHEUS_PORT", DEFAULT_PROMETHEUS_PORT),
         )
 
     @property
@@ -125,6 +143,19 @@ class StackConfig:
     def pmo_dir(self) -> Path:
         """Where the PMO receiver stores each batch it receives, one JSON file each."""
         return self.home / "pmo"
+
+    @property
+    def prometheus_address(self) -> str:
+        return f"{LOCALHOST}:{self.prometheus_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{self.prometheus_address}"
+
+    @property
+    def prometheus_dir(self) -> Path:
+        """Prometheus' generated configuration (``prometheus.yml``) and its data (``data/``)."""
+        return self.home / "prometheus"
 
     def postgres_url(self, user: str, database: str) -> str:
         return f"postgresql://{user}@{self.postgres_address}/{database}"

@@ -1,14 +1,14 @@
 """Bring the local stack up, report on it and take it down: the SMTP sink, the PMO receiver,
-PostgreSQL, Kafka, the services."""
+PostgreSQL, Kafka, the services, and Prometheus where it is installed."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gecc.stack import kafka, pmo, postgres, processes, sink
+from gecc.stack import kafka, pmo, postgres, processes, prometheus, sink
 from gecc.stack import services as service_processes
 from gecc.stack.aio import run_blocking
-from gecc.stack.config import StackConfig
+from gecc.stack.config import REPO_ROOT, StackConfig
 from gecc.stack.database import prepare_database
 from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord, exclusive, forget, load_state, remember
@@ -18,7 +18,12 @@ MAILSINK = "mailsink"
 PMO = "pmo"
 POSTGRES = "postgres"
 KAFKA = "kafka"
+PROMETHEUS = "prometheus"
 INFRASTRUCTURE = (MAILSINK, PMO, POSTGRES, KAFKA)
+# Started after the rest, stopped first; it watches the services and none needs it.
+OBSERVERS = (PROMETHEUS,)
+# The width of the component column in what up and down print.
+NAME_WIDTH = len(PROMETHEUS) + 1
 
 
 class Health(StrEnum):
@@ -40,7 +45,9 @@ def up(config: StackConfig, services: bool = True) -> None:
     """Start whatever is not already running and healthy; leave the rest alone.
 
     The SMTP sink (the notifier sends to it) and the PMO receiver (the export service pushes
-    to it) come first, also without the services.
+    to it) come first, also without the services. Prometheus, when ``config.prometheus_bin``
+    is set, comes last, also without the services (they may be started later); when it cannot
+    start, ``up`` says why and goes on without it.
     """
     with exclusive(config.home):
         # Their Python starts overlap the broker's and PostgreSQL's; ready before any service.
@@ -53,10 +60,14 @@ def up(config: StackConfig, services: bool = True) -> None:
         if receiver is not None:
             pmo.wait_ready(config, receiver)
             _announce(PMO, "started", receiver)
-        print(f"{'mail':<9} stored in {config.mail_dir}", flush=True)
-        print(f"{'exports':<9} pushed to {config.pmo_url}, stored in {config.pmo_dir}", flush=True)
+        print(f"{'mail':<{NAME_WIDTH}} stored in {config.mail_dir}", flush=True)
+        print(
+            f"{'exports':<{NAME_WIDTH}} pushed to {config.pmo_url}, stored in {config.pmo_dir}",
+            flush=True,
+        )
         if services:
             _start_services(config, SERVICES)
+        _start_prometheus(config)
 
 
 def start_infrastructure(config: StackConfig) -> None:
@@ -82,6 +93,8 @@ def down(config: StackConfig) -> None:
         if not state and postgres.running_postmaster(config) is None:
             print("nothing recorded as running", flush=True)
             return
+        if PROMETHEUS in state:
+            _stop(config, PROMETHEUS, state[PROMETHEUS], prometheus.STOP_GRACE)
         _stop_services(config)
         if MAILSINK in state:
             _stop(config, MAILSINK, state[MAILSINK], sink.STOP_GRACE)
@@ -114,12 +127,15 @@ def _start_infrastructure(config: StackConfig) -> None:
     _ensure_postgres(config)
     applied = run_blocking(prepare_database(config))
     count = sum(len(names) for names in applied.values())
-    print(f"{'database':<9} {config.database} ready, {count} migrations applied now", flush=True)
+    print(
+        f"{'database':<{NAME_WIDTH}} {config.database} ready, {count} migrations applied now",
+        flush=True,
+    )
     if broker is not None:
         run_blocking(kafka.wait_ready(config, broker))
         _announce(KAFKA, "started", broker)
     created = run_blocking(kafka.create_topics(config))
-    print(f"{'topics':<9} all present, {len(created)} created now", flush=True)
+    print(f"{'topics':<{NAME_WIDTH}} all present, {len(created)} created now", flush=True)
 
 
 def _launch_mailsink(config: StackConfig) -> ProcessRecord:
@@ -141,6 +157,35 @@ def _launch_kafka(config: StackConfig) -> ProcessRecord:
     record = kafka.start_broker(config)
     remember(config.state_file, KAFKA, record)
     return record
+
+
+def _start_prometheus(config: StackConfig) -> None:
+    """Prometheus against the stack's services, if installed; never fails ``up``."""
+    if config.prometheus_bin is None:
+        print(
+            f"{PROMETHEUS:<{NAME_WIDTH}} not installed (apt-get install prometheus), skipped",
+            flush=True,
+        )
+        return
+    if _already_running(config, PROMETHEUS):
+        if prometheus.write_config(config):  # the services' ports changed since it started
+            prometheus.reload(load_state(config.state_file)[PROMETHEUS])
+    else:
+        _clear_stale(config, PROMETHEUS, prometheus.STOP_GRACE)
+        try:
+            record = prometheus.start_prometheus(config)
+            remember(config.state_file, PROMETHEUS, record)
+            prometheus.wait_ready(config, record)
+        except StackError as error:
+            _clear_stale(config, PROMETHEUS, prometheus.STOP_GRACE)
+            print(f"{PROMETHEUS:<{NAME_WIDTH}} not started, skipped: {error}", flush=True)
+            return
+        _announce(PROMETHEUS, "started", record)
+    print(
+        f"{'alerts':<{NAME_WIDTH}} {config.prometheus_url}/alerts"
+        f" (rules: {prometheus.ALERT_RULES.relative_to(REPO_ROOT)})",
+        flush=True,
+    )
 
 
 def _ensure_postgres(config: StackConfig) -> None:
@@ -168,7 +213,7 @@ def _start_services(config: StackConfig, names: Iterable[str]) -> None:
 
 def _stop_services(config: StackConfig) -> None:
     for name, record in load_state(config.state_file).items():
-        if name not in INFRASTRUCTURE:
+        if name not in INFRASTRUCTURE and name not in OBSERVERS:
             _stop(config, name, record, service_processes.STOP_GRACE)
 
 
@@ -224,11 +269,13 @@ def _is_healthy(config: StackConfig, name: str) -> bool:
         return sink.is_healthy(config)
     if name == PMO:
         return pmo.is_healthy(config)
+    if name == PROMETHEUS:
+        return prometheus.is_healthy(config)
     return service_processes.is_healthy(config, name)
 
 
 def _start_order(name: str) -> int:
-    order = [*INFRASTRUCTURE, *SERVICES]
+    order = [*INFRASTRUCTURE, *SERVICES, *OBSERVERS]
     return order.index(name) if name in order else len(order)
 
 
@@ -239,8 +286,10 @@ def _symptom(name: str) -> str:
         return "does not answer metadata requests"
     if name == MAILSINK:
         return "does not greet with SMTP 220"
+    if name == PROMETHEUS:
+        return "GET /-/ready does not answer 200"
     return "GET /health does not answer 200"
 
 
 def _announce(name: str, event: str, record: ProcessRecord) -> None:
-    print(f"{name:<9} {event:<16} pid {record.pid:<7} {record.address}", flush=True)
+    print(f"{name:<{NAME_WIDTH}} {event:<16} pid {record.pid:<7} {record.address}", flush=True)

@@ -1,0 +1,191 @@
+"""docker-compose.yml: the whole system (Kafka 4 in KRaft mode, PostgreSQL, the four services
+from one image, the SMTP sink, the PMO receiver, Prometheus and Grafana), consistent with the
+services' settings and with deploy/; ``docker compose config`` where the compose tool exists."""
+
+import importlib
+import re
+import shutil
+import subprocess
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from pydantic import AliasChoices
+
+from gecc.stack.config import DEFAULT_SERVICE_PORTS
+from shared.settings import ServiceSettings
+from shared.topics import SERVICES
+from tests.unit.test_deploy_tools import REPO, load_yaml
+
+COMPOSE_FILE = REPO / "docker-compose.yml"
+EXPECTED = {
+    "kafka",
+    "postgres",
+    "bootstrap",
+    "mailsink",
+    "pmo-receiver",
+    *SERVICES,
+    "prometheus",
+    "grafana",
+}
+
+
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = load_yaml(COMPOSE_FILE.read_text(encoding="utf-8"))
+    return loaded
+
+
+def services() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = compose()["services"]
+    return found
+
+
+def environment(name: str) -> dict[str, str]:
+    env = services()[name].get("environment", {})
+    assert isinstance(env, dict), f"{name}: environment as a mapping, please"
+    return {key: str(value) for key, value in env.items()}
+
+
+def settings_class(name: str) -> type[ServiceSettings]:
+    module = importlib.import_module(f"services.{name}.settings")
+    found: type[ServiceSettings] = getattr(module, f"{name.capitalize()}Settings")
+    return found
+
+
+def variables(name: str) -> set[str]:
+    """Every environment variable the service's settings read."""
+    cls = settings_class(name)
+    prefix = cls.model_config.get("env_prefix", "")
+    names = set()
+    for field, info in cls.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names |= {choice for choice in alias.choices if isinstance(choice, str)}
+        else:
+            names.add(f"{prefix}{field}".upper())
+    return names
+
+
+def container_port(service: str, published: int) -> int:
+    """The container side of the service's ``published:container`` port."""
+    for mapping in services()[service].get("ports", []):
+        host, _, inside = str(mapping).rpartition(":")
+        if int(host) == published:
+            return int(inside)
+    raise AssertionError(f"{service} does not publish {published}")
+
+
+def test_every_part_of_the_system_is_there() -> None:
+    assert set(services()) == EXPECTED
+    kafka = services()["kafka"]
+    assert re.fullmatch(r"apache/kafka:4\.[0-9.]+", kafka["image"])
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft
+    assert not any("ZOOKEEPER" in key for key in kafka["environment"])
+    assert services()["postgres"]["image"].startswith("postgres:")
+    assert services()["prometheus"]["image"].startswith("prom/prometheus:")
+    assert services()["grafana"]["image"].startswith("grafana/grafana:")
+
+
+def test_depends_on_names_services_and_volumes_are_declared() -> None:
+    declared = set(compose()["volumes"])
+    for name, service in services().items():
+        depends = service.get("depends_on", {})
+        assert set(depends) <= set(services()), name
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which is missing"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_every_built_service_uses_the_one_dockerfile() -> None:
+    builds = {name: s["build"] for name, s in services().items() if "build" in s}
+    assert set(builds) == {"bootstrap", "mailsink", "pmo-receiver", *SERVICES}
+    assert set(map(str, builds.values())) == {"."}
+    assert (REPO / "Dockerfile").is_file()
+    for name, service in services().items():
+        assert ("build" in service) != ("image" in service), name
+
+
+def test_the_services_settings_match_the_compose_environment() -> None:
+    kafka_listener = services()["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    for name in SERVICES:
+        service = services()[name]
+        env = environment(name)
+        prefix = f"GECC_{name.upper()}_"
+        assert service["command"] == ["python", "-m", f"services.{name}"]
+        assert set(env) <= variables(name), f"{name} sets {set(env) - variables(name)}"
+        assert kafka_listener.endswith(f"//{env['GECC_KAFKA_BOOTSTRAP']}")
+        database = urlsplit(env[f"{prefix}DATABASE_URL"])
+        assert (database.username, database.hostname, database.path) == (name, "postgres", "/gecc")
+        assert env[f"{prefix}HTTP_HOST"] == "0.0.0.0"
+        port = int(env[f"{prefix}HTTP_PORT"])
+        assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
+        # Published on the host at the local stack's port, so the README's URLs hold for both.
+        assert container_port(name, DEFAULT_SERVICE_PORTS[name]) == port
+        assert "bootstrap" in service["depends_on"]
+    notifier, export = environment("notifier"), environment("export")
+    mailsink = services()["mailsink"]["command"]
+    assert notifier["GECC_NOTIFIER_SMTP_HOST"] == "mailsink"
+    assert notifier["GECC_NOTIFIER_SMTP_PORT"] == mailsink[mailsink.index("--port") + 1]
+    receiver = services()["pmo-receiver"]["command"]
+    pmo_url = urlsplit(export["GECC_EXPORT_PMO_URL"])
+    assert (pmo_url.hostname, str(pmo_url.port)) == (
+        "pmo-receiver",
+        receiver[receiver.index("--port") + 1],
+    )
+    exports_dir = export["GECC_EXPORT_EXPORTS_DIR"]
+    assert f"export-data:{exports_dir}" in services()["export"]["volumes"]
+    # The image's gecc user owns the directory the volume starts from.
+    assert exports_dir in (REPO / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_prometheus_scrapes_the_compose_services_and_grafana_reads_prometheus() -> None:
+    prometheus = services()["prometheus"]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in prometheus["volumes"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    scrape = load_yaml((REPO / "deploy/prometheus/prometheus.yml").read_text(encoding="utf-8"))
+    for job in scrape["scrape_configs"]:
+        for config in job["static_configs"]:
+            for target in config["targets"]:
+                host, _, port = target.partition(":")
+                assert host == job["job_name"] and host in services(), target
+                assert environment(host)[f"GECC_{host.upper()}_HTTP_PORT"] == port, target
+    grafana = services()["grafana"]
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    assert set(grafana["volumes"]) >= {
+        "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
+        "./deploy/grafana/dashboards:/etc/grafana/dashboards:ro",
+    }
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (REPO / "deploy/grafana/dashboards" / home.rpartition("/")[2]).is_file()
+    assert container_port("prometheus", 9090) == 9090
+
+
+def compose_tool() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker is None:
+        return None
+    probe = subprocess.run(
+        [docker, "compose", "version"], capture_output=True, timeout=30, check=False
+    )
+    return [docker, "compose"] if probe.returncode == 0 else None
+
+
+def test_docker_compose_accepts_the_file() -> None:
+    tool = compose_tool()
+    if tool is None:
+        pytest.skip(
+            "`docker compose version` fails here (no docker CLI, or no compose plugin): "
+            "the file's structure is checked by the other tests of this module"
+        )
+    result = subprocess.run(
+        [*tool, "--file", str(COMPOSE_FILE), "config", "--quiet"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
