@@ -1,0 +1,206 @@
+"""A whole registry reporting at once: how long until every report is scored and every
+receipt is in the mail sink.
+
+``python -m bench.round [--concurrency 32] [--count 1343]`` brings the local stack up
+(`gecc stack up`), starts from an empty database and topics as `gecc demo` does, runs the
+services on the real clock, registers the registry with tokens, opens FY2570-H1, then
+sends one report per center in one burst over raw keep-alive HTTP connections. It prints
+the time until every report was accepted (the baseline: intake alone), scored, and its
+receipt stored by the SMTP sink, each also as a ratio to the baseline, the p50/p99 of the
+received → scored lag, and the machine. The stack keeps running; `gecc stack down` stops it.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from uuid import uuid4
+
+from bench.load import RawConnection
+from bench.machine import describe
+from gecc.demo import DEMO_ROUND, fresh_state, prepare
+from gecc.demo_reports import report
+from gecc.stack import stack
+from gecc.stack.config import StackConfig
+from services.intake.domain.registry import generate_registry
+from shared.database import connect
+from shared.standards import default_standards_dir, load_catalog
+
+REPO = Path(__file__).resolve().parent.parent
+DEADLINE_SECONDS = 300
+
+
+@dataclass
+class Burst:
+    reports: int
+    accepted_s: float = 0.0
+    scored_s: float = 0.0
+    receipts_s: float = 0.0
+    lag_p50_ms: float = 0.0
+    lag_p99_ms: float = 0.0
+    refused: int = 0
+
+
+def request_bytes(host: str, token: str, body: bytes) -> bytes:
+    head = (
+        f"POST /v1/submissions HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+        f"Idempotency-Key: {uuid4()}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def send_burst(config: StackConfig, requests: list[bytes], concurrency: int) -> int:
+    """Every request once, ``concurrency`` at a time; returns how many were refused."""
+    host, port = config.service_address("intake").split(":")
+    queue = list(reversed(requests))
+    refused = 0
+
+    async def worker() -> None:
+        nonlocal refused
+        connection = RawConnection(host, int(port))
+        try:
+            while queue:
+                if await connection.exchange(queue.pop()) != 201:
+                    refused += 1
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return refused
+
+
+async def scored(config: StackConfig) -> int:
+    conn = await connect(config.service_dsn("intake"))
+    try:
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM submission_versions WHERE status = 'scored'"
+        )
+        return count
+    finally:
+        await conn.close()
+
+
+def receipts_in(mail_dir: Path, seen: dict[str, bool]) -> int:
+    """Receipts stored by the sink so far (each file's headers read once)."""
+    parser = BytesHeaderParser()
+    for path in mail_dir.glob("*.eml"):
+        if path.name not in seen:
+            with path.open("rb") as file:
+                seen[path.name] = parser.parse(file)["X-GECC-Kind"] == "receipt"
+    return sum(seen.values())
+
+
+async def lag_percentiles(config: StackConfig) -> tuple[float, float]:
+    conn = await connect(config.service_dsn("intake"))
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
+                   percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99
+            FROM (SELECT extract(epoch FROM scored_at - received_at) * 1000 AS lag
+                  FROM submission_versions WHERE status = 'scored') lags
+            """
+        )
+        assert row is not None
+        return float(row["p50"] or 0), float(row["p99"] or 0)
+    finally:
+        await conn.close()
+
+
+async def run(config: StackConfig, count: int, concurrency: int, seed: int) -> Burst:
+    stack.up(config, services=False)
+    stack.stop_services(config)
+    await fresh_state(config)
+    for name in ("GECC_CLOCK_SPEED", "GECC_CLOCK_EPOCH", "GECC_CLOCK_START"):
+        os.environ.pop(name, None)
+    stack.start_services(config)
+    centers = generate_registry(count, seed)
+    now = datetime.now(UTC)
+    tokens, _ = await prepare(config, centers, now)
+    standard = load_catalog(default_standards_dir()).get("gecc-maintenance-2570")
+    assert standard is not None
+    rng = random.Random(seed)
+    host = config.service_address("intake")
+    requests = [
+        request_bytes(
+            host,
+            tokens[c.id],
+            json.dumps(report(standard, DEMO_ROUND, "good", rng), ensure_ascii=False).encode(),
+        )
+        for c in centers
+    ]
+    await asyncio.sleep(3)  # the consumers settle on their partitions after the restart
+    burst = Burst(len(requests))
+    seen: dict[str, bool] = {}
+    started = time.perf_counter()
+    burst.refused = await send_burst(config, requests, concurrency)
+    burst.accepted_s = time.perf_counter() - started
+    deadline = started + DEADLINE_SECONDS
+    while not burst.scored_s or not burst.receipts_s:
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"not all scored and receipted within {DEADLINE_SECONDS} s")
+        elapsed = time.perf_counter() - started
+        if not burst.scored_s and await scored(config) >= len(requests) - burst.refused:
+            burst.scored_s = elapsed
+        if not burst.receipts_s and receipts_in(config.mail_dir, seen) >= len(requests):
+            burst.receipts_s = elapsed
+        await asyncio.sleep(0.05)
+    burst.lag_p50_ms, burst.lag_p99_ms = await lag_percentiles(config)
+    return burst
+
+
+async def server_facts(config: StackConfig) -> dict[str, str]:
+    conn = await connect(config.admin_dsn)
+    try:
+        return {
+            name: str(await conn.fetchval(f"SHOW {name}"))
+            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
+        }
+    finally:
+        await conn.close()
+
+
+def render(burst: Burst, machine: dict[str, str], concurrency: int) -> str:
+    base = burst.accepted_s
+    rows = [
+        ("all accepted (intake alone: the baseline)", burst.accepted_s, 1.0),
+        ("all scored", burst.scored_s, burst.scored_s / base),
+        ("all receipts in the mail sink", burst.receipts_s, burst.receipts_s / base),
+    ]
+    lines = [
+        f"{burst.reports:,} reports in one burst, {concurrency} connections,"
+        f" {burst.refused} refused",
+        "",
+        f"{'':44} {'seconds':>8} {'vs accepted':>12}",
+        *(f"{label:44} {seconds:8.2f} {ratio:12.2f}" for label, seconds, ratio in rows),
+        "",
+        f"received -> scored lag: p50 {burst.lag_p50_ms:.0f} ms, p99 {burst.lag_p99_ms:.0f} ms",
+        "",
+        *(f"{key:<11} {value}" for key, value in machine.items()),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.round", description=__doc__)
+    parser.add_argument("--count", type=int, default=1343, help="centers (one report each)")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=2570)
+    args = parser.parse_args(argv)
+    config = StackConfig.from_env()
+    burst = asyncio.run(run(config, args.count, args.concurrency, args.seed))
+    postgres = asyncio.run(server_facts(config))
+    print(render(burst, describe(postgres, config.kafka_port, REPO), args.concurrency))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
