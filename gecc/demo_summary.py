@@ -39,6 +39,12 @@ def render(config: StackConfig, result: DemoResult) -> str:
         f"  {name:<9}      http://{config.service_address(name)}/metrics" for name in SERVICES
     )
     auth = f"-H 'Authorization: Bearer {result.operator_token}'"
+    prometheus = (
+        f"  prometheus     http://127.0.0.1:{config.prometheus_port}/alerts (rules, targets, graphs)"
+        if config.prometheus_bin
+        else "  prometheus     not installed (apt-get install prometheus): deploy/prometheus/ has"
+        " the rules"
+    )
     return f"""
 Demo round finished.
 {table}
@@ -56,6 +62,7 @@ Where to look:
   exports        curl {auth} {intake}/v1/rounds/{DEMO_ROUND}/exports
   metrics
 {metrics}
+{prometheus}
   logs           {config.logs_dir}
   database       psql {config.postgres_url("postgres", config.database)}
   stack          gecc stack status | gecc stack down  (the stack keeps running, on the demo's
