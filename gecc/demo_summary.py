@@ -40,7 +40,7 @@ def render(config: StackConfig, result: DemoResult) -> str:
     )
     auth = f"-H 'Authorization: Bearer {result.operator_token}'"
     prometheus = (
-        f"  prometheus     http://127.0.0.1:{config.prometheus_port}/alerts (rules, targets, graphs)"
+        f"  prometheus     http://127.0.0.1:{config.prometheus_port}/alerts (rules and graphs)"
         if config.prometheus_bin
         else "  prometheus     not installed (apt-get install prometheus): deploy/prometheus/ has"
         " the rules"
