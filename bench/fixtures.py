@@ -154,7 +154,12 @@ async def enrol(db: BenchDatabase, centers: int) -> list[str]:
 
 
 async def server_facts(db: BenchDatabase) -> dict[str, str]:
-    conn = await asyncpg.connect(db.superuser_url)
+    return await postgres_facts(db.superuser_url)
+
+
+async def postgres_facts(url: str) -> dict[str, str]:
+    """The PostgreSQL version and the settings that decide commit speed."""
+    conn = await asyncpg.connect(url)
     try:
         return {
             name: str(await conn.fetchval(f"SHOW {name}"))

@@ -23,6 +23,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from uuid import uuid4
 
+from bench.fixtures import postgres_facts
 from bench.load import RawConnection
 from bench.machine import describe
 from gecc.demo import DEMO_ROUND, fresh_state, prepare
@@ -157,17 +158,6 @@ async def run(config: StackConfig, count: int, concurrency: int, seed: int) -> B
     return burst
 
 
-async def server_facts(config: StackConfig) -> dict[str, str]:
-    conn = await connect(config.admin_dsn)
-    try:
-        return {
-            name: str(await conn.fetchval(f"SHOW {name}"))
-            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
-        }
-    finally:
-        await conn.close()
-
-
 def render(burst: Burst, machine: dict[str, str], concurrency: int) -> str:
     base = burst.accepted_s
     rows = [
@@ -197,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = StackConfig.from_env()
     burst = asyncio.run(run(config, args.count, args.concurrency, args.seed))
-    postgres = asyncio.run(server_facts(config))
+    postgres = asyncio.run(postgres_facts(config.admin_dsn))
     print(render(burst, describe(postgres, config.kafka_port, REPO), args.concurrency))
     return 0
 

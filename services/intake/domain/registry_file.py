@@ -7,12 +7,12 @@ a file with any error yields no centers at all.
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from services.intake.domain.centers import Center
 from services.intake.domain.rounds import BE_OFFSET
+from shared.sheets import BOM, RowError, SheetError, decode_sheet, header_errors, sheet_rows
 
 COLUMNS = (
     "code",
@@ -25,7 +25,6 @@ COLUMNS = (
 )
 MAX_CENTERS = 200_000
 EMAIL_SEPARATOR = ";"
-BOM = "\ufeff"
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
 _OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
@@ -36,39 +35,23 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FIRST_BE_YEAR = 2400
 
 
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong where: ``line`` counts rows as a spreadsheet numbers them (header = 1)."""
-
-    line: int
-    field: str
-    reason: str
-
-
-class RegistryFileError(ValueError):
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors = list(errors)
-        super().__init__(f"{len(self.errors)} error(s) in the registry file")
+class RegistryFileError(SheetError):
+    what = "registry file"
 
 
 def decode_registry(data: bytes) -> str:
     """The file's text; a file saved in a Thai code page instead of UTF-8 is refused."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        reason = "not UTF-8 text: save the sheet as 'CSV UTF-8 (Comma delimited)'"
-        raise RegistryFileError([RowError(line, "file", reason)]) from None
+    return decode_sheet(data, RegistryFileError)
 
 
 def parse_registry(text: str) -> list[Center]:
     """The centers of a registry file (UTF-8, with or without BOM); raises
     :class:`RegistryFileError` with every error found when any row is wrong."""
     errors: list[RowError] = []
-    rows = _rows(text.removeprefix(BOM), errors)
+    rows = sheet_rows(text, COLUMNS, errors)
     header = next(rows, None)
     if not errors:
-        errors += _header_errors(header)
+        errors += header_errors(header, COLUMNS)
     centers = [] if errors else _centers(rows, errors)
     if errors:
         raise RegistryFileError(errors)
@@ -101,49 +84,6 @@ def _centers(rows: Iterator[tuple[int, list[str]]], errors: list[RowError]) -> l
         if not row_errors:
             centers.append(_center(cells))
     return centers
-
-
-def _rows(text: str, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their line numbers. A quoted cell may hold a line break, so lines
-    are counted as rows (what a spreadsheet shows), not as line breaks. A CSV syntax error
-    ends the rows and is added to ``errors``."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 0
-    try:
-        for line, cells in enumerate(reader, start=1):
-            if any(cell.strip() for cell in cells):
-                yield line, _without_empty_tail(cells)
-    except csv.Error as error:
-        errors.append(RowError(line + 1, "file", f"not readable as CSV: {error}"))
-
-
-def _without_empty_tail(cells: list[str]) -> list[str]:
-    # Spreadsheets export empty cells of columns that were once formatted; they say nothing.
-    end = len(cells)
-    while end > len(COLUMNS) and not cells[end - 1].strip():
-        end -= 1
-    return cells[:end]
-
-
-def _header_errors(header: tuple[int, list[str]] | None) -> list[RowError]:
-    expected = ",".join(COLUMNS)
-    if header is None:
-        return [RowError(1, "header", f"the file is empty: its first line must be {expected}")]
-    line, cells = header
-    names = [name.strip() for name in cells]
-    if tuple(names) == COLUMNS:
-        return []
-    if not set(names) & set(COLUMNS):
-        return [RowError(line, "header", f"the first line must be the header {expected}")]
-    problems = [f"unknown column {name!r}" for name in names if name not in COLUMNS]
-    problems += [f"missing column {name!r}" for name in COLUMNS if name not in names]
-    problems += [
-        f"column {name!r} appears {names.count(name)} times"
-        for name in COLUMNS
-        if names.count(name) > 1
-    ]
-    problems = problems or [f"columns out of order: expected {expected}"]
-    return [RowError(line, "header", problem) for problem in problems]
 
 
 def _row_errors(line: int, cells: list[str]) -> list[RowError]:

@@ -10,18 +10,19 @@ fixed in one pass, and a file with any error yields no recipients at all.
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Literal, cast
 from urllib.parse import urlsplit
+
+from shared.sheets import BOM, RowError, SheetError, decode_sheet, header_errors, sheet_rows
 
 COLUMNS = ("owner", "channel", "address", "secret")
 CHANNELS = ("email", "webhook")
 OPERATORS = "operators"
 MAX_RECIPIENTS = 100_000
 MIN_SECRET_CHARS = 16
-BOM = "\ufeff"
 # Demo recipients: one mailbox per parent office, and the operators' desk.
 OFFICE_MAIL_DOMAIN = "gecc.example.go.th"
 OPERATORS_EMAIL = "gecc-operators@opdc.example.go.th"
@@ -51,39 +52,23 @@ class Recipient:
         return (self.owner, self.channel, self.address)
 
 
-@dataclass(frozen=True)
-class RowError:
-    """What is wrong where: ``line`` counts rows as a spreadsheet numbers them (header = 1)."""
-
-    line: int
-    field: str
-    reason: str
-
-
-class RecipientsFileError(ValueError):
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        self.errors = list(errors)
-        super().__init__(f"{len(self.errors)} error(s) in the recipients file")
+class RecipientsFileError(SheetError):
+    what = "recipients file"
 
 
 def decode_recipients(data: bytes) -> str:
     """The file's text; a file saved in a Thai code page instead of UTF-8 is refused."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        reason = "not UTF-8 text: save the sheet as 'CSV UTF-8 (Comma delimited)'"
-        raise RecipientsFileError([RowError(line, "file", reason)]) from None
+    return decode_sheet(data, RecipientsFileError)
 
 
 def parse_recipients(text: str) -> list[Recipient]:
     """The recipients of a file (UTF-8, with or without BOM); raises
     :class:`RecipientsFileError` with every error found when any row is wrong."""
     errors: list[RowError] = []
-    rows = _rows(text.removeprefix(BOM), errors)
+    rows = sheet_rows(text, COLUMNS, errors)
     header = next(rows, None)
     if not errors:
-        errors += _header_errors(header)
+        errors += header_errors(header, COLUMNS)
     recipients = [] if errors else _recipients(rows, errors)
     if errors:
         raise RecipientsFileError(errors)
@@ -149,49 +134,6 @@ def _recipients(rows: Iterator[tuple[int, list[str]]], errors: list[RowError]) -
 def _identity(recipient: Recipient) -> tuple[str, str, str]:
     address = recipient.address.casefold() if recipient.channel == "email" else recipient.address
     return (recipient.owner, recipient.channel, address)
-
-
-def _rows(text: str, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their line numbers. A quoted cell may hold a line break, so lines
-    are counted as rows (what a spreadsheet shows), not as line breaks. A CSV syntax error
-    ends the rows and is added to ``errors``."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    line = 0
-    try:
-        for line, cells in enumerate(reader, start=1):
-            if any(cell.strip() for cell in cells):
-                yield line, _without_empty_tail(cells)
-    except csv.Error as error:
-        errors.append(RowError(line + 1, "file", f"not readable as CSV: {error}"))
-
-
-def _without_empty_tail(cells: list[str]) -> list[str]:
-    # Spreadsheets export empty cells of columns that were once formatted; they say nothing.
-    end = len(cells)
-    while end > len(COLUMNS) and not cells[end - 1].strip():
-        end -= 1
-    return cells[:end]
-
-
-def _header_errors(header: tuple[int, list[str]] | None) -> list[RowError]:
-    expected = ",".join(COLUMNS)
-    if header is None:
-        return [RowError(1, "header", f"the file is empty: its first line must be {expected}")]
-    line, cells = header
-    names = [name.strip() for name in cells]
-    if tuple(names) == COLUMNS:
-        return []
-    if not set(names) & set(COLUMNS):
-        return [RowError(line, "header", f"the first line must be the header {expected}")]
-    problems = [f"unknown column {name!r}" for name in names if name not in COLUMNS]
-    problems += [f"missing column {name!r}" for name in COLUMNS if name not in names]
-    problems += [
-        f"column {name!r} appears {names.count(name)} times"
-        for name in COLUMNS
-        if names.count(name) > 1
-    ]
-    problems = problems or [f"columns out of order: expected {expected}"]
-    return [RowError(line, "header", problem) for problem in problems]
 
 
 def _row_errors(line: int, cells: list[str]) -> list[RowError]:
