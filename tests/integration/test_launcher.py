@@ -1,6 +1,7 @@
 """`gecc stack` on the real broker, database, SMTP sink, PMO receiver and services: idempotent,
 recovers, leaves nothing."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -79,7 +80,8 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
 
         for killed in ("kafka", "mailsink", "pmo"):
             os.kill(first[killed].pid, signal.SIGKILL)
-            psutil.Process(first[killed].pid).wait(10)
+            with contextlib.suppress(psutil.NoSuchProcess):  # already reaped: gone anyway
+                psutil.Process(first[killed].pid).wait(10)
         stopped = {c.name: c.state for c in status(config)}
         assert stopped["kafka"] is stopped["mailsink"] is stopped["pmo"] is Health.STOPPED
         up(config)
