@@ -95,7 +95,8 @@ async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[async
                received_at,
                first_value(late) OVER (PARTITION BY center_id ORDER BY version) AS late,
                verdict, satisfaction_percent::float8 AS satisfaction_percent,
-               checklist_percent::float8 AS checklist_percent, reasons, score_version,
+               checklist_percent::float8 AS checklist_percent,
+               coalesce(reasons, '[]'::jsonb) AS reasons, score_version,
                scored_at
         FROM submission_versions
         WHERE round_id = $1 AND received_at IS NOT NULL
