@@ -22,6 +22,7 @@ from shared.events import Envelope
 from shared.messaging.consumer import DataT, EventConsumer
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay
+from shared.messaging.relay_thread import RelayThread
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
@@ -53,7 +54,7 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._subscribers: list[Any] = []
-        self._relay: OutboxRelay | None = None
+        self._relay: RelayThread | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
         self._background: list[
@@ -128,15 +129,19 @@ class ServiceRuntime:
         for name, work in self._background:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         if relay:
-            self._relay = OutboxRelay(
-                self._pool,
-                s.database_url,
-                self.name,
-                s.kafka_bootstrap,
-                self.metrics,
-                namespace=s.topic_namespace,
-            )
-            self._tasks.append(asyncio.create_task(self._relay.run(), name="outbox-relay"))
+
+            def make_relay(pool: asyncpg.Pool) -> OutboxRelay:
+                return OutboxRelay(
+                    pool,
+                    s.database_url,
+                    self.name,
+                    s.kafka_bootstrap,
+                    self.metrics,
+                    namespace=s.topic_namespace,
+                )
+
+            self._relay = RelayThread(s.database_url, make_relay)
+            self._relay.start()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -148,7 +153,7 @@ class ServiceRuntime:
         with contextlib.suppress(Exception):
             await self.broker.stop()
         if self._relay is not None:
-            await self._relay.close()
+            await self._relay.stop()
         if self._pool is not None:
             await self._pool.close()
 
