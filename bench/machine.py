@@ -65,8 +65,9 @@ def code_version(repo: Path) -> str:
     return f"{head or 'unknown'}{' + uncommitted changes' if dirty else ''}"
 
 
-def describe(postgres: dict[str, str], kafka_port: int, repo: Path) -> dict[str, str]:
-    return {
+def describe(postgres: dict[str, str], kafka_port: int | None, repo: Path) -> dict[str, str]:
+    """The machine, the code and the servers; ``kafka_port`` None: a run without Kafka."""
+    described = {
         "code": code_version(repo),
         "cpu": cpu_model(),
         "cores": str(os.cpu_count()),
@@ -77,8 +78,10 @@ def describe(postgres: dict[str, str], kafka_port: int, repo: Path) -> dict[str,
             f"{postgres['server_version']} (synchronous_commit={postgres['synchronous_commit']},"
             f" fsync={postgres['fsync']}, shared_buffers={postgres['shared_buffers']})"
         ),
-        "kafka": kafka_version(kafka_port),
     }
+    if kafka_port is not None:
+        described["kafka"] = kafka_version(kafka_port)
+    return described
 
 
 def with_children(process: psutil.Process | None) -> list[psutil.Process]:
