@@ -33,6 +33,9 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 1
     db_pool_max: int = 10
     consumer_batch_size: int = 200
+    # The outbox relay on its own thread (shared/messaging/relay_thread.py) or in the
+    # service's event loop.
+    outbox_relay_thread: bool = True
     log_level: str = "INFO"
     # One timeline for every service: accelerated for demos and tests (a round in minutes).
     clock_speed: float = Field(1.0, gt=0, validation_alias=env("clock_speed"))

@@ -78,11 +78,13 @@ class OutboxRelay:
         publish_timeout: float = 10.0,
         retention_hours: int = 24,
         namespace: str = "",
+        linger: float = 0.0,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
         self._service = service
         self._namespace = namespace
+        self._linger = linger
         self._bootstrap = bootstrap
         self._metrics = metrics
         self._batch_size = batch_size
@@ -118,6 +120,11 @@ class OutboxRelay:
                     continue
                 if published < self._batch_size:
                     await self._sleep_until_woken()
+                    # Like the producer's linger (off by default): rows committed a moment
+                    # apart go as one batch. Measured with 20 ms: Kafka's CPU per submission
+                    # fell by two thirds, but the burst's lag did not improve.
+                    if self._linger:
+                        await asyncio.sleep(self._linger)
         finally:
             gauges.cancel()
 

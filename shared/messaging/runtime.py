@@ -55,6 +55,7 @@ class ServiceRuntime:
         self._consumer: EventConsumer | None = None
         self._subscribers: list[Any] = []
         self._relay: RelayThread | None = None
+        self._relay_in_loop: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
         self._background: list[
@@ -140,8 +141,13 @@ class ServiceRuntime:
                     namespace=s.topic_namespace,
                 )
 
-            self._relay = RelayThread(s.database_url, make_relay)
-            self._relay.start()
+            if s.outbox_relay_thread:
+                self._relay = RelayThread(s.database_url, make_relay)
+                self._relay.start()
+            else:
+                in_loop = make_relay(self._pool)
+                self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
+                self._relay_in_loop = in_loop
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -154,6 +160,8 @@ class ServiceRuntime:
             await self.broker.stop()
         if self._relay is not None:
             await self._relay.stop()
+        if self._relay_in_loop is not None:
+            await self._relay_in_loop.close()
         if self._pool is not None:
             await self._pool.close()
 
