@@ -5,10 +5,13 @@ any error. The format is what operators and the tools agree on, hence here."""
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 BOM = "\ufeff"
+T = TypeVar("T")
+Rows = Iterator[tuple[int, list[str]]]
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,31 @@ def header_errors(header: tuple[int, list[str]] | None, columns: Sequence[str]) 
     ]
     problems = problems or [f"columns out of order: expected {expected}"]
     return [RowError(line, "header", problem) for problem in problems]
+
+
+def read_sheet(
+    text: str,
+    columns: Sequence[str],
+    read_rows: Callable[[Rows, list[RowError]], list[T]],
+    error: type[SheetError],
+) -> list[T]:
+    """What ``read_rows`` makes of the rows under a correct header; raises ``error`` with
+    every error found when anything is wrong."""
+    errors: list[RowError] = []
+    rows = sheet_rows(text, columns, errors)
+    header = next(rows, None)
+    if not errors:
+        errors += header_errors(header, columns)
+    found = [] if errors else read_rows(rows, errors)
+    if errors:
+        raise error(errors)
+    return found
+
+
+def write_sheet(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """CSV with a BOM, so that Excel opens it as UTF-8 and shows the Thai text."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return BOM + out.getvalue()

@@ -3,7 +3,6 @@
 import pytest
 
 from services.notifier.domain.recipients_file import (
-    BOM,
     COLUMNS,
     OPERATORS_EMAIL,
     Recipient,
@@ -15,6 +14,7 @@ from services.notifier.domain.recipients_file import (
     office_mailbox,
     parse_recipients,
 )
+from shared.sheets import BOM
 
 HEADER = ",".join(COLUMNS)
 SECRET = "s3cret-for-hmac-0123456789"

@@ -9,7 +9,6 @@ from services.intake.domain import registry_file
 from services.intake.domain.centers import Center
 from services.intake.domain.registry import generate_registry
 from services.intake.domain.registry_file import (
-    BOM,
     COLUMNS,
     RegistryFileError,
     RowError,
@@ -17,6 +16,7 @@ from services.intake.domain.registry_file import (
     format_registry,
     parse_registry,
 )
+from shared.sheets import BOM
 
 HEADER = ",".join(COLUMNS)
 GOOD_ROW = (

@@ -4,15 +4,13 @@ Parsing reports every wrong cell with its line and column, so a file is fixed in
 a file with any error yields no centers at all.
 """
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
 from services.intake.domain.centers import Center
 from services.intake.domain.rounds import BE_OFFSET
-from shared.sheets import BOM, RowError, SheetError, decode_sheet, header_errors, sheet_rows
+from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
 
 COLUMNS = (
     "code",
@@ -47,24 +45,12 @@ def decode_registry(data: bytes) -> str:
 def parse_registry(text: str) -> list[Center]:
     """The centers of a registry file (UTF-8, with or without BOM); raises
     :class:`RegistryFileError` with every error found when any row is wrong."""
-    errors: list[RowError] = []
-    rows = sheet_rows(text, COLUMNS, errors)
-    header = next(rows, None)
-    if not errors:
-        errors += header_errors(header, COLUMNS)
-    centers = [] if errors else _centers(rows, errors)
-    if errors:
-        raise RegistryFileError(errors)
-    return centers
+    return read_sheet(text, COLUMNS, _centers, RegistryFileError)
 
 
 def format_registry(centers: Iterable[Center]) -> str:
     """A registry file of ``centers``, with a BOM so that Excel shows the Thai names."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows(_cells(center) for center in centers)
-    return BOM + out.getvalue()
+    return write_sheet(COLUMNS, (_cells(center) for center in centers))
 
 
 def _centers(rows: Iterator[tuple[int, list[str]]], errors: list[RowError]) -> list[Center]:

@@ -7,8 +7,6 @@ this list in a spreadsheet; parsing reports every wrong cell with its line, so a
 fixed in one pass, and a file with any error yields no recipients at all.
 """
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +14,7 @@ from ipaddress import ip_address
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
-from shared.sheets import BOM, RowError, SheetError, decode_sheet, header_errors, sheet_rows
+from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
 
 COLUMNS = ("owner", "channel", "address", "secret")
 CHANNELS = ("email", "webhook")
@@ -64,24 +62,14 @@ def decode_recipients(data: bytes) -> str:
 def parse_recipients(text: str) -> list[Recipient]:
     """The recipients of a file (UTF-8, with or without BOM); raises
     :class:`RecipientsFileError` with every error found when any row is wrong."""
-    errors: list[RowError] = []
-    rows = sheet_rows(text, COLUMNS, errors)
-    header = next(rows, None)
-    if not errors:
-        errors += header_errors(header, COLUMNS)
-    recipients = [] if errors else _recipients(rows, errors)
-    if errors:
-        raise RecipientsFileError(errors)
-    return recipients
+    return read_sheet(text, COLUMNS, _recipients, RecipientsFileError)
 
 
 def format_recipients(recipients: Iterable[Recipient]) -> str:
     """A recipients file, with a BOM so that Excel opens it as UTF-8."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows((r.owner, r.channel, r.address, r.secret or "") for r in recipients)
-    return BOM + out.getvalue()
+    return write_sheet(
+        COLUMNS, ((r.owner, r.channel, r.address, r.secret or "") for r in recipients)
+    )
 
 
 def office_owner(office_path: str) -> str:
