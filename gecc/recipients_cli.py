@@ -1,16 +1,13 @@
 """``gecc recipients ...``: who else hears from the notifier (parent offices, operators,
 webhooks), kept by OPS/PMO operators in the notifier's database."""
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, NoReturn, Protocol, TypeVar
 
-import asyncpg
 import typer
 
-from gecc.stack.config import StackConfig
+from gecc.cli_database import on_database
 from services.intake.domain.registry_file import (
     RegistryFileError,
     decode_registry,
@@ -74,14 +71,16 @@ def import_recipients(
         recipients = parse_recipients(decode_recipients(file.read_bytes()))
     except RecipientsFileError as error:
         _refuse(file, error.errors)
-    inserted, updated = _run(database_url, lambda conn: admin.import_recipients(conn, recipients))
+    inserted, updated = on_database(
+        "notifier", database_url, lambda conn: admin.import_recipients(conn, recipients)
+    )
     typer.echo(f"{len(recipients)} recipients: {inserted} new, {updated} updated")
 
 
 @recipients_app.command("list")
 def list_recipients(database_url: DatabaseUrl = None) -> None:
     """Every recipient; a webhook's secret only as a SHA-256 fingerprint."""
-    recipients = _run(database_url, admin.list_recipients)
+    recipients = on_database("notifier", database_url, admin.list_recipients)
     if not recipients:
         typer.echo("no recipients: add them with `gecc recipients import FILE.csv`")
         return
@@ -135,33 +134,3 @@ def _refuse(file: Path, errors: Sequence[RowError], outcome: str = "nothing impo
         typer.echo(f"{file}:{wrong.line}: {wrong.field}: {wrong.reason}", err=True)
     typer.echo(f"{outcome}: {len(errors)} error(s)", err=True)
     raise typer.Exit(1)
-
-
-def _run(database_url: str | None, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with _notifier(database_url) as conn:
-            return await use(conn)
-
-    try:
-        return asyncio.run(run())
-    except OSError as error:
-        _fail(
-            f"cannot reach notifier's database ({error}): "
-            "start it with `gecc stack up` or pass --database-url"
-        )
-    except asyncpg.PostgresError as error:
-        _fail(f"notifier's database refused: {error}")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-@asynccontextmanager
-async def _notifier(database_url: str | None) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url or StackConfig.from_env().service_dsn("notifier"))
-    try:
-        yield conn
-    finally:
-        await conn.close()

@@ -1,21 +1,17 @@
 """``gecc centers ...`` and ``gecc tokens ...``: the registry and API credentials, run by
 OPS/PMO operators against intake's database."""
 
-import asyncio
 import dataclasses
 import getpass
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-import asyncpg
 import typer
 
-from gecc.stack.config import StackConfig
+from gecc.cli_database import fail, on_database
 from services.intake import admin
 from services.intake.domain.centers import Center
 from services.intake.domain.principals import PrincipalKind
@@ -68,8 +64,8 @@ def import_centers(
             typer.echo(f"{file}:{wrong.line}: {wrong.field}: {wrong.reason}", err=True)
         typer.echo(f"nothing imported: {len(error.errors)} error(s)", err=True)
         raise typer.Exit(1) from None
-    inserted, updated = _run(
-        database_url, lambda conn: admin.register_centers(conn, centers, _actor())
+    inserted, updated = on_database(
+        "intake", database_url, lambda conn: admin.register_centers(conn, centers, _actor())
     )
     typer.echo(f"{len(centers)} centers: {inserted} new, {updated} updated")
 
@@ -105,12 +101,13 @@ def issue_token(
         "center" if center is not None else "office" if office is not None else "operator"
     )
     try:
-        issued = _run(
+        issued = on_database(
+            "intake",
             database_url,
             lambda conn: admin.issue_token(conn, kind, center, office, label, _actor()),
         )
     except LookupError as error:
-        _fail(str(error))
+        fail(str(error))
     typer.echo(f"id     {issued.id}\ntoken  {issued.token}")
     typer.echo("Store the token now: only its hash is kept, it cannot be shown again.", err=True)
 
@@ -121,15 +118,17 @@ def revoke_token(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revoke a token: it stops working at once."""
-    if not _run(database_url, lambda conn: admin.revoke_token(conn, token_id, _actor())):
-        _fail(f"no token {token_id}, or it is revoked already")
+    if not on_database(
+        "intake", database_url, lambda conn: admin.revoke_token(conn, token_id, _actor())
+    ):
+        fail(f"no token {token_id}, or it is revoked already")
     typer.echo(f"revoked {token_id}")
 
 
 @tokens_app.command("list")
 def list_tokens(database_url: DatabaseUrl = None) -> None:
     """Every token with what it is for (never the token itself); times in Bangkok time."""
-    tokens = _run(database_url, admin.list_tokens)
+    tokens = on_database("intake", database_url, admin.list_tokens)
     rows = [("ID", "KIND", "CENTER/OFFICE", "LABEL", "PREFIX", "CREATED", "REVOKED")]
     rows += [
         (
@@ -146,36 +145,6 @@ def list_tokens(database_url: DatabaseUrl = None) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _run(database_url: str | None, use: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    async def run() -> T:
-        async with _intake(database_url) as conn:
-            return await use(conn)
-
-    try:
-        return asyncio.run(run())
-    except OSError as error:
-        _fail(
-            f"cannot reach intake's database ({error}): "
-            "start it with `gecc stack up` or pass --database-url"
-        )
-    except asyncpg.PostgresError as error:
-        _fail(f"intake's database refused: {error}")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-@asynccontextmanager
-async def _intake(database_url: str | None) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(database_url or StackConfig.from_env().service_dsn("intake"))
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 def _actor() -> str:
