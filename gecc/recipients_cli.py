@@ -3,7 +3,7 @@ webhooks), kept by OPS/PMO operators in the notifier's database."""
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn, Protocol, TypeVar
+from typing import Annotated, NoReturn, Protocol
 
 import typer
 
@@ -21,8 +21,6 @@ from services.notifier.domain.recipients_file import (
     format_recipients,
     parse_recipients,
 )
-
-T = TypeVar("T")
 
 
 class RowError(Protocol):

@@ -6,7 +6,7 @@ import getpass
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 from uuid import UUID
 
 import typer
@@ -23,8 +23,6 @@ from services.intake.domain.registry_file import (
     parse_registry,
 )
 from services.intake.domain.rounds import BANGKOK
-
-T = TypeVar("T")
 
 centers_app = typer.Typer(help="The registry of certified centers.", no_args_is_help=True)
 tokens_app = typer.Typer(
