@@ -3,7 +3,7 @@ webhooks), kept by OPS/PMO operators in the notifier's database."""
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn, Protocol
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -21,18 +21,7 @@ from services.notifier.domain.recipients_file import (
     format_recipients,
     parse_recipients,
 )
-
-
-class RowError(Protocol):
-    """A wrong cell of a registry or recipients file."""
-
-    @property
-    def line(self) -> int: ...
-    @property
-    def field(self) -> str: ...
-    @property
-    def reason(self) -> str: ...
-
+from shared.sheets import RowError
 
 recipients_app = typer.Typer(
     help="Who else hears from the notifier: parent offices, operators, webhooks.",
