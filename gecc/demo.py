@@ -48,6 +48,7 @@ CLOSE_AFTER_DUE = 5 * DAY
 LATE_SHARE = 0.07  # of the centers that report
 AMEND_SHARE = 0.10
 FINISH_DEADLINE_SECONDS = 300
+LEAD = 3 * DAY
 CONCURRENCY = 16
 
 
@@ -93,8 +94,11 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     clock = build_clock(86_400 / DAY_SECONDS, epoch=epoch)
     rng = random.Random(seed)
     centers = generate_registry(count, seed)
-    start = clock.now()
+    # The round starts a little ahead, once the notifier surely has its dates: its consumers
+    # may still be joining their group right after the services started.
+    start = clock.now() + LEAD
     tokens, operator = await prepare(config, centers, start)
+    await round_known(config, start + DUE_IN)
     result = DemoResult(count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE)
     jobs = plan(centers, share, _standard(), rng)
     print(
@@ -176,6 +180,19 @@ async def prepare(
     return tokens, operator
 
 
+async def round_known(config: StackConfig, due_at: datetime) -> None:
+    """Until the notifier's copy of the round has the demo's dates."""
+    conn = await connect(config.service_dsn("notifier"))
+    try:
+        for _ in range(600):
+            if await conn.fetchval("SELECT due_at FROM rounds WHERE id = $1", DEMO_ROUND) == due_at:
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    raise RuntimeError("the notifier did not learn the demo round's dates within 60 s")
+
+
 def plan(
     centers: Sequence[Center], share: float, standard: Standard, rng: random.Random
 ) -> list[Job]:
@@ -241,6 +258,8 @@ async def show_progress(config: StackConfig, clock: Clock, result: DemoResult) -
     while True:
         await asyncio.sleep(2 * DAY_SECONDS)
         day = (clock.now() - result.round_started) / DAY
+        if day < 0:
+            continue
         await summarise(config, result)
         sent = result.messages
         print(
