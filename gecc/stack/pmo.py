@@ -3,14 +3,12 @@ answers 200. Its signing secret goes through the environment, never the command 
 
 import os
 import sys
-import time
 
 import httpx
 
 from gecc.pmo_receiver import SECRET_ENV
 from gecc.stack import processes
 from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
-from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
 
 STOP_GRACE = 5.0
@@ -54,18 +52,11 @@ def is_healthy(config: StackConfig) -> bool:
 
 def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
     """Wait until ``GET /health`` answers 200; fail early if its process died."""
-    log = config.log_file("pmo")
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"the PMO receiver (pid {record.pid}) exited during start-up; "
-                f"last lines of {log}:\n{processes.log_tail(log)}"
-            )
-        if is_healthy(config):
-            return
-        time.sleep(0.1)
-    raise StackError(
-        f"the PMO receiver did not answer GET /health on {record.address} within "
-        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        "the PMO receiver",
+        lambda: is_healthy(config),
+        "answer GET /health",
+        config.log_file("pmo"),
+        config.start_timeout,
     )

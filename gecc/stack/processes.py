@@ -5,7 +5,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
@@ -149,3 +149,30 @@ def log_tail(path: Path, lines: int = 30) -> str:
         log.seek(max(0, log.tell() - 64 * 1024))
         text = log.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_until_ready(
+    record: ProcessRecord,
+    what: str,
+    ready: Callable[[], bool],
+    awaited: str,
+    log: Path,
+    timeout: float,
+    interval: float = 0.1,
+) -> None:
+    """Until ``ready()``; fail early, with the log's tail, if the process died, and after
+    ``timeout`` seconds saying what was ``awaited`` ("answer GET /health")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_ours(record):
+            raise StackError(
+                f"{what} (pid {record.pid}) exited during start-up; "
+                f"last lines of {log}:\n{log_tail(log)}"
+            )
+        if ready():
+            return
+        time.sleep(interval)
+    raise StackError(
+        f"{what} did not {awaited} on {record.address} within "
+        f"{timeout:.0f} s; last lines of {log}:\n{log_tail(log)}"
+    )

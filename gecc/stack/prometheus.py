@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 
 import httpx
@@ -127,18 +126,12 @@ def is_healthy(config: StackConfig) -> bool:
 
 def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
     """Wait until ``GET /-/ready`` answers 200; fail early if its process died."""
-    log = config.log_file("prometheus")
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"Prometheus (pid {record.pid}) exited during start-up; "
-                f"last lines of {log}:\n{processes.log_tail(log)}"
-            )
-        if is_healthy(config):
-            return
-        time.sleep(0.2)
-    raise StackError(
-        f"Prometheus did not answer GET /-/ready on {record.address} within "
-        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        "Prometheus",
+        lambda: is_healthy(config),
+        "answer GET /-/ready",
+        config.log_file("prometheus"),
+        config.start_timeout,
+        interval=0.2,
     )

@@ -1,12 +1,9 @@
 """The service processes: ``python -m services.<name>``, ready once ``GET /health`` says 200."""
 
-import time
-
 import httpx
 
 from gecc.stack import processes
 from gecc.stack.config import REPO_ROOT, StackConfig
-from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
 
 STOP_GRACE = 10.0
@@ -40,18 +37,12 @@ def is_healthy(config: StackConfig, name: str) -> bool:
 
 def wait_ready(config: StackConfig, name: str, record: ProcessRecord) -> None:
     """Wait until ``GET /health`` answers 200; fail early if the process died."""
-    log = config.log_file(name)
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"the {name} service (pid {record.pid}) exited during start-up; "
-                f"last lines of {log}:\n{processes.log_tail(log)}"
-            )
-        if is_healthy(config, name):
-            return
-        time.sleep(0.2)
-    raise StackError(
-        f"the {name} service did not answer GET /health on {record.address} within "
-        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        f"the {name} service",
+        lambda: is_healthy(config, name),
+        "answer GET /health",
+        config.log_file(name),
+        config.start_timeout,
+        interval=0.2,
     )

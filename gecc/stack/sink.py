@@ -2,11 +2,9 @@
 
 import socket
 import sys
-import time
 
 from gecc.stack import processes
 from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
-from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
 
 STOP_GRACE = 5.0
@@ -54,18 +52,11 @@ def is_healthy(config: StackConfig) -> bool:
 
 def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
     """Wait until the sink greets; fail early if its process died."""
-    log = config.log_file("mailsink")
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"the SMTP sink (pid {record.pid}) exited during start-up; "
-                f"last lines of {log}:\n{processes.log_tail(log)}"
-            )
-        if is_healthy(config):
-            return
-        time.sleep(0.1)
-    raise StackError(
-        f"the SMTP sink did not greet on {record.address} within "
-        f"{config.start_timeout:.0f} s; last lines of {log}:\n{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        "the SMTP sink",
+        lambda: is_healthy(config),
+        "greet",
+        config.log_file("mailsink"),
+        config.start_timeout,
     )
