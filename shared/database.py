@@ -42,9 +42,20 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Release a connection without asyncpg's reset query (``UNLISTEN *; RESET ALL; ...``).
+
+    That query is one more round trip for every use of the pool, and on this kind of VM a
+    loopback round trip is a large part of a request's cost (docs/benchmarks.md). asyncpg
+    still rolls back a transaction left open before calling this. Pool connections never
+    change session state: LISTEN and session advisory locks use connections of their own
+    (``connect``), and no code runs SET on a pooled connection.
+    """
+
+
 async def create_pool(dsn: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_keep_session
     )
     assert pool is not None
     return pool
