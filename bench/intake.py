@@ -57,7 +57,7 @@ DESCRIPTION = (
     " --server-path helps what-if runs (e.g. a directory holding uvloop and httptools);"
     " --intake-command replaces `python -m services.intake`; the `whatif` target runs"
     " `python -m bench.whatif WHATIF` (alternate it with `intake` to compare, e.g."
-    " --targets intake,whatif,intake,whatif --whatif=--no-pool-reset)."
+    " --targets intake,whatif,intake,whatif --whatif='--env NAME=VALUE')."
 )
 QUIET_CORES = 0.3
 
