@@ -1,6 +1,7 @@
 """Settings helpers: each service's one typed settings object builds on these."""
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,9 +34,12 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 1
     db_pool_max: int = 10
     consumer_batch_size: int = 200
-    # The outbox relay on its own thread (shared/messaging/relay_thread.py) or in the
+    # The outbox relay in a child process (shared/messaging/relay_process.py) or in the
     # service's event loop.
-    outbox_relay_thread: bool = True
+    outbox_relay: Literal["process", "loop"] = "process"
+    # While events keep coming the relay looks for more this often instead of being woken
+    # by each commit (shared/messaging/migrations/003_outbox_doorbell.sql).
+    outbox_busy_poll_ms: float = Field(20.0, ge=0)
     log_level: str = "INFO"
     # One timeline for every service: accelerated for demos and tests (a round in minutes).
     clock_speed: float = Field(1.0, gt=0, validation_alias=env("clock_speed"))

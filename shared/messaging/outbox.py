@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -17,7 +16,6 @@ from shared.topics import Topic
 
 log = logging.getLogger(__name__)
 
-CLEANUP_INTERVAL_SECONDS = 300.0
 METRICS_INTERVAL_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 5.0
 
@@ -60,10 +58,12 @@ class OutboxRelay:
 
     One relay per service is active at a time: it holds a session advisory lock on its own
     connection (released by PostgreSQL if the process dies), so replicas never reorder a
-    center's events. It is woken by LISTEN/NOTIFY when a row is committed, and by a timer as
-    a fallback. No transaction stays open while Kafka is waited for: a batch is read, sent
-    with a deadline, and only then marked published; a crash in between sends it again,
-    which consumers absorb by de-duplicating on ``event_id``.
+    center's events. While rows keep coming it looks for more every ``busy_poll`` seconds;
+    when a look finds nothing it turns on the doorbell (migration 003: writers then NOTIFY
+    at commit), looks once more, and sleeps until woken or until ``poll_interval`` passes.
+    No transaction stays open while Kafka is waited for: a batch is read, sent with a
+    deadline, and only then deleted; a crash in between sends it again, which
+    consumers absorb by de-duplicating on ``event_id``.
     """
 
     def __init__(
@@ -76,21 +76,19 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         publish_timeout: float = 10.0,
-        retention_hours: int = 24,
         namespace: str = "",
-        linger: float = 0.0,
+        busy_poll: float = 0.02,
     ) -> None:
         self._pool = pool
         self._dsn = dsn
         self._service = service
         self._namespace = namespace
-        self._linger = linger
+        self._busy_poll = busy_poll
         self._bootstrap = bootstrap
         self._metrics = metrics
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._publish_timeout = publish_timeout
-        self._retention_hours = retention_hours
         self._wake = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._leader: asyncpg.Connection | None = None
@@ -102,7 +100,7 @@ class OutboxRelay:
         try:
             while True:
                 try:
-                    published = await self.publish_batch() if await self._lead() else 0
+                    await self._relay_once()
                     backoff = 0.5
                 except Exception as error:  # Kafka or PostgreSQL away: back off, keep the rows
                     log.warning(
@@ -117,22 +115,32 @@ class OutboxRelay:
                     await self._drop_leader()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
-                    continue
-                if published < self._batch_size:
-                    await self._sleep_until_woken()
-                    # Like the producer's linger (off by default): rows committed a moment
-                    # apart go as one batch. Measured with 20 ms: Kafka's CPU per submission
-                    # fell by two thirds, but the burst's lag did not improve.
-                    if self._linger:
-                        await asyncio.sleep(self._linger)
         finally:
             gauges.cancel()
+
+    async def _relay_once(self) -> None:
+        if not await self._lead():
+            await asyncio.sleep(self._poll_interval)
+            return
+        published = await self.publish_batch()
+        if published >= self._batch_size:
+            return
+        if published:
+            await asyncio.sleep(self._busy_poll)
+            return
+        await self._ring_when_written(True)
+        # A row committed before the bell was on notified no one: look once more.
+        if not await self.publish_batch():
+            await self._sleep_until_woken()
+        await self._ring_when_written(False)
+
+    async def _ring_when_written(self, waiting: bool) -> None:
+        await self._pool.execute("UPDATE outbox_relay SET waiting = $1", waiting)
 
     async def publish_batch(self) -> int:
         producer = await self._ensure_producer()
         rows = await self._pool.fetch(
-            "SELECT id, topic, message_key, payload FROM outbox"
-            " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, topic, message_key, payload FROM outbox ORDER BY id LIMIT $1",
             self._batch_size,
         )
         if not rows:
@@ -140,7 +148,7 @@ class OutboxRelay:
         async with asyncio.timeout(self._publish_timeout):
             await self._publish(producer, rows)
         await self._pool.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+            "DELETE FROM outbox WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],
         )
         for row in rows:
@@ -151,7 +159,7 @@ class OutboxRelay:
         row = await self._pool.fetchrow(
             "SELECT count(*) AS backlog,"
             " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest"
-            " FROM outbox WHERE published_at IS NULL"
+            " FROM outbox"
         )
         assert row is not None
         self._metrics.outbox_backlog.set(row["backlog"])
@@ -169,17 +177,9 @@ class OutboxRelay:
                 await leader.close()
 
     async def _refresh_metrics_forever(self) -> None:
-        next_cleanup = 0.0
         while True:
             with contextlib.suppress(Exception):
                 await self.refresh_metrics()
-                if time.monotonic() >= next_cleanup:
-                    next_cleanup = time.monotonic() + CLEANUP_INTERVAL_SECONDS
-                    await self._pool.execute(
-                        "DELETE FROM outbox"
-                        " WHERE published_at < now() - make_interval(hours => $1)",
-                        self._retention_hours,
-                    )
             await asyncio.sleep(METRICS_INTERVAL_SECONDS)
 
     async def _lead(self) -> bool:

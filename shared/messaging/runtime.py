@@ -22,7 +22,7 @@ from shared.events import Envelope
 from shared.messaging.consumer import DataT, EventConsumer
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay
-from shared.messaging.relay_thread import RelayThread
+from shared.messaging.relay_process import RelayProcess, RelaySettings
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
@@ -54,7 +54,7 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._subscribers: list[Any] = []
-        self._relay: RelayThread | None = None
+        self._relay: RelayProcess | None = None
         self._relay_in_loop: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
@@ -129,25 +129,30 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         for name, work in self._background:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
-        if relay:
-
-            def make_relay(pool: asyncpg.Pool) -> OutboxRelay:
-                return OutboxRelay(
-                    pool,
+        if relay and s.outbox_relay == "process":
+            self._relay = RelayProcess(
+                RelaySettings(
                     s.database_url,
                     self.name,
                     s.kafka_bootstrap,
-                    self.metrics,
-                    namespace=s.topic_namespace,
-                )
-
-            if s.outbox_relay_thread:
-                self._relay = RelayThread(s.database_url, make_relay)
-                self._relay.start()
-            else:
-                in_loop = make_relay(self._pool)
-                self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
-                self._relay_in_loop = in_loop
+                    s.topic_namespace,
+                    s.outbox_busy_poll_ms / 1000,
+                ),
+                self.metrics,
+            )
+            self._relay.start()
+        elif relay:
+            in_loop = OutboxRelay(
+                self._pool,
+                s.database_url,
+                self.name,
+                s.kafka_bootstrap,
+                self.metrics,
+                namespace=s.topic_namespace,
+                busy_poll=s.outbox_busy_poll_ms / 1000,
+            )
+            self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
+            self._relay_in_loop = in_loop
 
     async def stop(self) -> None:
         for task in self._tasks:

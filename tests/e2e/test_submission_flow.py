@@ -210,12 +210,19 @@ async def test_bad_requests_are_refused_and_store_nothing(
     conn = await asyncpg.connect(isolated.service_url("intake"))
     try:
         assert await conn.fetchval("SELECT count(*) FROM submission_versions") == 0
-        received = await conn.fetchval(
+        waiting = await conn.fetchval(
             "SELECT count(*) FROM outbox WHERE topic = $1", Topic.SUBMISSION_RECEIVED.value
         )
-        assert received == 0
+        assert waiting == 0
     finally:
         await conn.close()
+    # The relay deletes what it published: no such event went out either.
+    async with httpx.AsyncClient() as client:
+        metrics = (await client.get(f"{system['intake']}/metrics")).text
+    published = sample(
+        metrics, "gecc_outbox_published_total", topic=Topic.SUBMISSION_RECEIVED.value
+    )
+    assert published in (None, 0.0)
 
 
 async def test_late_between_due_and_close_and_refused_after_close(

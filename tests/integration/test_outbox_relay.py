@@ -1,0 +1,168 @@
+"""The outbox relay against the real broker and database: the doorbell (writers notify only
+while the relay waits), deletion of what Kafka acknowledged, and the relay's child process
+with its counters mirrored into the service's metrics."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import CollectorRegistry
+
+from shared.database import create_pool
+from shared.events import ExportRequested, new_event
+from shared.messaging.metrics import MessagingMetrics
+from shared.messaging.outbox import OutboxRelay, enqueue
+from shared.messaging.relay_process import RelayProcess, RelaySettings
+from shared.topics import Topic
+from tests.support.isolation import Isolated
+
+SERVICE = "intake"
+
+
+@pytest.fixture
+async def pool(isolated: Isolated) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(isolated.service_url(SERVICE), 1, 4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def write_event(pool: asyncpg.Pool, round_id: str) -> None:
+    now = datetime.now(UTC)
+    requested = ExportRequested(
+        request_id=uuid4(),
+        round_id=round_id,
+        requested_by="operator:test",
+        requested_at=now,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, Topic.EXPORT_REQUESTED, round_id, new_event(requested, "test", now))
+
+
+async def until(check: Callable[[], Awaitable[object]], what: str, within: float) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within {within}s: {what}")
+
+
+async def published_round_ids(isolated: Isolated, count: int) -> list[str]:
+    consumer = AIOKafkaConsumer(
+        isolated.topics(Topic.EXPORT_REQUESTED),
+        bootstrap_servers=isolated.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        found: list[str] = []
+        async with asyncio.timeout(20):
+            while len(found) < count:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    found += [json.loads(r.value)["data"]["round_id"] for r in records]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_a_waiting_relay_is_rung_and_a_busy_one_is_not(
+    isolated: Isolated, pool: asyncpg.Pool
+) -> None:
+    # The fallback poll is far away: only the doorbell can bring an event out quickly.
+    relay = OutboxRelay(
+        pool,
+        isolated.service_url(SERVICE),
+        SERVICE,
+        isolated.kafka_bootstrap,
+        MessagingMetrics(CollectorRegistry(), SERVICE),
+        poll_interval=60.0,
+        busy_poll=0.05,
+        namespace=isolated.namespace,
+    )
+    await pool.execute("DELETE FROM outbox")  # the registry's announcements, if any
+    running = asyncio.create_task(relay.run())
+    try:
+        waiting = lambda: pool.fetchval("SELECT waiting FROM outbox_relay")  # noqa: E731
+        await until(waiting, "the relay to wait for the bell", within=15)
+
+        await write_event(pool, "FY2570-H1")
+        outbox_empty = lambda: _empty(pool)  # noqa: E731
+        await until(outbox_empty, "the event rung in to be published and deleted", within=5)
+        assert await published_round_ids(isolated, 1) == ["FY2570-H1"]
+
+        # While it is busy (the bell off) a commit does not notify: turn the bell off as the
+        # relay does, and the event waits for the fallback poll.
+        await until(waiting, "the relay to wait again", within=5)
+        await asyncio.sleep(0.3)  # past its last look before sleeping
+        listener = await asyncpg.connect(isolated.service_url(SERVICE))
+        heard: list[str] = []
+        try:
+            await listener.add_listener("gecc_outbox_intake", lambda *a: heard.append(a[2]))
+            await pool.execute("UPDATE outbox_relay SET waiting = false")
+            await write_event(pool, "FY2570-FY")
+            await asyncio.sleep(0.5)
+            assert heard == []
+            assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+            await pool.execute("UPDATE outbox_relay SET waiting = true")
+            await write_event(pool, "FY2571-H1")
+            await until(lambda: _heard(heard), "a notification once the bell is on", within=5)
+        finally:
+            await listener.close()
+        await until(outbox_empty, "both events to be published", within=5)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await relay.close()
+
+
+async def test_the_relay_process_publishes_and_reports_to_the_parent(
+    isolated: Isolated, pool: asyncpg.Pool
+) -> None:
+    registry = CollectorRegistry()
+    metrics = MessagingMetrics(registry, SERVICE)
+    await pool.execute("DELETE FROM outbox")
+    relay = RelayProcess(
+        RelaySettings(
+            isolated.service_url(SERVICE),
+            SERVICE,
+            isolated.kafka_bootstrap,
+            isolated.namespace,
+            0.02,
+        ),
+        metrics,
+    )
+    relay.start()
+    try:
+        for n in range(5):
+            await write_event(pool, f"FY{2570 + n}-H1")
+        await until(lambda: _empty(pool), "the child to publish the 5 events", within=20)
+        topic = Topic.EXPORT_REQUESTED.value
+
+        async def counted() -> bool:
+            value = registry.get_sample_value(
+                "gecc_outbox_published_total", {"service": SERVICE, "topic": topic}
+            )
+            return value == 5
+
+        await until(counted, "the parent's counter to show 5 published", within=5)
+        assert sorted(await published_round_ids(isolated, 5)) == [
+            f"FY{2570 + n}-H1" for n in range(5)
+        ]
+    finally:
+        await relay.stop()
+
+
+async def _empty(pool: asyncpg.Pool) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) = 0 FROM outbox"))
+
+
+async def _heard(heard: list[str]) -> bool:
+    return bool(heard)
