@@ -12,16 +12,13 @@ machine's speed drifts, so compare neighbours in one run)::
   seen by the outbox relay's child process); repeatable.
 - ``--path DIR``: ``DIR`` first on ``sys.path``, e.g. a directory where uvloop and
   httptools were installed (``pip install --target DIR uvloop httptools``): uvicorn then
-  picks them, as with ``uvicorn[standard]``.
+  picks them, as with ``uvicorn[standard]``; or a worktree of another commit
+  (``git worktree add /tmp/before HEAD~1``) to measure a change against the code before it.
 """
 
 import argparse
 import os
 import sys
-
-from services.intake.app import create_app
-from services.intake.settings import IntakeSettings
-from shared.messaging.runtime import run_service
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = args.path
     if args.path:
         os.environ["PYTHONPATH"] = os.pathsep.join([*args.path, os.environ.get("PYTHONPATH", "")])
+    # Imported only now, so that --path can also hold another version of the code.
+    from services.intake.app import create_app
+    from services.intake.settings import IntakeSettings
+    from shared.messaging.runtime import run_service
+
     return run_service(IntakeSettings(), create_app, ["serve"])
 
 

@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 
 from services.intake.adapters import announcements, repository
+from services.intake.adapters.submission_store import RoundBook
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import exports, http, problems, rounds, subscribers
@@ -45,6 +46,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.runtime = runtime
     app.state.catalog = load_catalog(settings.standards_dir)
     app.state.principals = PrincipalCache(settings.token_cache_seconds)
+    app.state.rounds = RoundBook(settings.round_cache_seconds)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     problems.install(app)
     app.include_router(http.router)

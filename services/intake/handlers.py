@@ -1,19 +1,26 @@
 """Intake use cases."""
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.intake.adapters import announcements, audit, repository
+from services.intake.adapters import announcements, audit, repository, submission_store
 from services.intake.adapters.audit import AuditEntry
+from services.intake.adapters.submission_store import RoundBook, RoundTerms
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window
-from services.intake.domain.submissions import SubmissionRefused, accept, receipt_number
+from services.intake.domain.submissions import (
+    Acceptance,
+    SubmissionRefused,
+    accept,
+    receipt_number,
+    receipt_prefix,
+)
 from shared.events import (
     Envelope,
     ExportRequested,
@@ -51,6 +58,7 @@ class Answer:
 
 async def submit(
     pool: asyncpg.Pool,
+    rounds: RoundBook,
     center_id: str,
     body: SubmissionBody,
     raw_body: bytes,
@@ -58,18 +66,143 @@ async def submit(
     remote_addr: str,
     received_at: datetime,
 ) -> Answer:
-    """Store a new version of the center's submission, its event and its audit entry in one
-    transaction; a repeated Idempotency-Key gets the first answer again."""
-    fingerprint = hashlib.sha256(raw_body).digest()
+    """Store a new version of the center's submission, its event and its audit entry
+    atomically; a repeated Idempotency-Key gets the first answer again.
+
+    Accepted in one statement against the cached round (``submission_store``); refused,
+    unknown or changed rounds take the transaction that reads them first."""
+    request = Request(center_id, body, raw_body, hashlib.sha256(raw_body).digest(), idempotency_key)
+    terms = await rounds.terms(pool, body.round_id)
+    if terms is not None:
+        answer = await _submit_in_one_statement(pool, terms, request, remote_addr, received_at)
+        if answer is not None:
+            return answer
+        rounds.forget(body.round_id)
+    return await _submit_in_transaction(pool, request, remote_addr, received_at)
+
+
+@dataclass(frozen=True)
+class Request:
+    center_id: str
+    body: SubmissionBody
+    raw_body: bytes
+    fingerprint: bytes
+    idempotency_key: str
+
+
+async def _submit_in_one_statement(
+    pool: asyncpg.Pool,
+    terms: RoundTerms,
+    request: Request,
+    remote_addr: str,
+    received_at: datetime,
+) -> Answer | None:
+    """None when the cached round cannot decide: a refusal (confirmed by the transaction,
+    which reads the round itself) or dates and extensions that changed meanwhile."""
+    center_id, round_ = request.center_id, terms.round
+    extension_until = terms.extension_until(center_id)
+    try:
+        acceptance = accept(round_, received_at, extension_until)
+    except SubmissionRefused:
+        return None
+    # The statement replaces the id (for an amendment), the version and the receipt number.
+    received = _received_event(request, uuid4(), 1, round_.id, received_at, acceptance.late)
+    event = new_event(received, producer=SERVICE, occurred_at=received_at)
+    try:
+        outcome = await submission_store.store(
+            pool,
+            submission_store.FastVersion(
+                center_id=center_id,
+                idempotency_key=request.idempotency_key,
+                request_hash=request.fingerprint,
+                round=round_,
+                extension_until=extension_until,
+                new_submission_id=received.submission_id,
+                receipt_prefix=receipt_prefix(round_.id, center_id),
+                received_at=received_at,
+                late=acceptance.late,
+                extension=acceptance.extension,
+                body=request.raw_body.decode(),
+                event_id=event.event_id,
+                topic=Topic.SUBMISSION_RECEIVED.value,
+                payload=event.model_dump_json(),
+                audit=_audit(center_id, round_.id, acceptance, remote_addr),
+            ),
+        )
+    except asyncpg.UniqueViolationError:  # the same key, committed a moment ago
+        return await _replay(pool, request)
+    if outcome.replay:
+        return await _replay(pool, request)
+    if outcome.stale:
+        return None
+    assert outcome.submission_id and outcome.version and outcome.receipt_number
+    return Answer(
+        submission_store.receipt(
+            outcome.submission_id,
+            outcome.version,
+            outcome.receipt_number,
+            round_.id,
+            received_at,
+            acceptance.late,
+            acceptance.extension,
+        )
+    )
+
+
+async def _replay(pool: asyncpg.Pool | asyncpg.Connection, request: Request) -> Answer:
+    earlier = await submission_store.earlier_answer(
+        pool, request.center_id, request.idempotency_key
+    )
+    assert earlier is not None
+    request_hash, answer = earlier
+    if request_hash != request.fingerprint:
+        raise IdempotencyKeyReused(request.idempotency_key)
+    return Answer(answer, replayed=True)
+
+
+def _received_event(
+    request: Request,
+    submission_id: UUID,
+    version: int,
+    round_id: str,
+    received_at: datetime,
+    late: bool,
+) -> SubmissionReceived:
+    return SubmissionReceived(
+        submission_id=submission_id,
+        version=version,
+        receipt_number=receipt_number(round_id, request.center_id, version),
+        center_id=request.center_id,
+        round_id=round_id,
+        received_at=received_at,
+        late=late,
+        satisfaction=request.body.satisfaction,
+        checklist=request.body.checklist,
+    )
+
+
+def _audit(center_id: str, round_id: str, acceptance: Acceptance, remote_addr: str) -> AuditEntry:
+    """The submission's audit entry; its target (``submission:<id>/v<n>``) is set where the
+    version is known."""
+    return AuditEntry(
+        f"center:{center_id}",
+        "submission.create",
+        "",
+        {"round_id": round_id, "late": acceptance.late, "extension": acceptance.extension},
+        remote_addr,
+    )
+
+
+async def _submit_in_transaction(
+    pool: asyncpg.Pool, request: Request, remote_addr: str, received_at: datetime
+) -> Answer:
+    center_id, body = request.center_id, request.body
     async with pool.acquire() as conn, conn.transaction():
         started = await repository.start_version(
-            conn, center_id, idempotency_key, fingerprint, body.round_id
+            conn, center_id, request.idempotency_key, request.fingerprint, body.round_id
         )
         if not started["claimed"]:
-            earlier = await repository.earlier_request(conn, center_id, idempotency_key)
-            if bytes(earlier["request_hash"]) != fingerprint:
-                raise IdempotencyKeyReused(idempotency_key)
-            return Answer(earlier["response"], replayed=True)
+            return await _replay(conn, request)
         round_ = repository.round_of(started)
         if round_ is None:
             raise SubmissionRefused(
@@ -78,56 +211,38 @@ async def submit(
         acceptance = accept(round_, received_at, started["extension_until"])
         submission_id: UUID = started["submission_id"]
         version: int = started["version"]
-        received = SubmissionReceived(
-            submission_id=submission_id,
-            version=version,
-            receipt_number=receipt_number(round_.id, center_id, version),
-            center_id=center_id,
-            round_id=round_.id,
-            received_at=received_at,
-            late=acceptance.late,
-            satisfaction=body.satisfaction,
-            checklist=body.checklist,
+        received = _received_event(
+            request, submission_id, version, round_.id, received_at, acceptance.late
         )
         event = new_event(received, producer=SERVICE, occurred_at=received_at)
-        answer = {
-            "submission_id": str(submission_id),
-            "version": version,
-            "receipt_number": received.receipt_number,
-            "round_id": round_.id,
-            "received_at": received_at.isoformat(),
-            "late": acceptance.late,
-            "extension": acceptance.extension,
-            "status": "received",
-        }
+        audit_entry = _audit(center_id, round_.id, acceptance, remote_addr)
         await repository.store_version(
             conn,
             repository.NewVersion(
                 center_id=center_id,
-                idempotency_key=idempotency_key,
+                idempotency_key=request.idempotency_key,
                 submission_id=submission_id,
                 version=version,
                 receipt_number=received.receipt_number,
                 received_at=received_at,
                 late=acceptance.late,
                 extension=acceptance.extension,
-                body=raw_body.decode(),
-                answer=answer,
+                body=request.raw_body.decode(),
                 event=outbox_values(Topic.SUBMISSION_RECEIVED, center_id, event),
-                audit=AuditEntry(
-                    f"center:{center_id}",
-                    "submission.create",
-                    f"submission:{submission_id}/v{version}",
-                    {
-                        "round_id": round_.id,
-                        "late": acceptance.late,
-                        "extension": acceptance.extension,
-                    },
-                    remote_addr,
-                ),
+                audit=replace(audit_entry, target=f"submission:{submission_id}/v{version}"),
             ),
         )
-    return Answer(answer)
+    return Answer(
+        submission_store.receipt(
+            submission_id,
+            version,
+            received.receipt_number,
+            round_.id,
+            received_at,
+            acceptance.late,
+            acceptance.extension,
+        )
+    )
 
 
 async def note_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:

@@ -18,4 +18,7 @@ class IntakeSettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
     token_cache_seconds: float = 10.0
+    # Rounds and extensions cached for the one-statement submission write; a change shows
+    # at once anyway (the statement checks them and falls back when they differ).
+    round_cache_seconds: float = 5.0
     progress_interval_seconds: float = 10.0

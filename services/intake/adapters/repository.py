@@ -1,7 +1,6 @@
 """All of intake's SQL."""
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -200,9 +199,10 @@ async def start_version(
     locked until the transaction ends, so racing amendments get consecutive versions).
 
     ``claimed`` is null when the key was used before: nothing else happened, and the earlier
-    request is read by ``earlier_request`` (a new statement, so it sees a racing request that
-    just committed). ``submission_id`` is null when the round does not exist. A caller that
-    refuses the submission after this rolls the transaction back, version bump included.
+    request is read by ``submission_store.earlier_answer`` (a new statement, so it sees a
+    racing request that just committed). ``submission_id`` is null when the round does not
+    exist. A caller that refuses the submission after this rolls the transaction back,
+    version bump included.
     """
     row = await conn.fetchrow(
         f"""
@@ -235,17 +235,6 @@ async def start_version(
     return row
 
 
-async def earlier_request(conn: asyncpg.Connection, center_id: str, key: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        "SELECT request_hash, response FROM idempotency_keys"
-        " WHERE center_id = $1 AND idempotency_key = $2",
-        center_id,
-        key,
-    )
-    assert row is not None
-    return row
-
-
 def round_of(row: asyncpg.Record) -> Round | None:
     return None if row["id"] is None else _round(row)
 
@@ -263,14 +252,13 @@ class NewVersion:
     late: bool
     extension: bool
     body: str
-    answer: dict[str, Any]
     event: tuple[UUID, str, str, bytes]
     audit: AuditEntry
 
 
 async def store_version(conn: asyncpg.Connection, new: NewVersion) -> None:
-    """In one statement: the version row, its event in the outbox, the answer kept for the
-    Idempotency-Key, and the audit entry."""
+    """In one statement: the version row, its event in the outbox, the Idempotency-Key's
+    reference to the version (its answer), and the audit entry."""
     await conn.execute(
         f"""
         WITH version AS (
@@ -282,8 +270,8 @@ async def store_version(conn: asyncpg.Connection, new: NewVersion) -> None:
         ), audit AS (
             {AUDIT_INSERT} VALUES ($12, $13, $14, $15::text::jsonb, $16)
         )
-        UPDATE idempotency_keys SET response = $17::text::jsonb
-        WHERE center_id = $18 AND idempotency_key = $19
+        UPDATE idempotency_keys SET submission_id = $1, version = $2
+        WHERE center_id = $17 AND idempotency_key = $18
         """,
         new.submission_id,
         new.version,
@@ -294,7 +282,6 @@ async def store_version(conn: asyncpg.Connection, new: NewVersion) -> None:
         new.body,
         *new.event,
         *new.audit.values(),
-        json.dumps(new.answer, ensure_ascii=False),
         new.center_id,
         new.idempotency_key,
     )

@@ -43,5 +43,9 @@ def accept(round_: Round, at: datetime, extension_until: datetime | None = None)
     return Acceptance(late=window is Window.LATE)
 
 
+def receipt_prefix(round_id: str, center_id: str) -> str:
+    return f"{round_id}/{center_id}/v"
+
+
 def receipt_number(round_id: str, center_id: str, version: int) -> str:
-    return f"{round_id}/{center_id}/v{version}"
+    return f"{receipt_prefix(round_id, center_id)}{version}"

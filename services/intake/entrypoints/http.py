@@ -109,6 +109,7 @@ async def accept_submission(
     runtime = state.runtime
     return await handlers.submit(
         runtime.pool,
+        state.rounds,
         center_id,
         body,
         raw_body,
