@@ -31,18 +31,22 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
         await clock.run()
 
     async def sender(runtime: ServiceRuntime) -> None:
-        async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
-            await Sender(
-                runtime.pool,
-                SmtpSender(settings.smtp()),
-                WebhookSender(client),
-                settings.retry_policy(),
-                metrics,
-                settings.delivery_batch_size,
-                settings.delivery_poll_seconds,
-                settings.delivery_lease_seconds,
-                settings.delivery_concurrency,
-            ).run()
+        mail = SmtpSender(settings.smtp())
+        try:
+            async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+                await Sender(
+                    runtime.pool,
+                    mail,
+                    WebhookSender(client),
+                    settings.retry_policy(),
+                    metrics,
+                    settings.delivery_batch_size,
+                    settings.delivery_poll_seconds,
+                    settings.delivery_lease_seconds,
+                    settings.delivery_concurrency,
+                ).run()
+        finally:
+            await mail.close()
 
     async def held_notices(runtime: ServiceRuntime) -> None:
         while True:

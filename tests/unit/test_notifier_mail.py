@@ -163,3 +163,54 @@ def test_the_command_line_sink_announces_itself_and_stores_mail(tmp_path: Path) 
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+class CountingMailbox:
+    """Accepts every message and counts the sessions (EHLOs) it was sent in."""
+
+    def __init__(self) -> None:
+        self.sessions = 0
+        self.messages = 0
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages += 1
+        return "250 OK"
+
+
+async def test_messages_share_a_kept_connection_and_a_closed_one_is_replaced() -> None:
+    loop = asyncio.get_running_loop()
+    mailbox = CountingMailbox()
+    protocols: list[SMTP] = []
+
+    def protocol() -> SMTP:
+        protocols.append(SMTP(mailbox, loop=loop))
+        return protocols[-1]
+
+    server = await loop.create_server(protocol, "127.0.0.1", 0)
+    sender = SmtpSender(SmtpSettings(port=bound_port(server)))
+    try:
+        for _ in range(3):
+            await sender.send(REMINDER)
+        assert (mailbox.sessions, mailbox.messages) == (1, 3)
+        # The server drops the idle connection: the next message goes over a new one.
+        assert protocols[0].transport is not None
+        protocols[0].transport.close()
+        await asyncio.sleep(0.1)
+        await sender.send(REMINDER)
+        assert (mailbox.sessions, mailbox.messages) == (2, 4)
+    finally:
+        await sender.close()
+        server.close()
+        await server.wait_closed()

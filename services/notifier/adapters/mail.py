@@ -1,9 +1,11 @@
-"""E-mail over SMTP (aiosmtplib): one message, one recipient, one connection."""
+"""E-mail over SMTP (aiosmtplib): one message per transaction, one recipient each."""
 
 import asyncio
 import base64
+import contextlib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
@@ -78,9 +80,18 @@ def _header_text(text: str) -> str:
 
 
 class SmtpSender:
-    def __init__(self, settings: SmtpSettings) -> None:
+    """Sends over connections it keeps open between messages (up to ``max_idle`` of them,
+    each for ``idle_seconds``): a new connection per message (greeting, EHLO, QUIT) cost
+    the notifier and the SMTP server more than the message itself in a round's burst."""
+
+    def __init__(
+        self, settings: SmtpSettings, max_idle: int = 8, idle_seconds: float = 10.0
+    ) -> None:
         self.settings = settings
         self._local_hostname: str | None = None
+        self._max_idle = max_idle
+        self._idle_seconds = idle_seconds
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     async def local_hostname(self) -> str:
         """Our name in EHLO, looked up once: aiosmtplib would look it up (a DNS query on a
@@ -93,24 +104,56 @@ class SmtpSender:
         """Deliver or raise ``TemporaryDeliveryError`` / ``PermanentDeliveryError``."""
         settings = self.settings
         email = to_email(message, settings.from_address, sent_at or datetime.now(UTC))
+        sender = parseaddr(settings.from_address)[1]
+        kept = self._take_idle()
+        if kept is not None:
+            try:
+                await self._send_on(kept, sender, message.recipient, email)
+                return
+            except aiosmtplib.SMTPServerDisconnected:
+                pass  # it closed the idle connection meanwhile: send on a new one
         try:
-            refused, _ = await aiosmtplib.send(
-                email,
-                sender=parseaddr(settings.from_address)[1],
-                recipients=[message.recipient],
-                hostname=settings.host,
-                local_hostname=await self.local_hostname(),
-                port=settings.port,
-                username=settings.username,
-                password=settings.password,
-                start_tls=settings.starttls,
-                use_tls=settings.implicit_tls,
-                validate_certs=settings.validate_certs,
-                timeout=settings.timeout,
-            )
+            smtp = await self._connect()
         except Exception as error:
             raise classify(error) from error
+        await self._send_on(smtp, sender, message.recipient, email)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for smtp, _ in idle:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        settings = self.settings
+        smtp = aiosmtplib.SMTP(
+            hostname=settings.host,
+            port=settings.port,
+            local_hostname=await self.local_hostname(),
+            username=settings.username,
+            password=settings.password,
+            start_tls=settings.starttls,
+            use_tls=settings.implicit_tls,
+            validate_certs=settings.validate_certs,
+            timeout=settings.timeout,
+        )
+        await smtp.connect()
+        return smtp
+
+    async def _send_on(
+        self, smtp: aiosmtplib.SMTP, sender: str, recipient: str, email: bytes
+    ) -> None:
+        """Send one message; the connection is kept for the next one only if all went well."""
+        try:
+            refused, _ = await smtp.sendmail(sender, [recipient], email)
+        except aiosmtplib.SMTPServerDisconnected:
+            smtp.close()
+            raise
+        except Exception as error:
+            smtp.close()
+            raise classify(error) from error
         if refused:
+            smtp.close()
             raise classify(
                 aiosmtplib.SMTPRecipientsRefused(
                     [
@@ -119,6 +162,18 @@ class SmtpSender:
                     ]
                 )
             )
+        if len(self._idle) < self._max_idle:
+            self._idle.append((smtp, time.monotonic()))
+        else:
+            smtp.close()
+
+    def _take_idle(self) -> aiosmtplib.SMTP | None:
+        while self._idle:
+            smtp, since = self._idle.pop()
+            if smtp.is_connected and time.monotonic() - since < self._idle_seconds:
+                return smtp
+            smtp.close()
+        return None
 
 
 def classify(error: Exception) -> DeliveryError:
