@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/gecc"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # An answer's status line, headers and body in one socket write (shared/http_protocol.py).
+    http_joined_writes: bool = True
     db_pool_min: int = 1
     db_pool_max: int = 10
     consumer_batch_size: int = 200
