@@ -65,6 +65,9 @@ def record_of(pid: int, address: str, command: tuple[str, ...] | None = None) ->
     return ProcessRecord(pid=pid, command=command, address=address, started_at=started_at)
 
 
+START_TIME_TOLERANCE = 2.5
+
+
 def is_ours(record: ProcessRecord) -> bool:
     """True when the pid is alive and is still the process we started, not a reused pid."""
     try:
@@ -72,7 +75,11 @@ def is_ours(record: ProcessRecord) -> bool:
         return (
             process.status() != psutil.STATUS_ZOMBIE
             and tuple(process.cmdline()) == record.command
-            and abs(process.create_time() - record.started_epoch) < 1.0
+            # psutil derives start times from the boot time, which /proc/stat gives in
+            # whole seconds and which moves by a second when the clock is adjusted: the
+            # same process can read 1.0 s apart over a day. A reused pid with the same
+            # command line would have started well after ours.
+            and abs(process.create_time() - record.started_epoch) < START_TIME_TOLERANCE
         )
     except psutil.Error:
         return False
