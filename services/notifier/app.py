@@ -31,7 +31,7 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
         await clock.run()
 
     async def sender(runtime: ServiceRuntime) -> None:
-        mail = SmtpSender(settings.smtp())
+        mail = SmtpSender(settings.smtp(), max_idle=settings.delivery_concurrency)
         try:
             async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
                 await Sender(

@@ -36,9 +36,11 @@ class NotifierSettings(ServiceSettings):
     operator_emails: list[str] = Field(default_factory=list)
 
     # The sender: how many deliveries at once, how often it looks, and its retries.
-    delivery_batch_size: int = 50
-    # Messages of a batch sent at once (each over its own SMTP connection or request).
-    delivery_concurrency: int = 8
+    delivery_batch_size: int = 200
+    # Messages of a batch sent at once, each over an SMTP connection of its own (kept open
+    # for the next message) or its own request. 32/200 against 8/50 in a round's burst
+    # (bench/round.py): every receipt in the SMTP sink 1.7 s sooner (12.9 s against 14.6).
+    delivery_concurrency: int = 32
     delivery_poll_seconds: float = 0.5
     # A sender that dies while sending loses its batch to another after this long.
     delivery_lease_seconds: float = 30.0
