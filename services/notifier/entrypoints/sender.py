@@ -52,7 +52,9 @@ class Sender:
             except DATABASE_UNAVAILABLE as error:
                 log.warning("sender: database unavailable (%s); trying again", error)
                 sent = 0
-            if sent < self._batch_size:
+            # Look again at once while there was work: messages queued meanwhile (a burst
+            # of receipts) should not wait out a poll interval behind a part-full batch.
+            if not sent:
                 await asyncio.sleep(self._poll)
 
     async def send_due(self) -> int:
