@@ -17,7 +17,7 @@ from shared.events import (
     new_event,
 )
 from shared.messaging.consumer import EventRejected
-from shared.messaging.outbox import enqueue
+from shared.messaging.outbox import enqueue, outbox_values
 from shared.standards import StandardCatalog
 from shared.topics import Topic
 
@@ -82,10 +82,19 @@ async def score_submission(
 ) -> None:
     started = time.perf_counter()
     received = event.data
-    await repository.keep_received(conn, received)
     previous = await repository.latest_result(
         conn, received.center_id, previous_round_id(received.round_id)
     )
     score = build_score(catalog, received, previous)
-    await publish_score(conn, score, str(event.event_id), metrics)
+    scored = new_event(score, producer=SERVICE)
+    # The received version, the score and its event in one statement (two round trips per
+    # event in all; a round's burst waits on the scorer).
+    if await repository.keep_and_score(
+        conn,
+        received,
+        score,
+        str(event.event_id),
+        outbox_values(Topic.SUBMISSION_SCORED, score.center_id, scored),
+    ):
+        metrics.verdicts.labels(score.round_id, score.verdict).inc()
     metrics.duration.observe(time.perf_counter() - started)

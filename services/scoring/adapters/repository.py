@@ -5,33 +5,17 @@ from typing import Any
 import asyncpg
 
 from shared.events import PreviousResult, SubmissionReceived, SubmissionScored
+from shared.messaging.outbox import OUTBOX_INSERT
+
+SCORE_INSERT = """
+    INSERT INTO scores (submission_id, version, score_version, center_id, round_id,
+        standard, standard_version, satisfaction_percent, checklist_percent, verdict,
+        scorecard, received_event_id, scored_at)
+"""
 
 
-async def keep_received(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
-    await conn.execute(
-        "INSERT INTO received_submissions (submission_id, version, center_id, round_id, received)"
-        " VALUES ($1, $2, $3, $4, $5::text::jsonb) ON CONFLICT DO NOTHING",
-        received.submission_id,
-        received.version,
-        received.center_id,
-        received.round_id,
-        received.model_dump_json(),
-    )
-
-
-async def save_score(
-    conn: asyncpg.Connection, score: SubmissionScored, received_event_id: str
-) -> bool:
-    """Store a score version; False if that (submission, version, score version) exists."""
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO scores (submission_id, version, score_version, center_id, round_id,
-            standard, standard_version, satisfaction_percent, checklist_percent, verdict,
-            scorecard, received_event_id, scored_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)
-        ON CONFLICT (submission_id, version, score_version) DO NOTHING
-        RETURNING true
-        """,
+def score_values(score: SubmissionScored, received_event_id: str) -> tuple[Any, ...]:
+    return (
         score.submission_id,
         score.version,
         score.score_version,
@@ -45,6 +29,53 @@ async def save_score(
         score.model_dump_json(),
         received_event_id,
         score.scored_at,
+    )
+
+
+async def keep_and_score(
+    conn: asyncpg.Connection,
+    received: SubmissionReceived,
+    score: SubmissionScored,
+    received_event_id: str,
+    event: tuple[Any, str, str, bytes],
+) -> bool:
+    """In one statement: the received version, its first score and the score's event (only
+    if the score is new); False if that score existed."""
+    inserted = await conn.fetchval(
+        f"""
+        WITH kept AS (
+            INSERT INTO received_submissions
+                (submission_id, version, center_id, round_id, received)
+            VALUES ($1, $2, $4, $5, $14::text::jsonb) ON CONFLICT DO NOTHING
+        ), scored AS (
+            {SCORE_INSERT}
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)
+            ON CONFLICT (submission_id, version, score_version) DO NOTHING
+            RETURNING true AS new
+        ), event AS (
+            {OUTBOX_INSERT} SELECT $15, $16, $17, $18 FROM scored
+        )
+        SELECT EXISTS (SELECT FROM scored)
+        """,
+        *score_values(score, received_event_id),
+        received.model_dump_json(),
+        *event,
+    )
+    return bool(inserted)
+
+
+async def save_score(
+    conn: asyncpg.Connection, score: SubmissionScored, received_event_id: str
+) -> bool:
+    """Store a score version; False if that (submission, version, score version) exists."""
+    inserted = await conn.fetchval(
+        f"""
+        {SCORE_INSERT}
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)
+        ON CONFLICT (submission_id, version, score_version) DO NOTHING
+        RETURNING true
+        """,
+        *score_values(score, received_event_id),
     )
     return bool(inserted)
 
