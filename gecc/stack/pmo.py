@@ -4,15 +4,12 @@ answers 200. Its signing secret goes through the environment, never the command 
 import os
 import sys
 
-import httpx
-
 from gecc.pmo_receiver import SECRET_ENV
 from gecc.stack import processes
 from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
 from gecc.stack.state import ProcessRecord
 
 STOP_GRACE = 5.0
-HEALTH_TIMEOUT = 2.0
 
 
 def command(config: StackConfig) -> list[str]:
@@ -43,11 +40,7 @@ def start_receiver(config: StackConfig) -> ProcessRecord:
 
 
 def is_healthy(config: StackConfig) -> bool:
-    try:
-        response = httpx.get(f"{config.pmo_url}/health", timeout=HEALTH_TIMEOUT, trust_env=False)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return processes.answers_ok(f"{config.pmo_url}/health")
 
 
 def wait_ready(config: StackConfig, record: ProcessRecord) -> None:

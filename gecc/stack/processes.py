@@ -10,6 +10,7 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import psutil
 
 from gecc.stack.config import LOCALHOST
@@ -156,6 +157,19 @@ def log_tail(path: Path, lines: int = 30) -> str:
         log.seek(max(0, log.tell() - 64 * 1024))
         text = log.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-lines:])
+
+
+HEALTH_TIMEOUT = 2.0
+
+
+def answers_ok(url: str) -> bool:
+    """True when ``GET url`` answers 200 within ``HEALTH_TIMEOUT`` (no proxy from the
+    environment: these are local processes)."""
+    try:
+        response = httpx.get(url, timeout=HEALTH_TIMEOUT, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
 
 
 def wait_until_ready(

@@ -12,8 +12,6 @@ import shutil
 import signal
 from pathlib import Path
 
-import httpx
-
 from gecc.stack import processes
 from gecc.stack.config import REPO_ROOT, StackConfig
 from gecc.stack.errors import StackError
@@ -21,7 +19,6 @@ from gecc.stack.state import ProcessRecord
 from shared.topics import SERVICES
 
 STOP_GRACE = 10.0
-HEALTH_TIMEOUT = 2.0
 ALERT_RULES = REPO_ROOT / "deploy" / "prometheus" / "alerts.yml"
 SCRAPE_INTERVAL = "15s"
 RETENTION_SIZE = "1GB"
@@ -115,13 +112,7 @@ def reload(record: ProcessRecord) -> None:
 
 
 def is_healthy(config: StackConfig) -> bool:
-    try:
-        response = httpx.get(
-            f"{config.prometheus_url}/-/ready", timeout=HEALTH_TIMEOUT, trust_env=False
-        )
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return processes.answers_ok(f"{config.prometheus_url}/-/ready")
 
 
 def wait_ready(config: StackConfig, record: ProcessRecord) -> None:

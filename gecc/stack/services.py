@@ -1,7 +1,5 @@
 """The service processes: ``python -m services.<name>``, ready once ``GET /health`` says 200."""
 
-import httpx
-
 from gecc.stack import processes
 from gecc.stack.config import REPO_ROOT, StackConfig
 from gecc.stack.state import ProcessRecord
@@ -27,12 +25,7 @@ def start_service(config: StackConfig, name: str) -> ProcessRecord:
 
 
 def is_healthy(config: StackConfig, name: str) -> bool:
-    try:
-        url = f"http://{config.service_address(name)}/health"
-        response = httpx.get(url, timeout=2.0, trust_env=False)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return processes.answers_ok(f"http://{config.service_address(name)}/health")
 
 
 def wait_ready(config: StackConfig, name: str, record: ProcessRecord) -> None:
