@@ -21,6 +21,7 @@ import signal
 import sys
 from dataclasses import asdict, dataclass
 
+import asyncpg
 from prometheus_client import CollectorRegistry
 
 from shared.database import create_pool
@@ -41,6 +42,17 @@ class RelaySettings:
     bootstrap: str
     namespace: str
     busy_poll: float
+
+    def relay(self, pool: asyncpg.Pool, metrics: MessagingMetrics) -> OutboxRelay:
+        return OutboxRelay(
+            pool,
+            self.dsn,
+            self.service,
+            self.bootstrap,
+            metrics,
+            namespace=self.namespace,
+            busy_poll=self.busy_poll,
+        )
 
 
 @dataclass
@@ -75,7 +87,6 @@ class RelayProcess:
         self._settings = settings
         self._metrics = metrics
         self._task: asyncio.Task[None] | None = None
-        self._child: asyncio.subprocess.Process | None = None
         self._seen: dict[str, float] = {}
 
     def start(self) -> None:
@@ -107,7 +118,6 @@ class RelayProcess:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        self._child = child
         self._seen = {}  # a new child counts from zero
         try:
             assert child.stdin is not None and child.stdout is not None
@@ -160,15 +170,7 @@ async def serve(settings: RelaySettings) -> None:
     registry = CollectorRegistry()
     metrics = MessagingMetrics(registry, settings.service)
     pool = await create_pool(settings.dsn, 1, 2)
-    relay = OutboxRelay(
-        pool,
-        settings.dsn,
-        settings.service,
-        settings.bootstrap,
-        metrics,
-        namespace=settings.namespace,
-        busy_poll=settings.busy_poll,
-    )
+    relay = settings.relay(pool, metrics)
     terminated = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     tasks = [

@@ -130,28 +130,18 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         for name, work in self._background:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
+        relay_settings = RelaySettings(
+            s.database_url,
+            self.name,
+            s.kafka_bootstrap,
+            s.topic_namespace,
+            s.outbox_busy_poll_ms / 1000,
+        )
         if relay and s.outbox_relay == "process":
-            self._relay = RelayProcess(
-                RelaySettings(
-                    s.database_url,
-                    self.name,
-                    s.kafka_bootstrap,
-                    s.topic_namespace,
-                    s.outbox_busy_poll_ms / 1000,
-                ),
-                self.metrics,
-            )
+            self._relay = RelayProcess(relay_settings, self.metrics)
             self._relay.start()
         elif relay:
-            in_loop = OutboxRelay(
-                self._pool,
-                s.database_url,
-                self.name,
-                s.kafka_bootstrap,
-                self.metrics,
-                namespace=s.topic_namespace,
-                busy_poll=s.outbox_busy_poll_ms / 1000,
-            )
+            in_loop = relay_settings.relay(self._pool, self.metrics)
             self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
             self._relay_in_loop = in_loop
         # What exists now (modules, the app, settings, caches) lives until the process ends:
