@@ -74,10 +74,11 @@ async def submit(
     request = Request(center_id, body, raw_body, hashlib.sha256(raw_body).digest(), idempotency_key)
     terms = await rounds.terms(pool, body.round_id)
     if terms is not None:
-        answer = await _submit_in_one_statement(pool, terms, request, remote_addr, received_at)
+        answer = await _submit_in_one_statement(
+            pool, rounds, terms, request, remote_addr, received_at
+        )
         if answer is not None:
             return answer
-        rounds.forget(body.round_id)
     return await _submit_in_transaction(pool, request, remote_addr, received_at)
 
 
@@ -92,13 +93,15 @@ class Request:
 
 async def _submit_in_one_statement(
     pool: asyncpg.Pool,
+    rounds: RoundBook,
     terms: RoundTerms,
     request: Request,
     remote_addr: str,
     received_at: datetime,
 ) -> Answer | None:
     """None when the cached round cannot decide: a refusal (confirmed by the transaction,
-    which reads the round itself) or dates and extensions that changed meanwhile."""
+    which reads the round itself) or dates and extensions that changed meanwhile (then
+    the cache reads them again next time)."""
     center_id, round_ = request.center_id, terms.round
     extension_until = terms.extension_until(center_id)
     try:
@@ -134,6 +137,7 @@ async def _submit_in_one_statement(
     if outcome.replay:
         return await _replay(pool, request)
     if outcome.stale:
+        rounds.forget(round_.id)
         return None
     assert outcome.submission_id and outcome.version and outcome.receipt_number
     return Answer(

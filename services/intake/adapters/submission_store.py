@@ -16,8 +16,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.intake.adapters import repository
 from services.intake.adapters.audit import AUDIT_INSERT, AuditEntry
-from services.intake.adapters.repository import ROUND_COLUMNS
 from services.intake.domain.rounds import Round
 from shared.messaging.outbox import OUTBOX_INSERT
 
@@ -47,18 +47,14 @@ class RoundBook:
         if cached is not None and time.monotonic() - cached.read_at < self._ttl:
             return cached
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1", round_id)
-            if row is None:
+            round_ = await repository.get_round(conn, round_id)
+            if round_ is None:
                 self._terms.pop(round_id, None)
                 return None
             granted = await conn.fetch(
                 "SELECT center_id, until FROM extensions WHERE round_id = $1", round_id
             )
-        terms = RoundTerms(
-            Round(**{column: row[column] for column in ROUND_COLUMNS.split(", ")}),
-            {g["center_id"]: g["until"] for g in granted},
-            time.monotonic(),
-        )
+        terms = RoundTerms(round_, {g["center_id"]: g["until"] for g in granted}, time.monotonic())
         self._terms[round_id] = terms
         return terms
 
