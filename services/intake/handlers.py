@@ -111,6 +111,9 @@ async def _submit_in_one_statement(
     # The statement replaces the id (for an amendment), the version and the receipt number.
     received = _received_event(request, uuid4(), 1, round_.id, received_at, acceptance.late)
     event = new_event(received, producer=SERVICE, occurred_at=received_at)
+    payload_head, payload_tail = submission_store.payload_around_version(
+        event.model_dump_json(), received.submission_id, received.receipt_number
+    )
     try:
         outcome = await submission_store.store(
             pool,
@@ -128,7 +131,8 @@ async def _submit_in_one_statement(
                 body=request.raw_body.decode(),
                 event_id=event.event_id,
                 topic=Topic.SUBMISSION_RECEIVED.value,
-                payload=event.model_dump_json(),
+                payload_head=payload_head,
+                payload_tail=payload_tail,
                 audit=_audit(center_id, round_.id, acceptance, remote_addr),
             ),
         )

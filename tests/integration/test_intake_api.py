@@ -17,8 +17,10 @@ from services.intake.app import create_app
 from services.intake.domain.centers import Center
 from services.intake.settings import IntakeSettings
 from shared.database import connect
+from shared.events import Envelope, SubmissionReceived
 from shared.topics import Topic
 from tests.support.isolation import Isolated
+from tests.support.kafka import read_all
 from tests.support.samples import submission_body
 
 ROUND = "FY2570-H1"
@@ -37,6 +39,7 @@ class Intake:
     client: httpx.AsyncClient
     tokens: dict[str, str]
     db: str
+    isolated: Isolated
 
     async def submit(
         self, who: str, body: dict[str, Any] | None = None, key: str | None = None
@@ -97,7 +100,7 @@ async def start_intake(isolated: Isolated, **settings: Any) -> AsyncIterator[Int
         tokens = {who: str(getattr(t, "token", t)) for who, t in issued.items()}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
-            yield Intake(client, tokens, db)
+            yield Intake(client, tokens, db, isolated)
 
 
 @pytest.fixture
@@ -166,6 +169,19 @@ async def test_amendments_are_new_versions_in_order_and_all_kept(intake: Intake)
     assert [v["version"] for v in shown.json()["versions"]] == [1, 2, 3]
     bodies = await intake.fetch("SELECT body FROM submission_versions ORDER BY version")
     assert [b["body"]["satisfaction"]["respondents"] for b in bodies] == [500, 501, 502]
+    # The one-statement write puts the id, version and receipt number it took into the event.
+    published = await read_all(
+        intake.isolated.kafka_bootstrap, intake.isolated.topics(Topic.SUBMISSION_RECEIVED), 3
+    )
+    events = [Envelope[SubmissionReceived].model_validate_json(r.value) for r in published]
+    assert [
+        (str(e.data.submission_id), e.data.version, e.data.receipt_number, e.event_id)
+        for e in events
+    ] == [
+        (a.json()["submission_id"], a.json()["version"], a.json()["receipt_number"], e.event_id)
+        for a, e in zip(answers, events, strict=True)
+    ]
+    assert [e.data.satisfaction.respondents for e in events] == [500, 501, 502]
 
 
 async def test_late_closed_and_extended_submissions(intake: Intake) -> None:

@@ -8,6 +8,7 @@ dates and that extension; otherwise it writes nothing and says ``stale``, and th
 takes the two-statement path, which reads them inside its transaction.
 """
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,9 +65,10 @@ class RoundBook:
 
 @dataclass(frozen=True)
 class FastVersion:
-    """What the statement needs besides the version it takes. The event's payload carries
-    placeholders for the submission id, version and receipt number, which the statement
-    fills in (``jsonb_set``); the receipt number is ``receipt_prefix`` + version."""
+    """What the statement needs besides the version it takes. The event's payload comes in
+    two parts (``payload_around_version``), between which the statement writes the
+    submission id, version and receipt number it took; the receipt number is
+    ``receipt_prefix`` + version."""
 
     center_id: str
     idempotency_key: str
@@ -81,7 +83,8 @@ class FastVersion:
     body: str
     event_id: UUID
     topic: str
-    payload: str
+    payload_head: str
+    payload_tail: str
     audit: AuditEntry
 
 
@@ -118,10 +121,9 @@ WITH round AS (
     SELECT $5, $7, $14, id, latest_version FROM version
 ), event AS (
     {OUTBOX_INSERT}
-    SELECT $15, $16, $5, convert_to(jsonb_set(jsonb_set(jsonb_set($17::text::jsonb,
-        '{{data,submission_id}}', to_jsonb(id)),
-        '{{data,version}}', to_jsonb(latest_version)),
-        '{{data,receipt_number}}', to_jsonb(receipt_number))::text, 'UTF8')
+    SELECT $15, $16, $5, convert_to($17 || '"submission_id":"' || id
+        || '","version":' || latest_version
+        || ',"receipt_number":' || to_json(receipt_number)::text || $22, 'UTF8')
     FROM version
 ), audit AS (
     {AUDIT_INSERT}
@@ -159,11 +161,12 @@ async def store(pool: asyncpg.Pool, new: FastVersion) -> FastOutcome:
         new.request_hash,
         new.event_id,
         new.topic,
-        new.payload,
+        new.payload_head,
         actor,
         action,
         details,
         remote_addr,
+        new.payload_tail,
     )
     assert row is not None
     replay = bool(row["replay"])
@@ -174,6 +177,22 @@ async def store(pool: asyncpg.Pool, new: FastVersion) -> FastOutcome:
         version=row["version"],
         receipt_number=row["receipt_number"],
     )
+
+
+def payload_around_version(
+    payload: str, submission_id: UUID, receipt_number: str
+) -> tuple[str, str]:
+    """The text of a submission-received event before and after its leading
+    ``"submission_id":…,"version":1,"receipt_number":…`` fields (serialized in that order,
+    once: the id is new), so that the statement can put in the values it took by
+    concatenating text; through ``jsonb`` that cost PostgreSQL about 0.1 ms a submission."""
+    written = f'"submission_id":"{submission_id}","version":1,"receipt_number":' + json.dumps(
+        receipt_number, ensure_ascii=False
+    )
+    start = payload.find(written)
+    if start < 0:
+        raise ValueError(f"no {written} in the event's payload")
+    return payload[:start], payload[start + len(written) :]
 
 
 async def earlier_answer(
