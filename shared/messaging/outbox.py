@@ -3,12 +3,15 @@
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 
 from shared.events import Envelope
 from shared.messaging.metrics import MessagingMetrics
@@ -18,6 +21,9 @@ log = logging.getLogger(__name__)
 
 METRICS_INTERVAL_SECONDS = 1.0
 STOP_TIMEOUT_SECONDS = 5.0
+# Bytes of one record batch the relay builds for a partition: well under the broker's
+# message.max.bytes (1 MiB by default) so that a batch is never refused for its size.
+MAX_BATCH_BYTES = 256 * 1024
 
 
 def notify_channel(service: str) -> str:
@@ -151,8 +157,8 @@ class OutboxRelay:
             "DELETE FROM outbox WHERE id = ANY($1::bigint[])",
             [r["id"] for r in rows],
         )
-        for row in rows:
-            self._metrics.outbox_published.labels(self._service, row["topic"]).inc()
+        for topic, count in Counter(r["topic"] for r in rows).items():
+            self._metrics.outbox_published.labels(self._service, topic).inc(count)
         return len(rows)
 
     async def refresh_metrics(self) -> None:
@@ -197,15 +203,40 @@ class OutboxRelay:
         return self._holds_lock
 
     async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
-        acks = [
-            await producer.send(
-                self._namespace + r["topic"],
-                value=bytes(r["payload"]),
-                key=r["message_key"].encode(),
+        """Send ``rows`` as record batches, one per partition (in id order within each), and
+        wait until Kafka has them all. Built batches cost the relay about half the CPU of
+        one ``send`` per record, and leave at once instead of lingering for more."""
+        partition_of = DefaultPartitioner()  # the producer's own: murmur2 of the key
+        partitions: dict[str, list[int]] = {}
+        building: dict[tuple[str, int], BatchBuilder] = {}
+        acks: list[asyncio.Future[Any]] = []
+        for row in rows:
+            topic, key, value = (
+                self._namespace + row["topic"],
+                row["message_key"].encode(),
+                bytes(row["payload"]),
             )
-            for r in rows
-        ]
+            if topic not in partitions:
+                partitions[topic] = sorted(await producer.partitions_for(topic))
+            where = (topic, partition_of(key, partitions[topic], partitions[topic]))
+            batch = building.get(where)
+            if batch is not None and batch.append(key=key, value=value, timestamp=None) is not None:
+                continue
+            if batch is not None:  # full: send it and start the next one
+                acks.append(await self._send_batch(producer, batch, *where))
+            batch = building[where] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                raise ValueError(f"outbox row {row['id']} does not fit a record batch")
+        for where, batch in building.items():
+            acks.append(await self._send_batch(producer, batch, *where))
         await asyncio.gather(*acks)
+
+    @staticmethod
+    async def _send_batch(
+        producer: AIOKafkaProducer, batch: BatchBuilder, topic: str, partition: int
+    ) -> asyncio.Future[Any]:
+        batch.close()
+        return await producer.send_batch(batch, topic, partition=partition)
 
     async def _ensure_producer(self) -> AIOKafkaProducer:
         if self._producer is None:
@@ -215,6 +246,7 @@ class OutboxRelay:
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=5,
+                max_batch_size=MAX_BATCH_BYTES,
                 request_timeout_ms=15000,
             )
             try:

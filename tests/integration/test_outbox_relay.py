@@ -20,6 +20,7 @@ from shared.messaging.outbox import OutboxRelay, enqueue
 from shared.messaging.relay_process import RelayProcess, RelaySettings
 from shared.topics import Topic
 from tests.support.isolation import Isolated
+from tests.support.kafka import read_all
 
 SERVICE = "intake"
 
@@ -158,6 +159,59 @@ async def test_the_relay_process_publishes_and_reports_to_the_parent(
         ]
     finally:
         await relay.stop()
+
+
+async def test_a_batch_keeps_each_keys_order_across_partitions_topics_and_full_batches(
+    isolated: Isolated, pool: asyncpg.Pool
+) -> None:
+    # 8 centers x 40 events of 20 kB: several keys per partition and more than one record
+    # batch (256 kB) per partition, with events of another topic in between.
+    await pool.execute("DELETE FROM outbox")
+    centers = [f"GECC-{n:04d}" for n in range(1, 9)]
+    rows = [
+        (
+            uuid4(),
+            Topic.SUBMISSION_RECEIVED.value,
+            center,
+            json.dumps({"n": n, "pad": "x" * 20_000}),
+        )
+        for n in range(40)
+        for center in centers
+    ]
+    rows[::50] = [(uuid4(), Topic.EXPORT_REQUESTED.value, "FY2570-H1", "{}")] * len(rows[::50])
+    await pool.executemany(
+        "INSERT INTO outbox (event_id, topic, message_key, payload)"
+        " VALUES ($1, $2, $3, convert_to($4, 'UTF8'))",
+        [(uuid4(), topic, key, payload) for _, topic, key, payload in rows],
+    )
+    relay = OutboxRelay(
+        pool,
+        isolated.service_url(SERVICE),
+        SERVICE,
+        isolated.kafka_bootstrap,
+        MessagingMetrics(CollectorRegistry(), SERVICE),
+        namespace=isolated.namespace,
+    )
+    try:
+        assert await relay.publish_batch() == len(rows)
+    finally:
+        await relay.close()
+    assert await _empty(pool)
+
+    records = await read_all(
+        isolated.kafka_bootstrap, isolated.topics(Topic.SUBMISSION_RECEIVED), len(rows) - 7
+    )
+    sent = {
+        center: [json.loads(p)["n"] for _, t, k, p in rows if k == center] for center in centers
+    }
+    assert {
+        center: [json.loads(r.value)["n"] for r in records if r.key == center.encode()]
+        for center in centers
+    } == sent
+    assert all(len({r.partition for r in records if r.key == c.encode()}) == 1 for c in centers)
+    assert len({r.partition for r in records}) > 1
+    exports = await read_all(isolated.kafka_bootstrap, isolated.topics(Topic.EXPORT_REQUESTED), 7)
+    assert len(exports) == 7
 
 
 async def _empty(pool: asyncpg.Pool) -> bool:
