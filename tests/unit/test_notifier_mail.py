@@ -1,21 +1,23 @@
 """The SMTP adapter against the real mail sink, started in this process on a free port."""
 
 import asyncio
+import base64
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gecc.mailsink import REFUSE_FILE, bound_port, read_mailbox, serve
+from gecc.mailsink import REFUSE_FILE, bound_port, message_id, read_mailbox, serve
 from services.intake.domain.rounds import default_round
 from services.notifier.adapters.delivery import PermanentDeliveryError, TemporaryDeliveryError
-from services.notifier.adapters.mail import SmtpSender, SmtpSettings, classify
+from services.notifier.adapters.mail import SmtpSender, SmtpSettings, classify, header_text
 from services.notifier.domain import messages
 from services.notifier.domain.schedule import RoundSnapshot
 
@@ -214,3 +216,40 @@ async def test_messages_share_a_kept_connection_and_a_closed_one_is_replaced() -
         await sender.close()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Report received",
+        REMINDER.subject,
+        "ใบรับรายงาน " * 20 + "FY2570-H1/GECC-0010/v1 / Report received",
+        "a" * 44 + "ก" * 30,  # a character across the first word's end
+        "ศูนย์ 😀 emoji\nและบรรทัดใหม่",
+    ],
+)
+def test_headers_are_folded_encoded_words_that_decode_to_the_subject(subject: str) -> None:
+    written = header_text(subject)
+    lines = written.split("\r\n")
+    assert all(len(line) <= 76 for line in lines)
+    assert all(line.startswith(" ") for line in lines[1:])
+    assert str(make_header(decode_header(written))) == subject
+    if not subject.isascii():  # every word whole characters on its own (RFC 2047 5.3)
+        for line in lines:
+            word = re.fullmatch(r" ?=\?utf-8\?b\?([A-Za-z0-9+/=]+)\?=", line)
+            assert word is not None, line
+            base64.b64decode(word.group(1)).decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"Subject: x\r\nMessage-Id:  <a@gecc.go.th> \r\n\r\nbody", b"<a@gecc.go.th>"),
+        (b"MESSAGE-ID: <b@x>\n\nbody", b"<b@x>"),
+        (b"Subject: x\r\n\r\nMessage-ID: <in-the-body@x>\r\n", b""),
+    ],
+)
+def test_the_sink_names_a_file_by_the_message_id_of_the_header_section(
+    raw: bytes, expected: bytes
+) -> None:
+    assert message_id(raw) == expected
