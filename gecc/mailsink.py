@@ -12,6 +12,7 @@ import email.policy
 import hashlib
 import itertools
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +22,9 @@ from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+# The Message-ID of the header section (it names the file): a search instead of the email
+# package's header parser, which cost about 0.3 ms a message.
+MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 REFUSE_FILE = ".refuse"
 REFUSED = "451 4.3.2 Mail sink refuses deliveries for now (control file .refuse)"
 
@@ -62,8 +66,7 @@ class Mailbox:
         return "250 OK stored"
 
     def store(self, raw: bytes) -> Path:
-        headers = BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
-        digest = hashlib.sha256(str(headers["Message-ID"] or "").encode()).hexdigest()[:16]
+        digest = hashlib.sha256(message_id(raw)).hexdigest()[:16]
         name = f"{time.time_ns():020d}-{next(self._sequence):06d}-{digest}.eml"
         temporary = self.directory / f".{name}.tmp"
         with temporary.open("wb") as file:
@@ -71,6 +74,12 @@ class Mailbox:
             file.flush()
             os.fsync(file.fileno())
         return temporary.replace(self.directory / name)
+
+
+def message_id(raw: bytes) -> bytes:
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    found = MESSAGE_ID.search(head)
+    return found.group(1) if found else b""
 
 
 async def serve(directory: Path, host: str = "127.0.0.1", port: int = 8025) -> asyncio.Server:
