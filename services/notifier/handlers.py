@@ -10,8 +10,8 @@ import asyncpg
 
 from services.notifier.adapters import repository
 from services.notifier.domain import notices
-from services.notifier.domain.notices import Address, Outgoing
-from services.notifier.domain.schedule import Moment, Tick
+from services.notifier.domain.notices import Address, CenterState, Outgoing
+from services.notifier.domain.schedule import Moment, RoundSnapshot, Tick
 from services.notifier.metrics import NotifierMetrics
 from shared.events import (
     CenterRegistered,
@@ -65,8 +65,8 @@ async def note_submission(
     conn: asyncpg.Connection, event: Envelope[SubmissionReceived], metrics: NotifierMetrics
 ) -> None:
     """Remember that the center submitted (reminders skip it) and send its receipt."""
-    await repository.record_submission(conn, event.data)
-    await send_receipt(conn, event.data, metrics)
+    center, round_ = await repository.record_submission_and_read(conn, event.data)
+    await _queue_receipt(conn, event.data, center, round_, metrics)
 
 
 async def note_result(
@@ -74,8 +74,9 @@ async def note_result(
 ) -> None:
     """Remember the version's verdict and tell the center its result, once per version (a
     re-score with a corrected standard is not announced again)."""
-    if await repository.record_result(conn, event.data):
-        await send_result(conn, event.data, metrics)
+    first, center = await repository.record_result_and_read(conn, event.data)
+    if first:
+        await _queue_result(conn, event.data, center, metrics)
 
 
 async def send_receipt(
@@ -83,6 +84,16 @@ async def send_receipt(
 ) -> None:
     center = await repository.center(conn, received.center_id)
     round_ = await repository.get_round(conn, received.round_id)
+    await _queue_receipt(conn, received, center, round_, metrics)
+
+
+async def _queue_receipt(
+    conn: asyncpg.Connection,
+    received: SubmissionReceived,
+    center: CenterState | None,
+    round_: RoundSnapshot | None,
+    metrics: NotifierMetrics,
+) -> None:
     if center is None or round_ is None:
         await hold(conn, "receipt", received, metrics)
         return
@@ -101,7 +112,15 @@ async def send_receipt(
 async def send_result(
     conn: asyncpg.Connection, scored: SubmissionScored, metrics: NotifierMetrics
 ) -> None:
-    center = await repository.center(conn, scored.center_id)
+    await _queue_result(conn, scored, await repository.center(conn, scored.center_id), metrics)
+
+
+async def _queue_result(
+    conn: asyncpg.Connection,
+    scored: SubmissionScored,
+    center: CenterState | None,
+    metrics: NotifierMetrics,
+) -> None:
     if center is None:
         await hold(conn, "result", scored, metrics)
         return

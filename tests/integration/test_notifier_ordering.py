@@ -12,10 +12,18 @@ from prometheus_client import CollectorRegistry
 from services.notifier import handlers
 from services.notifier.adapters import repository
 from services.notifier.metrics import NotifierMetrics
+from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
 from shared.database import connect
-from shared.events import CenterRegistered, RoundScheduled, new_event
+from shared.events import (
+    CenterRegistered,
+    Envelope,
+    RoundScheduled,
+    SubmissionReceived,
+    SubmissionScored,
+    new_event,
+)
 from tests.support.isolation import Isolated
-from tests.support.samples import received_event
+from tests.support.samples import received_event, standard
 
 
 @pytest.fixture
@@ -47,6 +55,29 @@ def round_h1() -> RoundScheduled:
         opens_at=now - timedelta(days=1),
         due_at=now + timedelta(days=7),
         closes_at=now + timedelta(days=21),
+    )
+
+
+def scored_event(received: SubmissionReceived) -> Envelope[SubmissionScored]:
+    """The scorer's event for ``received`` (its domain's scoring of the sample standard)."""
+    satisfaction = score_satisfaction(received.satisfaction)
+    checklist = score_checklist(standard(), received.checklist)
+    verdict, reasons = judge(standard(), satisfaction, checklist)
+    return new_event(
+        SubmissionScored(
+            submission_id=received.submission_id,
+            version=received.version,
+            center_id=received.center_id,
+            round_id=received.round_id,
+            standard=standard().id,
+            standard_version=standard().version,
+            scored_at=datetime.now(UTC),
+            satisfaction=satisfaction,
+            checklist=checklist,
+            verdict=verdict,
+            reasons=reasons,
+        ),
+        "test",
     )
 
 
@@ -94,3 +125,25 @@ async def test_a_notice_held_while_its_center_was_being_committed_is_swept_out(
     await handlers.release_ready(conn, metrics)
     assert await receipts(conn) == [("gecc-0003@example.go.th", 1)]
     assert await conn.fetchval("SELECT count(*) FROM held_notices") == 0
+
+
+async def test_known_center_and_round_get_the_receipt_at_once_and_one_result_per_version(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    await handlers.note_center(conn, new_event(center("GECC-0001"), "test"), metrics)
+    received = received_event("GECC-0001")
+    await handlers.note_submission(conn, received, metrics)
+    assert await receipts(conn) == [("gecc-0001@example.go.th", 1)]
+    assert await conn.fetchval("SELECT count(*) FROM held_notices") == 0
+    noted = await conn.fetchrow("SELECT center_id, latest_version FROM round_submissions")
+    assert tuple(noted) == ("GECC-0001", 1)
+
+    scored = scored_event(received.data)
+    await handlers.note_result(conn, scored, metrics)
+    rescored = scored.data.model_copy(update={"score_version": 2, "verdict": "at_risk"})
+    await handlers.note_result(conn, new_event(rescored, "test"), metrics)
+    results = await conn.fetch("SELECT recipient FROM deliveries WHERE kind = 'result'")
+    assert [r["recipient"] for r in results] == ["gecc-0001@example.go.th"]
+    assert await conn.fetchval("SELECT verdict FROM submission_results") == "maintained"

@@ -49,18 +49,20 @@ async def record_center(conn: asyncpg.Connection, center: CenterRegistered) -> N
     )
 
 
-async def record_submission(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
-    await conn.execute(
-        """
-        INSERT INTO round_submissions (round_id, center_id, first_received_at, latest_version, late)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (round_id, center_id) DO UPDATE SET
-            first_received_at =
-                least(round_submissions.first_received_at, excluded.first_received_at),
-            latest_version = greatest(round_submissions.latest_version, excluded.latest_version),
-            late = CASE WHEN excluded.latest_version > round_submissions.latest_version
-                        THEN excluded.late ELSE round_submissions.late END
-        """,
+RECORD_SUBMISSION = """
+    INSERT INTO round_submissions (round_id, center_id, first_received_at, latest_version, late)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (round_id, center_id) DO UPDATE SET
+        first_received_at =
+            least(round_submissions.first_received_at, excluded.first_received_at),
+        latest_version = greatest(round_submissions.latest_version, excluded.latest_version),
+        late = CASE WHEN excluded.latest_version > round_submissions.latest_version
+                    THEN excluded.late ELSE round_submissions.late END
+"""
+
+
+def _submission_values(received: SubmissionReceived) -> tuple[Any, ...]:
+    return (
         received.round_id,
         received.center_id,
         received.received_at,
@@ -69,15 +71,43 @@ async def record_submission(conn: asyncpg.Connection, received: SubmissionReceiv
     )
 
 
-async def record_result(conn: asyncpg.Connection, scored: SubmissionScored) -> bool:
-    """True when this is the version's first result (a re-score changes nothing here)."""
-    status = await conn.execute(
-        """
-        INSERT INTO submission_results
-            (submission_id, version, center_id, round_id, verdict, scored_at)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (submission_id, version) DO NOTHING
+async def record_submission_and_read(
+    conn: asyncpg.Connection, received: SubmissionReceived
+) -> tuple[CenterState | None, RoundSnapshot | None]:
+    """Remember the center's submission; with the center and round its receipt needs, read
+    in the same round trip (a round's burst brings 1,343 of these within seconds)."""
+    row = await conn.fetchrow(
+        f"""
+        WITH noted AS ({RECORD_SUBMISSION})
+        SELECT c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
+               false AS submitted, false AS late, NULL::text AS verdict,
+               r.id AS round_id, r.opens_at, r.due_at, r.closes_at
+        FROM (SELECT 1) AS one
+        LEFT JOIN centers c ON c.id = $2
+        LEFT JOIN rounds r ON r.id = $1
         """,
+        *_submission_values(received),
+    )
+    assert row is not None
+    center_ = None if row["id"] is None else _center_state(row)
+    round_ = (
+        None
+        if row["round_id"] is None
+        else RoundSnapshot(row["round_id"], row["opens_at"], row["due_at"], row["closes_at"])
+    )
+    return center_, round_
+
+
+RECORD_RESULT = """
+    INSERT INTO submission_results
+        (submission_id, version, center_id, round_id, verdict, scored_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (submission_id, version) DO NOTHING
+"""
+
+
+def _result_values(scored: SubmissionScored) -> tuple[Any, ...]:
+    return (
         scored.submission_id,
         scored.version,
         scored.center_id,
@@ -85,7 +115,25 @@ async def record_result(conn: asyncpg.Connection, scored: SubmissionScored) -> b
         scored.verdict,
         scored.scored_at,
     )
-    return bool(status == "INSERT 0 1")
+
+
+async def record_result_and_read(
+    conn: asyncpg.Connection, scored: SubmissionScored
+) -> tuple[bool, CenterState | None]:
+    """Remember the version's verdict: True when it is its first result (a re-score changes
+    nothing here); with the center its notice goes to, read in the same round trip."""
+    row = await conn.fetchrow(
+        f"""
+        WITH recorded AS ({RECORD_RESULT} RETURNING true AS first)
+        SELECT EXISTS (SELECT FROM recorded) AS first,
+               c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
+               false AS submitted, false AS late, NULL::text AS verdict
+        FROM (SELECT 1) AS one LEFT JOIN centers c ON c.id = $3
+        """,
+        *_result_values(scored),
+    )
+    assert row is not None
+    return bool(row["first"]), None if row["id"] is None else _center_state(row)
 
 
 def _snapshot(row: asyncpg.Record) -> RoundSnapshot:
