@@ -336,12 +336,13 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
     ]
 
 
-async def mark_sent(pool: asyncpg.Pool, delivery_id: int) -> None:
-    await pool.execute(
-        "UPDATE deliveries SET status = 'sent', sent_at = now(), attempts = attempts + 1,"
-        " leased_until = NULL, last_error = NULL WHERE id = $1",
-        delivery_id,
-    )
+async def mark_sent(pool: asyncpg.Pool, delivery_ids: Sequence[int]) -> None:
+    if delivery_ids:
+        await pool.execute(
+            "UPDATE deliveries SET status = 'sent', sent_at = now(), attempts = attempts + 1,"
+            " leased_until = NULL, last_error = NULL WHERE id = ANY($1::bigint[])",
+            list(delivery_ids),
+        )
 
 
 async def mark_retry(pool: asyncpg.Pool, delivery_id: int, at: datetime, error: str) -> None:

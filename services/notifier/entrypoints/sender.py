@@ -58,18 +58,25 @@ class Sender:
                 await asyncio.sleep(self._poll)
 
     async def send_due(self) -> int:
-        """Deliver one batch of due messages; return how many were taken."""
+        """Deliver one batch of due messages, ``concurrency`` at a time, each group marked
+        sent in one statement once it is delivered; return how many were taken.
+
+        A process that dies sends again at most the group it was sending (the messages
+        carry their delivery id as Message-ID): as many as were in flight before, one
+        statement per group instead of one per message."""
         batch = await repository.claim_deliveries(self._pool, self._batch_size, self._lease)
-        limit = asyncio.Semaphore(self._concurrency)
-
-        async def deliver(delivery: Delivery) -> None:
-            async with limit:
-                await self.deliver(delivery)
-
-        await asyncio.gather(*(deliver(d) for d in batch))
+        for start in range(0, len(batch), self._concurrency):
+            group = batch[start : start + self._concurrency]
+            delivered = await asyncio.gather(*(self.deliver(d) for d in group))
+            sent = [d for d, ok in zip(group, delivered, strict=True) if ok]
+            await repository.mark_sent(self._pool, [d.id for d in sent])
+            for d in sent:
+                self._metrics.notifications.labels(d.message.kind.value, d.channel, "sent").inc()
         return len(batch)
 
-    async def deliver(self, delivery: Delivery) -> None:
+    async def deliver(self, delivery: Delivery) -> bool:
+        """Send one message: True when delivered (the caller marks it sent); a failure is
+        recorded here as a retry or, after the last attempt, a dead letter."""
         kind = delivery.message.kind.value
         try:
             if delivery.channel == "webhook":
@@ -89,7 +96,7 @@ class Sender:
                 log.error(
                     "gave up on delivery %s after %d attempt(s): %s", delivery.id, attempt, error
                 )
-                return
+                return False
             delay = decision.delay
             if isinstance(error, DeliveryError) and error.retry_after:
                 delay = max(delay, timedelta(seconds=error.retry_after))
@@ -97,6 +104,5 @@ class Sender:
                 self._pool, delivery.id, datetime.now(UTC) + delay, str(error)
             )
             self._metrics.notifications.labels(kind, delivery.channel, "retried").inc()
-            return
-        await repository.mark_sent(self._pool, delivery.id)
-        self._metrics.notifications.labels(kind, delivery.channel, "sent").inc()
+            return False
+        return True

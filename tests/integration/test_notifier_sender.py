@@ -1,0 +1,99 @@
+"""The sender against the real SMTP sink and the notifier's schema: a batch goes out
+``concurrency`` messages at a time, each group marked sent together; one the server
+refuses for good is a dead letter and the others still go."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from prometheus_client import CollectorRegistry
+
+from gecc.mailsink import Mailbox, bound_port, read_mailbox
+from services.intake.domain.rounds import default_round
+from services.notifier.adapters import repository
+from services.notifier.adapters.mail import SmtpSender, SmtpSettings
+from services.notifier.adapters.webhook import WebhookSender
+from services.notifier.domain import messages
+from services.notifier.domain.notices import Outgoing
+from services.notifier.domain.schedule import RoundSnapshot
+from services.notifier.entrypoints.sender import Sender
+from services.notifier.metrics import NotifierMetrics
+from shared.database import create_pool
+from shared.retry import RetryPolicy
+from tests.support.isolation import Isolated
+
+_h1 = default_round(2570, "H1")
+H1 = RoundSnapshot(_h1.id, _h1.opens_at, _h1.due_at, _h1.closes_at)
+REFUSED = "nobody@example.go.th"
+
+
+class RefusingOne(Mailbox):
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address == REFUSED:
+            return "550 5.1.1 no such mailbox"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+@pytest.fixture
+async def pool(isolated: Isolated) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(isolated.service_url("notifier"), 1, 8)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+def reminder(n: int, address: str | None = None) -> Outgoing:
+    center = messages.CenterContact(
+        f"GECC-{n:04d}", f"ศูนย์ {n}", f"Center {n}", address or f"gecc-{n:04d}@example.go.th"
+    )
+    return Outgoing("email", messages.reminder(center, H1, days_before=7))
+
+
+async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    mail_dir = tmp_path / "mail"
+    mail_dir.mkdir()
+    loop = asyncio.get_running_loop()
+    handler = RefusingOne(mail_dir)
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", 0)
+    async with pool.acquire() as conn:
+        queued = [reminder(n) for n in range(1, 41)] + [reminder(41, REFUSED)]
+        assert await repository.add_deliveries(conn, queued) == 41
+    registry = CollectorRegistry()
+    metrics = NotifierMetrics(registry)
+    mail = SmtpSender(SmtpSettings(port=bound_port(server)), max_idle=8)
+    async with httpx.AsyncClient() as client:
+        sender = Sender(
+            pool, mail, WebhookSender(client), RetryPolicy(), metrics, batch_size=100, concurrency=8
+        )
+        try:
+            assert await sender.send_due() == 41
+            assert await sender.send_due() == 0  # nothing left due: each sent exactly once
+        finally:
+            await mail.close()
+            server.close()
+            await server.wait_closed()
+
+    statuses = await pool.fetch("SELECT recipient, status, attempts FROM deliveries")
+    assert (
+        sorted((r["status"], r["attempts"]) for r in statuses) == [("dead", 1)] + [("sent", 1)] * 40
+    )
+    assert {r["recipient"] for r in statuses if r["status"] == "dead"} == {REFUSED}
+    stored = read_mailbox(mail_dir)
+    assert sorted(m["To"] for m in stored) == sorted(o.message.recipient for o in queued[:40])
+    counted = {
+        outcome: registry.get_sample_value(
+            "gecc_notifications_total",
+            {"kind": "reminder", "channel": "email", "outcome": outcome},
+        )
+        for outcome in ("sent", "dead_lettered")
+    }
+    assert counted == {"sent": 40, "dead_lettered": 1}
