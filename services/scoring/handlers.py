@@ -7,6 +7,7 @@ import asyncpg
 
 from services.scoring.adapters import repository
 from services.scoring.adapters.metrics import ScoringMetrics
+from services.scoring.adapters.previous_results import PreviousResults
 from services.scoring.domain.history import compare, previous_round_id
 from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
 from shared.events import (
@@ -79,10 +80,11 @@ async def score_submission(
     event: Envelope[SubmissionReceived],
     catalog: StandardCatalog,
     metrics: ScoringMetrics,
+    previous_results: PreviousResults,
 ) -> None:
     started = time.perf_counter()
     received = event.data
-    previous = await repository.latest_result(
+    previous = await previous_results.of(
         conn, received.center_id, previous_round_id(received.round_id)
     )
     score = build_score(catalog, received, previous)
@@ -96,5 +98,6 @@ async def score_submission(
         str(event.event_id),
         outbox_values(Topic.SUBMISSION_SCORED, score.center_id, scored),
     ):
+        previous_results.note(score)
         metrics.verdicts.labels(score.round_id, score.verdict).inc()
     metrics.duration.observe(time.perf_counter() - started)

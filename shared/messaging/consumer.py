@@ -45,6 +45,7 @@ DataT = TypeVar("DataT", bound=EventData)
 if TYPE_CHECKING:
     # Only for the type checker: a pydantic generic inside Callable cannot be re-subscripted.
     Handle: TypeAlias = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
+    Prepare: TypeAlias = Callable[[asyncpg.Connection, Sequence[Envelope[DataT]]], Awaitable[None]]
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
@@ -93,8 +94,15 @@ class EventConsumer:
         self._exit_after_commit = os.environ.get(FAILPOINT_ENV) == "exit-after-commit"
 
     async def consume(
-        self, records: Sequence[Record], event_model: type[Envelope[DataT]], handle: Handle[DataT]
+        self,
+        records: Sequence[Record],
+        event_model: type[Envelope[DataT]],
+        handle: Handle[DataT],
+        prepare: Prepare[DataT] | None = None,
     ) -> None:
+        """``prepare(conn, events)``, when given, runs in the batch's transaction before its
+        events are handled (and again before they are handled one at a time): a use case
+        reads there in one statement what each event would otherwise read on its own."""
         dead: list[DeadLetter] = []
         parsed: list[tuple[Record, Envelope[DataT]]] = []
         for record in records:
@@ -106,6 +114,8 @@ class EventConsumer:
             async with self._pool.acquire() as conn:
                 try:
                     async with conn.transaction():
+                        if prepare is not None:
+                            await prepare(conn, [event for _, event in parsed])
                         outcomes = await self._all_at_once(conn, parsed, handle)
                         # Dead letters are published before the offsets move past them.
                         for letter in dead:
@@ -115,6 +125,8 @@ class EventConsumer:
                 except Exception as error:  # some event failed: find which, one at a time
                     log.info("%s: batch failed (%r); event by event", self._service, error)
                     async with conn.transaction():
+                        if prepare is not None:
+                            await prepare(conn, [event for _, event in parsed])
                         outcomes = [
                             await self._process(conn, r, e, handle, dead) for r, e in parsed
                         ]

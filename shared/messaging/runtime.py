@@ -28,7 +28,7 @@ from shared.settings import ServiceSettings
 from shared.topics import Topic
 
 if TYPE_CHECKING:
-    from shared.messaging.consumer import Handle
+    from shared.messaging.consumer import Handle, Prepare
 
 log = logging.getLogger(__name__)
 Background = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
@@ -71,15 +71,20 @@ class ServiceRuntime:
         return self._pool
 
     def subscribe(
-        self, topic: Topic, event_model: type[Envelope[DataT]], handle: "Handle[DataT]"
+        self,
+        topic: Topic,
+        event_model: type[Envelope[DataT]],
+        handle: "Handle[DataT]",
+        prepare: "Prepare[DataT] | None" = None,
     ) -> None:
-        """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event."""
+        """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event,
+        after ``prepare(conn, events)`` once a batch (see ``EventConsumer.consume``)."""
 
         async def consume(message: KafkaMessage) -> None:
             assert self._consumer is not None
             records = message.raw_message
             batch = records if isinstance(records, tuple) else (records,)
-            await self._consumer.consume(batch, event_model, handle)
+            await self._consumer.consume(batch, event_model, handle, prepare)
 
         consume.__name__ = handle.__name__
         consume.__doc__ = handle.__doc__

@@ -16,7 +16,7 @@ from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.app import build_runtime
 from services.scoring.settings import ScoringSettings
 from shared.database import connect
-from shared.events import Envelope, SubmissionScored
+from shared.events import Envelope, SubmissionScored, new_event
 from shared.messaging.consumer import FAILPOINT_ENV, FAILPOINT_EXIT_CODE
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import default_standards_dir, load_catalog
@@ -68,6 +68,36 @@ async def test_a_result_carries_its_change_since_the_previous_round(
     assert second.previous is not None and second.previous.round_id == "FY2569-FY"
     assert (second.verdict, second.change) == ("maintained", "improved")
     assert second.satisfaction_change == round(90.15 - 60.0, 2)
+
+
+async def test_in_one_batch_a_result_compares_with_the_previous_round_scored_just_before(
+    isolated: Isolated,
+) -> None:
+    # Sent before the scorer starts, so that they come in one batch: its previous results
+    # are read once for the batch and must include the score written earlier in it; an
+    # event with a malformed round id fails on its own.
+    before = received_event("GECC-0001", round_id="FY2569-FY", counts=[10, 10, 10, 10, 10])
+    now = received_event("GECC-0001", round_id="FY2570-H1")
+    odd = received_event("GECC-0002")
+    odd = new_event(odd.data.model_copy(update={"round_id": "2570"}), "test")
+    await send(
+        isolated.kafka_bootstrap,
+        isolated.topics(Topic.SUBMISSION_RECEIVED),
+        [(e.data.center_id.encode(), e.model_dump_json().encode()) for e in (odd, before, now)],
+    )
+    runtime = build_runtime(settings_for(isolated))
+    await runtime.start()
+    try:
+        scored = [e.data for e in await scored_events(isolated, 2)]
+        dead = await read_all(isolated.kafka_bootstrap, isolated.topics.dead_letter("scoring"), 1)
+    finally:
+        await runtime.stop()
+    assert [(s.round_id, s.change) for s in scored] == [
+        ("FY2569-FY", "first_result"),
+        ("FY2570-H1", "improved"),
+    ]
+    assert scored[1].previous is not None and scored[1].previous.verdict == "at_risk"
+    assert [r.key for r in dead] == [b"GECC-0002"]
 
 
 async def test_rescore_publishes_new_score_versions_only_where_the_result_changed(

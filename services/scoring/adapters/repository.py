@@ -1,5 +1,7 @@
 """All of scoring's SQL."""
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -99,6 +101,46 @@ async def latest_result(
         satisfaction_percent=float(row["satisfaction_percent"]),
         checklist_percent=float(row["checklist_percent"]),
     )
+
+
+@dataclass(frozen=True)
+class LatestResult:
+    """A center's latest score in a round, with the version and score version it is of."""
+
+    version: int
+    score_version: int
+    result: PreviousResult
+
+
+async def latest_results(
+    conn: asyncpg.Connection, pairs: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], LatestResult]:
+    """``latest_result`` for many (center, round) pairs in one statement."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (s.center_id, s.round_id) s.center_id, s.round_id, s.version,
+               s.score_version, s.verdict, s.satisfaction_percent, s.checklist_percent
+        FROM scores s
+        JOIN unnest($1::text[], $2::text[]) AS wanted (center_id, round_id)
+            USING (center_id, round_id)
+        ORDER BY s.center_id, s.round_id, s.version DESC, s.score_version DESC
+        """,
+        [center for center, _ in pairs],
+        [round_id for _, round_id in pairs],
+    )
+    return {
+        (r["center_id"], r["round_id"]): LatestResult(
+            r["version"],
+            r["score_version"],
+            PreviousResult(
+                round_id=r["round_id"],
+                verdict=r["verdict"],
+                satisfaction_percent=float(r["satisfaction_percent"]),
+                checklist_percent=float(r["checklist_percent"]),
+            ),
+        )
+        for r in rows
+    }
 
 
 async def latest_of_round(conn: asyncpg.Connection, round_id: str) -> list[dict[str, Any]]:

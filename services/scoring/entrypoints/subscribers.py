@@ -2,6 +2,7 @@ import asyncpg
 
 from services.scoring import handlers
 from services.scoring.adapters.metrics import ScoringMetrics
+from services.scoring.adapters.previous_results import PreviousResults
 from shared.events import Envelope, SubmissionReceived, SubmissionScored
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import StandardCatalog
@@ -10,14 +11,20 @@ from shared.topics import Topic
 
 def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
     metrics = ScoringMetrics(runtime.registry)
+    previous_results = PreviousResults()  # one batch at a time: the subscriber's
 
     async def score_submission(
         conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submission(conn, event, catalog, metrics)
+        await handlers.score_submission(conn, event, catalog, metrics, previous_results)
 
-    runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submission)
+    runtime.subscribe(
+        Topic.SUBMISSION_RECEIVED,
+        Envelope[SubmissionReceived],
+        score_submission,
+        prepare=previous_results.load,
+    )
     runtime.publishes(
         Topic.SUBMISSION_SCORED,
         Envelope[SubmissionScored],
