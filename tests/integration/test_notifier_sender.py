@@ -22,7 +22,6 @@ from services.notifier.domain.notices import Outgoing
 from services.notifier.domain.schedule import RoundSnapshot
 from services.notifier.entrypoints.sender import Sender
 from services.notifier.metrics import NotifierMetrics
-from shared.database import create_pool
 from shared.retry import RetryPolicy
 from tests.support.isolation import Isolated
 
@@ -42,11 +41,8 @@ class RefusingOne(Mailbox):
 
 @pytest.fixture
 async def pool(isolated: Isolated) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(isolated.service_url("notifier"), 1, 8)
-    try:
+    async with isolated.service_pool("notifier", 8) as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 def reminder(n: int, address: str | None = None) -> Outgoing:

@@ -13,7 +13,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
-from shared.database import create_pool
 from shared.events import ExportRequested, new_event
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay, enqueue
@@ -27,11 +26,23 @@ SERVICE = "intake"
 
 @pytest.fixture
 async def pool(isolated: Isolated) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(isolated.service_url(SERVICE), 1, 4)
-    try:
+    async with isolated.service_pool(SERVICE) as pool:
         yield pool
-    finally:
-        await pool.close()
+
+
+def relay_of(
+    isolated: Isolated, pool: asyncpg.Pool, poll_interval: float = 1.0, busy_poll: float = 0.02
+) -> OutboxRelay:
+    return OutboxRelay(
+        pool,
+        isolated.service_url(SERVICE),
+        SERVICE,
+        isolated.kafka_bootstrap,
+        MessagingMetrics(CollectorRegistry(), SERVICE),
+        poll_interval=poll_interval,
+        namespace=isolated.namespace,
+        busy_poll=busy_poll,
+    )
 
 
 async def write_event(pool: asyncpg.Pool, round_id: str) -> None:
@@ -78,16 +89,7 @@ async def test_a_waiting_relay_is_rung_and_a_busy_one_is_not(
     isolated: Isolated, pool: asyncpg.Pool
 ) -> None:
     # The fallback poll is far away: only the doorbell can bring an event out quickly.
-    relay = OutboxRelay(
-        pool,
-        isolated.service_url(SERVICE),
-        SERVICE,
-        isolated.kafka_bootstrap,
-        MessagingMetrics(CollectorRegistry(), SERVICE),
-        poll_interval=60.0,
-        busy_poll=0.05,
-        namespace=isolated.namespace,
-    )
+    relay = relay_of(isolated, pool, poll_interval=60.0, busy_poll=0.05)
     await pool.execute("DELETE FROM outbox")  # the registry's announcements, if any
     running = asyncio.create_task(relay.run())
     try:
@@ -184,14 +186,7 @@ async def test_a_batch_keeps_each_keys_order_across_partitions_topics_and_full_b
         " VALUES ($1, $2, $3, convert_to($4, 'UTF8'))",
         [(uuid4(), topic, key, payload) for _, topic, key, payload in rows],
     )
-    relay = OutboxRelay(
-        pool,
-        isolated.service_url(SERVICE),
-        SERVICE,
-        isolated.kafka_bootstrap,
-        MessagingMetrics(CollectorRegistry(), SERVICE),
-        namespace=isolated.namespace,
-    )
+    relay = relay_of(isolated, pool)
     try:
         assert await relay.publish_batch() == len(rows)
     finally:

@@ -14,7 +14,7 @@ from services.notifier import handlers
 from services.notifier.entrypoints.clock import RoundClock
 from services.notifier.metrics import NotifierMetrics
 from shared.clock import ManualClock
-from shared.database import connect, create_pool
+from shared.database import connect
 from shared.events import CenterRegistered, RoundScheduled, new_event
 from tests.support.isolation import Isolated
 
@@ -23,11 +23,8 @@ NOW = datetime(2027, 4, 29, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def pool(isolated: Isolated) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(isolated.service_url("notifier"), 1, 4)
-    try:
+    async with isolated.service_pool("notifier") as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 async def schedule(isolated: Isolated, due_at: datetime) -> None:
@@ -88,11 +85,8 @@ async def test_two_clocks_at_once_fire_each_moment_once(
     isolated: Isolated, pool: asyncpg.Pool
 ) -> None:
     await schedule(isolated, NOW - timedelta(days=20))  # closed six days ago
-    other = await create_pool(isolated.service_url("notifier"), 1, 4)
-    try:
+    async with isolated.service_pool("notifier") as other:
         await asyncio.gather(*(clock_for(p, NOW).tick() for p in (pool, other, pool, other)))
-    finally:
-        await other.close()
     fired = [entry for entry in await ledger(pool) if entry[2] == "fired"]
     assert fired == [("round_closed", 0, "fired")]
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # one RoundClosed event

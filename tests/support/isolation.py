@@ -1,12 +1,15 @@
 """One test's own database and topic namespace on the shared Kafka and PostgreSQL."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
+from shared.database import create_pool
 from shared.topics import TopicNames
 from tests.support.infrastructure import Infrastructure
 
@@ -30,6 +33,15 @@ class Isolated:
 
     def service_url(self, service: str) -> str:
         return with_login(self.infra.admin_url, service, self.database, SERVICE_PASSWORD)
+
+    @asynccontextmanager
+    async def service_pool(self, service: str, max_size: int = 4) -> AsyncIterator[asyncpg.Pool]:
+        """A pool logged in as the service (its own schema first on the search path)."""
+        pool = await create_pool(self.service_url(service), 1, max_size)
+        try:
+            yield pool
+        finally:
+            await pool.close()
 
     def service_env(self, service: str, port: int) -> dict[str, str]:
         prefix = f"GECC_{service.upper()}_"
