@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     # Only for the type checker: a pydantic generic inside Callable cannot be re-subscripted.
     Handle: TypeAlias = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
     Prepare: TypeAlias = Callable[[asyncpg.Connection, Sequence[Envelope[DataT]]], Awaitable[None]]
+    HandleMany: TypeAlias = Callable[
+        [asyncpg.Connection, Sequence[Envelope[DataT]]], Awaitable[None]
+    ]
 
 Record: TypeAlias = "ConsumerRecord[Any, Any]"
 
@@ -97,12 +100,19 @@ class EventConsumer:
         self,
         records: Sequence[Record],
         event_model: type[Envelope[DataT]],
-        handle: Handle[DataT],
+        handle: Handle[DataT] | None,
         prepare: Prepare[DataT] | None = None,
+        handle_many: HandleMany[DataT] | None = None,
     ) -> None:
-        """``prepare(conn, events)``, when given, runs in the batch's transaction before its
-        events are handled (and again before they are handled one at a time): a use case
-        reads there in one statement what each event would otherwise read on its own."""
+        """``handle(conn, event)`` once a new event, or ``handle_many(conn, events)`` once
+        for the batch's new events (in their order; with one event when they are handled
+        one at a time): a use case that writes the same kind of row for every event writes
+        them in one statement. ``prepare(conn, events)``, when given, runs in the batch's
+        transaction before its events are handled (and again before they are handled one
+        at a time): a use case reads there in one statement what each event would
+        otherwise read on its own."""
+        if (handle is None) == (handle_many is None):
+            raise TypeError("give handle or handle_many")
         dead: list[DeadLetter] = []
         parsed: list[tuple[Record, Envelope[DataT]]] = []
         for record in records:
@@ -116,7 +126,7 @@ class EventConsumer:
                     async with conn.transaction():
                         if prepare is not None:
                             await prepare(conn, [event for _, event in parsed])
-                        outcomes = await self._all_at_once(conn, parsed, handle)
+                        outcomes = await self._all_at_once(conn, parsed, handle, handle_many)
                         # Dead letters are published before the offsets move past them.
                         for letter in dead:
                             await self._dead_letter(letter)
@@ -128,7 +138,8 @@ class EventConsumer:
                         if prepare is not None:
                             await prepare(conn, [event for _, event in parsed])
                         outcomes = [
-                            await self._process(conn, r, e, handle, dead) for r, e in parsed
+                            await self._process(conn, r, e, handle, handle_many, dead)
+                            for r, e in parsed
                         ]
                         for letter in dead:
                             await self._dead_letter(letter)
@@ -154,7 +165,8 @@ class EventConsumer:
         self,
         conn: asyncpg.Connection,
         parsed: Sequence[tuple[Record, Envelope[DataT]]],
-        handle: Handle[DataT],
+        handle: Handle[DataT] | None,
+        handle_many: HandleMany[DataT] | None,
     ) -> list[str]:
         """The batch's inbox claims in one statement and its events without savepoints (two
         round trips less per event); any failure undoes it all and ``consume`` goes through
@@ -170,13 +182,15 @@ class EventConsumer:
             )
         }
         outcomes = []
+        new = []
         for _, event in parsed:
             if event.event_id in claimed:
                 claimed.discard(event.event_id)  # the same event twice in one batch: once
-                await handle(conn, event)
+                new.append(event)
                 outcomes.append("processed")
             else:
                 outcomes.append("duplicate")
+        await _run(conn, new, handle, handle_many)
         return outcomes
 
     async def _process(
@@ -184,7 +198,8 @@ class EventConsumer:
         conn: asyncpg.Connection,
         record: Record,
         event: Envelope[DataT],
-        handle: Handle[DataT],
+        handle: Handle[DataT] | None,
+        handle_many: HandleMany[DataT] | None,
         dead: list[DeadLetter],
     ) -> str:
         for attempt in range(1, self._max_attempts + 1):
@@ -198,7 +213,7 @@ class EventConsumer:
                     )
                     if not claimed:
                         return "duplicate"
-                    await handle(conn, event)
+                    await _run(conn, [event], handle, handle_many)
                 return "processed"
             except EventRejected as error:
                 dead.append(DeadLetter(record, "rejected", str(error)))
@@ -232,6 +247,21 @@ class EventConsumer:
             record.value or b"", topic=self._dead_letter_topic, key=record.key, headers=headers
         )
         log.error("%s: dead-lettered %s: %s", self._service, _position(record), letter.error[:500])
+
+
+async def _run(
+    conn: asyncpg.Connection,
+    events: Sequence[Envelope[DataT]],
+    handle: Handle[DataT] | None,
+    handle_many: HandleMany[DataT] | None,
+) -> None:
+    if handle_many is not None:
+        if events:
+            await handle_many(conn, events)
+        return
+    assert handle is not None
+    for event in events:
+        await handle(conn, event)
 
 
 def _position(record: Record) -> str:

@@ -28,7 +28,7 @@ from shared.settings import ServiceSettings
 from shared.topics import Topic
 
 if TYPE_CHECKING:
-    from shared.messaging.consumer import Handle, Prepare
+    from shared.messaging.consumer import Handle, HandleMany, Prepare
 
 log = logging.getLogger(__name__)
 Background = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
@@ -79,15 +79,31 @@ class ServiceRuntime:
     ) -> None:
         """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event,
         after ``prepare(conn, events)`` once a batch (see ``EventConsumer.consume``)."""
+        self._subscribe(topic, event_model, handle, handle, prepare=prepare)
 
+    def subscribe_batch(
+        self, topic: Topic, event_model: type[Envelope[DataT]], handle_many: "HandleMany[DataT]"
+    ) -> None:
+        """``subscribe`` with ``handle_many(conn, events)`` run once for a batch's new events."""
+        self._subscribe(topic, event_model, handle_many, None, handle_many=handle_many)
+
+    def _subscribe(
+        self,
+        topic: Topic,
+        event_model: type[Envelope[DataT]],
+        use_case: Callable[..., Awaitable[None]],
+        handle: "Handle[DataT] | None",
+        prepare: "Prepare[DataT] | None" = None,
+        handle_many: "HandleMany[DataT] | None" = None,
+    ) -> None:
         async def consume(message: KafkaMessage) -> None:
             assert self._consumer is not None
             records = message.raw_message
             batch = records if isinstance(records, tuple) else (records,)
-            await self._consumer.consume(batch, event_model, handle, prepare)
+            await self._consumer.consume(batch, event_model, handle, prepare, handle_many)
 
-        consume.__name__ = handle.__name__
-        consume.__doc__ = handle.__doc__
+        consume.__name__ = use_case.__name__
+        consume.__doc__ = use_case.__doc__
         subscriber = self.broker.subscriber(
             self.settings.topics(topic),
             group_id=self.settings.consumer_group,
@@ -97,7 +113,7 @@ class ServiceRuntime:
             max_records=self.settings.consumer_batch_size,
             batch_timeout_ms=50,
             title=f"{self.name}:{topic.value}",
-            description=handle.__doc__,
+            description=use_case.__doc__,
         )
         subscriber(consume)
         self._subscribers.append(subscriber)

@@ -12,18 +12,14 @@ from prometheus_client import CollectorRegistry
 from services.notifier import handlers
 from services.notifier.adapters import repository
 from services.notifier.metrics import NotifierMetrics
-from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
 from shared.database import connect
 from shared.events import (
     CenterRegistered,
-    Envelope,
     RoundScheduled,
-    SubmissionReceived,
-    SubmissionScored,
     new_event,
 )
 from tests.support.isolation import Isolated
-from tests.support.samples import received_event, standard
+from tests.support.samples import received_event, scored_event
 
 
 @pytest.fixture
@@ -55,29 +51,6 @@ def round_h1() -> RoundScheduled:
         opens_at=now - timedelta(days=1),
         due_at=now + timedelta(days=7),
         closes_at=now + timedelta(days=21),
-    )
-
-
-def scored_event(received: SubmissionReceived) -> Envelope[SubmissionScored]:
-    """The scorer's event for ``received`` (its domain's scoring of the sample standard)."""
-    satisfaction = score_satisfaction(received.satisfaction)
-    checklist = score_checklist(standard(), received.checklist)
-    verdict, reasons = judge(standard(), satisfaction, checklist)
-    return new_event(
-        SubmissionScored(
-            submission_id=received.submission_id,
-            version=received.version,
-            center_id=received.center_id,
-            round_id=received.round_id,
-            standard=standard().id,
-            standard_version=standard().version,
-            scored_at=datetime.now(UTC),
-            satisfaction=satisfaction,
-            checklist=checklist,
-            verdict=verdict,
-            reasons=reasons,
-        ),
-        "test",
     )
 
 
@@ -140,7 +113,7 @@ async def test_known_center_and_round_get_the_receipt_at_once_and_one_result_per
     noted = await conn.fetchrow("SELECT center_id, latest_version FROM round_submissions")
     assert tuple(noted) == ("GECC-0001", 1)
 
-    scored = scored_event(received.data)
+    scored = new_event(scored_event(received.data), "test")
     await handlers.note_result(conn, scored, metrics)
     rescored = scored.data.model_copy(update={"score_version": 2, "verdict": "at_risk"})
     await handlers.note_result(conn, new_event(rescored, "test"), metrics)

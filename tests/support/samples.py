@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from shared.events import Envelope, SubmissionReceived, new_event
+from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
+from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
 from shared.standards import Standard, default_standards_dir, load_catalog
 from shared.submission import SubmissionBody
 
@@ -59,4 +60,24 @@ def received_event(
             checklist=parsed.checklist,
         ),
         producer="test",
+    )
+
+
+def scored_event(received: SubmissionReceived) -> SubmissionScored:
+    """The scorer's result for ``received`` (its domain's scoring of the sample standard)."""
+    satisfaction = score_satisfaction(received.satisfaction)
+    checklist = score_checklist(standard(), received.checklist)
+    verdict, reasons = judge(standard(), satisfaction, checklist)
+    return SubmissionScored(
+        submission_id=received.submission_id,
+        version=received.version,
+        center_id=received.center_id,
+        round_id=received.round_id,
+        standard=standard().id,
+        standard_version=standard().version,
+        scored_at=datetime.now(UTC),
+        satisfaction=satisfaction,
+        checklist=checklist,
+        verdict=verdict,
+        reasons=reasons,
     )

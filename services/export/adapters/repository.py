@@ -1,6 +1,7 @@
 """All of the export service's SQL: its copies of the registry and submissions, and the
 exports with their batches."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,32 +13,57 @@ from shared.events import CenterRegistered, SubmissionReceived, SubmissionScored
 
 
 async def record_received(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
+    await record_received_many(conn, [received])
+
+
+async def record_received_many(
+    conn: asyncpg.Connection, received: Sequence[SubmissionReceived]
+) -> None:
+    """Keep versions as received, in one statement (the last of one version counts)."""
+    rows = {(r.submission_id, r.version): r for r in received}.values()
     await conn.execute(
         """
         INSERT INTO submission_versions
             (submission_id, version, center_id, round_id, received_at, late, receipt_number)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[],
+                             $5::timestamptz[], $6::bool[], $7::text[])
         ON CONFLICT (submission_id, version) DO UPDATE
             SET received_at = excluded.received_at, late = excluded.late,
                 receipt_number = excluded.receipt_number, changed_at = now()
         """,
-        received.submission_id,
-        received.version,
-        received.center_id,
-        received.round_id,
-        received.received_at,
-        received.late,
-        received.receipt_number,
+        [r.submission_id for r in rows],
+        [r.version for r in rows],
+        [r.center_id for r in rows],
+        [r.round_id for r in rows],
+        [r.received_at for r in rows],
+        [r.late for r in rows],
+        [r.receipt_number for r in rows],
     )
 
 
 async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> None:
-    # Scored may overtake received (different topics): insert the row if it is not there yet.
+    await record_scored_many(conn, [scored])
+
+
+async def record_scored_many(conn: asyncpg.Connection, scored: Sequence[SubmissionScored]) -> None:
+    """Keep each version's latest score, in one statement. Scored may overtake received
+    (different topics): a version not there yet is inserted."""
+    latest: dict[tuple[UUID, int], SubmissionScored] = {}
+    for s in scored:
+        kept = latest.get((s.submission_id, s.version))
+        if kept is None or s.score_version > kept.score_version:
+            latest[(s.submission_id, s.version)] = s
+    rows = latest.values()
     await conn.execute(
         """
         INSERT INTO submission_versions (submission_id, version, center_id, round_id,
             satisfaction_percent, checklist_percent, verdict, reasons, scored_at, score_version)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        SELECT submission_id, version, center_id, round_id, satisfaction_percent,
+               checklist_percent, verdict, reasons::jsonb, scored_at, score_version
+        FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+                    $7::text[], $8::text[], $9::timestamptz[], $10::int[])
+            AS s (submission_id, version, center_id, round_id, satisfaction_percent,
+                  checklist_percent, verdict, reasons, scored_at, score_version)
         ON CONFLICT (submission_id, version) DO UPDATE SET
             satisfaction_percent = excluded.satisfaction_percent,
             checklist_percent = excluded.checklist_percent,
@@ -46,16 +72,16 @@ async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> N
         WHERE submission_versions.score_version IS NULL
            OR submission_versions.score_version < excluded.score_version
         """,
-        scored.submission_id,
-        scored.version,
-        scored.center_id,
-        scored.round_id,
-        scored.satisfaction.overall_percent,
-        scored.checklist.overall_percent,
-        scored.verdict,
-        [r.model_dump(mode="json") for r in scored.reasons],
-        scored.scored_at,
-        scored.score_version,
+        [s.submission_id for s in rows],
+        [s.version for s in rows],
+        [s.center_id for s in rows],
+        [s.round_id for s in rows],
+        [s.satisfaction.overall_percent for s in rows],
+        [s.checklist.overall_percent for s in rows],
+        [s.verdict for s in rows],
+        [json.dumps([r.model_dump(mode="json") for r in s.reasons]) for s in rows],
+        [s.scored_at for s in rows],
+        [s.score_version for s in rows],
     )
 
 

@@ -13,10 +13,12 @@ from shared.topics import Topic
 
 
 def register(runtime: ServiceRuntime) -> None:
-    runtime.subscribe(
-        Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], handlers.keep_submission
+    runtime.subscribe_batch(
+        Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], handlers.keep_submissions
     )
-    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.keep_score)
+    runtime.subscribe_batch(
+        Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.keep_scores
+    )
     runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], handlers.keep_center)
     runtime.subscribe(Topic.ROUND_CLOSED, Envelope[RoundClosed], handlers.export_closed_round)
     runtime.subscribe(Topic.EXPORT_REQUESTED, Envelope[ExportRequested], handlers.export_on_request)
