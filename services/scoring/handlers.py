@@ -1,6 +1,7 @@
 """Scoring use cases: take an event, use the adapters, publish through the outbox."""
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import asyncpg
@@ -75,29 +76,41 @@ async def publish_score(
     return True
 
 
-async def score_submission(
+async def score_submissions(
     conn: asyncpg.Connection,
-    event: Envelope[SubmissionReceived],
+    events: Sequence[Envelope[SubmissionReceived]],
     catalog: StandardCatalog,
     metrics: ScoringMetrics,
     previous_results: PreviousResults,
 ) -> None:
+    """Score a batch of received versions in order, each against the previous round's latest
+    result of its center (read for the whole batch at once, and including the scores made
+    earlier in the batch), then keep them, their scores and the scores' events in one
+    statement: in a round's burst the scorer waits on its round trips to PostgreSQL."""
     started = time.perf_counter()
-    received = event.data
-    previous = await previous_results.of(
-        conn, received.center_id, previous_round_id(received.round_id)
-    )
-    score = build_score(catalog, received, previous)
-    scored = new_event(score, producer=SERVICE)
-    # The received version, the score and its event in one statement (two round trips per
-    # event in all; a round's burst waits on the scorer).
-    if await repository.keep_and_score(
-        conn,
-        received,
-        score,
-        str(event.event_id),
-        outbox_values(Topic.SUBMISSION_SCORED, score.center_id, scored),
-    ):
+    await previous_results.load(conn, events)
+    versions = []
+    for event in events:
+        received = event.data
+        previous = await previous_results.of(
+            conn, received.center_id, previous_round_id(received.round_id)
+        )
+        score = build_score(catalog, received, previous)
         previous_results.note(score)
-        metrics.verdicts.labels(score.round_id, score.verdict).inc()
-    metrics.duration.observe(time.perf_counter() - started)
+        scored = new_event(score, producer=SERVICE)
+        versions.append(
+            repository.ScoredVersion(
+                received,
+                str(event.event_id),
+                score,
+                outbox_values(Topic.SUBMISSION_SCORED, score.center_id, scored),
+            )
+        )
+    new = await repository.keep_and_score_many(conn, versions)
+    for version in versions:
+        score = version.score
+        if (score.submission_id, score.version) in new:
+            metrics.verdicts.labels(score.round_id, score.verdict).inc()
+    each = (time.perf_counter() - started) / max(len(events), 1)
+    for _ in events:
+        metrics.duration.observe(each)

@@ -45,7 +45,6 @@ DataT = TypeVar("DataT", bound=EventData)
 if TYPE_CHECKING:
     # Only for the type checker: a pydantic generic inside Callable cannot be re-subscripted.
     Handle: TypeAlias = Callable[[asyncpg.Connection, Envelope[DataT]], Awaitable[None]]
-    Prepare: TypeAlias = Callable[[asyncpg.Connection, Sequence[Envelope[DataT]]], Awaitable[None]]
     HandleMany: TypeAlias = Callable[
         [asyncpg.Connection, Sequence[Envelope[DataT]]], Awaitable[None]
     ]
@@ -101,16 +100,12 @@ class EventConsumer:
         records: Sequence[Record],
         event_model: type[Envelope[DataT]],
         handle: Handle[DataT] | None,
-        prepare: Prepare[DataT] | None = None,
         handle_many: HandleMany[DataT] | None = None,
     ) -> None:
         """``handle(conn, event)`` once a new event, or ``handle_many(conn, events)`` once
         for the batch's new events (in their order; with one event when they are handled
-        one at a time): a use case that writes the same kind of row for every event writes
-        them in one statement. ``prepare(conn, events)``, when given, runs in the batch's
-        transaction before its events are handled (and again before they are handled one
-        at a time): a use case reads there in one statement what each event would
-        otherwise read on its own."""
+        one at a time): a use case reads and writes there in one statement what each event
+        would otherwise read and write on its own."""
         if (handle is None) == (handle_many is None):
             raise TypeError("give handle or handle_many")
         dead: list[DeadLetter] = []
@@ -124,8 +119,6 @@ class EventConsumer:
             async with self._pool.acquire() as conn:
                 try:
                     async with conn.transaction():
-                        if prepare is not None:
-                            await prepare(conn, [event for _, event in parsed])
                         outcomes = await self._all_at_once(conn, parsed, handle, handle_many)
                         # Dead letters are published before the offsets move past them.
                         for letter in dead:
@@ -135,8 +128,6 @@ class EventConsumer:
                 except Exception as error:  # some event failed: find which, one at a time
                     log.info("%s: batch failed (%r); event by event", self._service, error)
                     async with conn.transaction():
-                        if prepare is not None:
-                            await prepare(conn, [event for _, event in parsed])
                         outcomes = [
                             await self._process(conn, r, e, handle, handle_many, dead)
                             for r, e in parsed

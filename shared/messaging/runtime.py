@@ -28,7 +28,7 @@ from shared.settings import ServiceSettings
 from shared.topics import Topic
 
 if TYPE_CHECKING:
-    from shared.messaging.consumer import Handle, HandleMany, Prepare
+    from shared.messaging.consumer import Handle, HandleMany
 
 log = logging.getLogger(__name__)
 Background = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
@@ -75,16 +75,15 @@ class ServiceRuntime:
         topic: Topic,
         event_model: type[Envelope[DataT]],
         handle: "Handle[DataT]",
-        prepare: "Prepare[DataT] | None" = None,
     ) -> None:
-        """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event,
-        after ``prepare(conn, events)`` once a batch (see ``EventConsumer.consume``)."""
-        self._subscribe(topic, event_model, handle, handle, prepare=prepare)
+        """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event."""
+        self._subscribe(topic, event_model, handle, handle)
 
     def subscribe_batch(
         self, topic: Topic, event_model: type[Envelope[DataT]], handle_many: "HandleMany[DataT]"
     ) -> None:
-        """``subscribe`` with ``handle_many(conn, events)`` run once for a batch's new events."""
+        """``subscribe`` with ``handle_many(conn, events)`` run once for a batch's new events
+        (see ``EventConsumer.consume``)."""
         self._subscribe(topic, event_model, handle_many, None, handle_many=handle_many)
 
     def _subscribe(
@@ -93,14 +92,13 @@ class ServiceRuntime:
         event_model: type[Envelope[DataT]],
         use_case: Callable[..., Awaitable[None]],
         handle: "Handle[DataT] | None",
-        prepare: "Prepare[DataT] | None" = None,
         handle_many: "HandleMany[DataT] | None" = None,
     ) -> None:
         async def consume(message: KafkaMessage) -> None:
             assert self._consumer is not None
             records = message.raw_message
             batch = records if isinstance(records, tuple) else (records,)
-            await self._consumer.consume(batch, event_model, handle, prepare, handle_many)
+            await self._consumer.consume(batch, event_model, handle, handle_many)
 
         consume.__name__ = use_case.__name__
         consume.__doc__ = use_case.__doc__

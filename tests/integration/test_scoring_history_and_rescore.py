@@ -7,17 +7,21 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from services.scoring import admin
+from services.scoring.adapters import repository
 from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.app import build_runtime
+from services.scoring.handlers import build_score
 from services.scoring.settings import ScoringSettings
 from shared.database import connect
-from shared.events import Envelope, SubmissionScored, new_event
+from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
 from shared.messaging.consumer import FAILPOINT_ENV, FAILPOINT_EXIT_CODE
+from shared.messaging.outbox import outbox_values
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import default_standards_dir, load_catalog
 from shared.topics import Topic
@@ -217,3 +221,33 @@ async def test_a_crash_between_database_and_offset_commit_scores_nothing_twice(
     assert processed_after_restart == len(events) - scored_before_crash
     published = await scored_events(isolated, len(events))
     assert len({e.data.submission_id for e in published}) == len(events)
+
+
+async def test_a_batch_write_keeps_each_score_once_with_one_event(isolated: Isolated) -> None:
+    received = received_event("GECC-0001").data
+    other = received_event("GECC-0002").data
+    catalog = load_catalog(default_standards_dir())
+
+    def version(data: SubmissionReceived) -> repository.ScoredVersion:
+        score = build_score(catalog, data)
+        event = new_event(score, producer="scoring")
+        return repository.ScoredVersion(
+            data, str(uuid4()), score, outbox_values(Topic.SUBMISSION_SCORED, data.center_id, event)
+        )
+
+    conn = await connect(isolated.service_url("scoring"))
+    try:
+        await conn.execute("DELETE FROM outbox")
+        twice = [version(received), version(other), version(received)]
+        new = await repository.keep_and_score_many(conn, twice)
+        assert new == {(received.submission_id, 1), (other.submission_id, 1)}
+        assert await repository.keep_and_score_many(conn, [version(received)]) == set()
+        keys = await conn.fetch("SELECT message_key FROM outbox ORDER BY id")
+        counts = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM scores) AS scores,"
+            " (SELECT count(*) FROM received_submissions) AS received"
+        )
+    finally:
+        await conn.close()
+    assert [k["message_key"] for k in keys] == ["GECC-0001", "GECC-0002"]
+    assert tuple(counts) == (2, 2)

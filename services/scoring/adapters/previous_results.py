@@ -13,7 +13,7 @@ from shared.events import Envelope, PreviousResult, SubmissionReceived, Submissi
 
 
 class PreviousResults:
-    """Loaded for a batch in its transaction (``load``, the consumer's prepare step), kept
+    """Loaded for a batch in its transaction (``load``), kept
     current as the batch's own scores are written (``note``), so each event reads what it
     would have read on its own. A center and round not loaded is read from the database."""
 

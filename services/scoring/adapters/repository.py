@@ -1,8 +1,9 @@
 """All of scoring's SQL."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -34,36 +35,62 @@ def score_values(score: SubmissionScored, received_event_id: str) -> tuple[Any, 
     )
 
 
-async def keep_and_score(
-    conn: asyncpg.Connection,
-    received: SubmissionReceived,
-    score: SubmissionScored,
-    received_event_id: str,
-    event: tuple[Any, str, str, bytes],
-) -> bool:
-    """In one statement: the received version, its first score and the score's event (only
-    if the score is new); False if that score existed."""
-    inserted = await conn.fetchval(
+@dataclass(frozen=True)
+class ScoredVersion:
+    """A received version, its first score and that score's outbox row (``outbox_values``)."""
+
+    received: SubmissionReceived
+    received_event_id: str
+    score: SubmissionScored
+    event: tuple[Any, str, str, bytes]
+
+
+async def keep_and_score_many(
+    conn: asyncpg.Connection, versions: Sequence[ScoredVersion]
+) -> set[tuple[UUID, int]]:
+    """In one statement: each received version (once), its first score and the score's event,
+    only where the score is new; returns the (submission, version) pairs whose score was
+    new (their events are in the outbox in the batch's order)."""
+    first: dict[tuple[UUID, int, int], ScoredVersion] = {}
+    for v in versions:  # the same score twice in a batch: the first one
+        first.setdefault((v.score.submission_id, v.score.version, v.score.score_version), v)
+    rows = list(first.values())
+    if not rows:
+        return set()
+    scores = list(zip(*(score_values(v.score, v.received_event_id) for v in rows), strict=True))
+    events = list(zip(*(v.event for v in rows), strict=True))
+    new = await conn.fetch(
         f"""
         WITH kept AS (
             INSERT INTO received_submissions
                 (submission_id, version, center_id, round_id, received)
-            VALUES ($1, $2, $4, $5, $14::text::jsonb) ON CONFLICT DO NOTHING
+            SELECT submission_id, version, center_id, round_id, received::jsonb
+            FROM unnest($1::uuid[], $2::int[], $4::text[], $5::text[], $14::text[])
+                AS r (submission_id, version, center_id, round_id, received)
+            ON CONFLICT DO NOTHING
         ), scored AS (
             {SCORE_INSERT}
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb, $12, $13)
+            SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[],
+                $6::text[], $7::int[], $8::float8[], $9::float8[], $10::text[],
+                $11::text[]::jsonb[], $12::uuid[], $13::timestamptz[])
             ON CONFLICT (submission_id, version, score_version) DO NOTHING
-            RETURNING true AS new
+            RETURNING submission_id, version
         ), event AS (
-            {OUTBOX_INSERT} SELECT $15, $16, $17, $18 FROM scored
+            {OUTBOX_INSERT}
+            SELECT e.event_id, e.topic, e.message_key, e.payload
+            FROM unnest($15::uuid[], $16::text[], $17::text[], $18::bytea[], $1::uuid[],
+                        $2::int[]) WITH ORDINALITY
+                AS e (event_id, topic, message_key, payload, submission_id, version, position)
+            JOIN scored USING (submission_id, version)
+            ORDER BY e.position
         )
-        SELECT EXISTS (SELECT FROM scored)
+        SELECT submission_id, version FROM scored
         """,
-        *score_values(score, received_event_id),
-        received.model_dump_json(),
-        *event,
+        *(list(column) for column in scores),
+        [v.received.model_dump_json() for v in rows],
+        *(list(column) for column in events),
     )
-    return bool(inserted)
+    return {(r["submission_id"], r["version"]) for r in new}
 
 
 async def save_score(

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import asyncpg
 
 from services.scoring import handlers
@@ -13,17 +15,14 @@ def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
     metrics = ScoringMetrics(runtime.registry)
     previous_results = PreviousResults()  # one batch at a time: the subscriber's
 
-    async def score_submission(
-        conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
+    async def score_submissions(
+        conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submission(conn, event, catalog, metrics, previous_results)
+        await handlers.score_submissions(conn, events, catalog, metrics, previous_results)
 
-    runtime.subscribe(
-        Topic.SUBMISSION_RECEIVED,
-        Envelope[SubmissionReceived],
-        score_submission,
-        prepare=previous_results.load,
+    runtime.subscribe_batch(
+        Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submissions
     )
     runtime.publishes(
         Topic.SUBMISSION_SCORED,
