@@ -81,20 +81,17 @@ async def score_submissions(
     events: Sequence[Envelope[SubmissionReceived]],
     catalog: StandardCatalog,
     metrics: ScoringMetrics,
-    previous_results: PreviousResults,
 ) -> None:
     """Score a batch of received versions in order, each against the previous round's latest
     result of its center (read for the whole batch at once, and including the scores made
     earlier in the batch), then keep them, their scores and the scores' events in one
     statement: in a round's burst the scorer waits on its round trips to PostgreSQL."""
     started = time.perf_counter()
-    await previous_results.load(conn, events)
+    previous_results = await PreviousResults.of_batch(conn, events)
     versions = []
     for event in events:
         received = event.data
-        previous = await previous_results.of(
-            conn, received.center_id, previous_round_id(received.round_id)
-        )
+        previous = previous_results.of(received.center_id, previous_round_id(received.round_id))
         score = build_score(catalog, received, previous)
         previous_results.note(score)
         scored = new_event(score, producer=SERVICE)

@@ -13,39 +13,31 @@ from shared.events import Envelope, PreviousResult, SubmissionReceived, Submissi
 
 
 class PreviousResults:
-    """Loaded for a batch in its transaction (``load``), kept
-    current as the batch's own scores are written (``note``), so each event reads what it
-    would have read on its own. A center and round not loaded is read from the database."""
+    """One batch's: read in its transaction (``of_batch``) and kept current with the scores
+    the batch makes (``note``), so each event sees what it would have read on its own."""
 
-    def __init__(self) -> None:
-        self._latest: dict[tuple[str, str], LatestResult] = {}
-        self._loaded: set[tuple[str, str]] = set()
+    def __init__(self, latest: dict[tuple[str, str], LatestResult]) -> None:
+        self._latest = latest
 
-    async def load(
-        self, conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
-    ) -> None:
+    @classmethod
+    async def of_batch(
+        cls, conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
+    ) -> "PreviousResults":
         pairs = set()
         for event in events:
             try:
                 pairs.add((event.data.center_id, previous_round_id(event.data.round_id)))
             except ValueError:
                 continue  # a malformed round id fails its own event, not the batch
-        self._latest = await repository.latest_results(conn, pairs) if pairs else {}
-        self._loaded = pairs
+        return cls(await repository.latest_results(conn, pairs) if pairs else {})
 
-    async def of(
-        self, conn: asyncpg.Connection, center_id: str, round_id: str
-    ) -> PreviousResult | None:
-        if (center_id, round_id) not in self._loaded:
-            return await repository.latest_result(conn, center_id, round_id)
+    def of(self, center_id: str, round_id: str) -> PreviousResult | None:
         latest = self._latest.get((center_id, round_id))
         return None if latest is None else latest.result
 
     def note(self, score: SubmissionScored) -> None:
-        """A score this batch wrote: the latest of its center and round if no later one is."""
+        """A score the batch made: the latest of its center and round unless a later is."""
         key = (score.center_id, score.round_id)
-        if key not in self._loaded:
-            return
         current = self._latest.get(key)
         if current is None or (score.version, score.score_version) >= (
             current.version,

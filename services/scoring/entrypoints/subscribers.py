@@ -4,7 +4,6 @@ import asyncpg
 
 from services.scoring import handlers
 from services.scoring.adapters.metrics import ScoringMetrics
-from services.scoring.adapters.previous_results import PreviousResults
 from shared.events import Envelope, SubmissionReceived, SubmissionScored
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import StandardCatalog
@@ -13,13 +12,12 @@ from shared.topics import Topic
 
 def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
     metrics = ScoringMetrics(runtime.registry)
-    previous_results = PreviousResults()  # one batch at a time: the subscriber's
 
     async def score_submissions(
         conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submissions(conn, events, catalog, metrics, previous_results)
+        await handlers.score_submissions(conn, events, catalog, metrics)
 
     runtime.subscribe_batch(
         Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submissions
