@@ -35,7 +35,7 @@ REPORTING = 0.90  # share of centers with a submission in the round
 LATE = 0.08  # share of reporting centers whose latest version came after the due date
 TWO_VERSIONS = 0.12  # share of reporting centers that amended once
 # Latest versions received but not scored yet: none by default, as at a round's close once
-# scoring has caught up. (``--unscored`` adds them, with reasons NULL as ``record_received``
+# scoring has caught up. (``--unscored`` adds them, with reasons NULL as ``record_received_many``
 # leaves them; at this commit the build then fails in ``build_records``.)
 UNSCORED = 0.0
 RESCORED = 0.01  # latest versions scored twice (score_version 2)

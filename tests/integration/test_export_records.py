@@ -28,7 +28,7 @@ async def test_a_version_not_scored_yet_is_a_record_without_verdict(
                 ),
             )
         received: SubmissionReceived = received_event("GECC-0001").data
-        await repository.record_received(conn, received)
+        await repository.record_received_many(conn, [received])
     finally:
         await conn.close()
     pool = await create_pool(isolated.service_url("export"), 1, 2)

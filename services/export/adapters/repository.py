@@ -12,10 +12,6 @@ import asyncpg
 from shared.events import CenterRegistered, SubmissionReceived, SubmissionScored
 
 
-async def record_received(conn: asyncpg.Connection, received: SubmissionReceived) -> None:
-    await record_received_many(conn, [received])
-
-
 async def record_received_many(
     conn: asyncpg.Connection, received: Sequence[SubmissionReceived]
 ) -> None:
@@ -39,10 +35,6 @@ async def record_received_many(
         [r.late for r in rows],
         [r.receipt_number for r in rows],
     )
-
-
-async def record_scored(conn: asyncpg.Connection, scored: SubmissionScored) -> None:
-    await record_scored_many(conn, [scored])
 
 
 async def record_scored_many(conn: asyncpg.Connection, scored: Sequence[SubmissionScored]) -> None:
