@@ -99,15 +99,11 @@ class EventConsumer:
         self,
         records: Sequence[Record],
         event_model: type[Envelope[DataT]],
-        handle: Handle[DataT] | None,
-        handle_many: HandleMany[DataT] | None = None,
+        handle_many: HandleMany[DataT],
     ) -> None:
-        """``handle(conn, event)`` once a new event, or ``handle_many(conn, events)`` once
-        for the batch's new events (in their order; with one event when they are handled
-        one at a time): a use case reads and writes there in one statement what each event
-        would otherwise read and write on its own."""
-        if (handle is None) == (handle_many is None):
-            raise TypeError("give handle or handle_many")
+        """``handle_many(conn, events)`` runs for the batch's new events, in their order, or
+        for one event at a time when the batch failed: a use case may read and write there
+        in one statement what each event would otherwise read and write on its own."""
         dead: list[DeadLetter] = []
         parsed: list[tuple[Record, Envelope[DataT]]] = []
         for record in records:
@@ -119,7 +115,7 @@ class EventConsumer:
             async with self._pool.acquire() as conn:
                 try:
                     async with conn.transaction():
-                        outcomes = await self._all_at_once(conn, parsed, handle, handle_many)
+                        outcomes = await self._all_at_once(conn, parsed, handle_many)
                         # Dead letters are published before the offsets move past them.
                         for letter in dead:
                             await self._dead_letter(letter)
@@ -129,8 +125,7 @@ class EventConsumer:
                     log.info("%s: batch failed (%r); event by event", self._service, error)
                     async with conn.transaction():
                         outcomes = [
-                            await self._process(conn, r, e, handle, handle_many, dead)
-                            for r, e in parsed
+                            await self._process(conn, r, e, handle_many, dead) for r, e in parsed
                         ]
                         for letter in dead:
                             await self._dead_letter(letter)
@@ -156,8 +151,7 @@ class EventConsumer:
         self,
         conn: asyncpg.Connection,
         parsed: Sequence[tuple[Record, Envelope[DataT]]],
-        handle: Handle[DataT] | None,
-        handle_many: HandleMany[DataT] | None,
+        handle_many: HandleMany[DataT],
     ) -> list[str]:
         """The batch's inbox claims in one statement and its events without savepoints (two
         round trips less per event); any failure undoes it all and ``consume`` goes through
@@ -181,7 +175,8 @@ class EventConsumer:
                 outcomes.append("processed")
             else:
                 outcomes.append("duplicate")
-        await _run(conn, new, handle, handle_many)
+        if new:
+            await handle_many(conn, new)
         return outcomes
 
     async def _process(
@@ -189,8 +184,7 @@ class EventConsumer:
         conn: asyncpg.Connection,
         record: Record,
         event: Envelope[DataT],
-        handle: Handle[DataT] | None,
-        handle_many: HandleMany[DataT] | None,
+        handle_many: HandleMany[DataT],
         dead: list[DeadLetter],
     ) -> str:
         for attempt in range(1, self._max_attempts + 1):
@@ -204,7 +198,7 @@ class EventConsumer:
                     )
                     if not claimed:
                         return "duplicate"
-                    await _run(conn, [event], handle, handle_many)
+                    await handle_many(conn, [event])
                 return "processed"
             except EventRejected as error:
                 dead.append(DeadLetter(record, "rejected", str(error)))
@@ -238,21 +232,6 @@ class EventConsumer:
             record.value or b"", topic=self._dead_letter_topic, key=record.key, headers=headers
         )
         log.error("%s: dead-lettered %s: %s", self._service, _position(record), letter.error[:500])
-
-
-async def _run(
-    conn: asyncpg.Connection,
-    events: Sequence[Envelope[DataT]],
-    handle: Handle[DataT] | None,
-    handle_many: HandleMany[DataT] | None,
-) -> None:
-    if handle_many is not None:
-        if events:
-            await handle_many(conn, events)
-        return
-    assert handle is not None
-    for event in events:
-        await handle(conn, event)
 
 
 def _position(record: Record) -> str:

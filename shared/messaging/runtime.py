@@ -6,7 +6,7 @@ import contextlib
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -77,28 +77,34 @@ class ServiceRuntime:
         handle: "Handle[DataT]",
     ) -> None:
         """Consume ``topic`` in this service's group; ``handle(conn, event)`` runs once an event."""
-        self._subscribe(topic, event_model, handle, handle)
+
+        async def each(conn: asyncpg.Connection, events: Sequence[Envelope[DataT]]) -> None:
+            for event in events:
+                await handle(conn, event)
+
+        self._subscribe(topic, event_model, handle, each)
 
     def subscribe_batch(
         self, topic: Topic, event_model: type[Envelope[DataT]], handle_many: "HandleMany[DataT]"
     ) -> None:
         """``subscribe`` with ``handle_many(conn, events)`` run once for a batch's new events
         (see ``EventConsumer.consume``)."""
-        self._subscribe(topic, event_model, handle_many, None, handle_many=handle_many)
+        self._subscribe(topic, event_model, handle_many, handle_many)
 
     def _subscribe(
         self,
         topic: Topic,
         event_model: type[Envelope[DataT]],
         use_case: Callable[..., Awaitable[None]],
-        handle: "Handle[DataT] | None",
-        handle_many: "HandleMany[DataT] | None" = None,
+        handle_many: "HandleMany[DataT]",
     ) -> None:
+        """``use_case`` names and documents the subscriber; ``handle_many`` runs it."""
+
         async def consume(message: KafkaMessage) -> None:
             assert self._consumer is not None
             records = message.raw_message
             batch = records if isinstance(records, tuple) else (records,)
-            await self._consumer.consume(batch, event_model, handle, handle_many)
+            await self._consumer.consume(batch, event_model, handle_many)
 
         consume.__name__ = use_case.__name__
         consume.__doc__ = use_case.__doc__

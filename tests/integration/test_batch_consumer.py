@@ -60,7 +60,7 @@ async def test_a_batch_use_case_sees_new_events_once_and_fails_only_the_bad_one(
             retry_delay=0.01,
         )
         batch = [record(n, e) for n, e in enumerate([*events, events[0]])]
-        await consumer.consume(batch, Envelope[SubmissionReceived], None, handle_many=keep)
+        await consumer.consume(batch, Envelope[SubmissionReceived], keep)
         assert seen == [["GECC-0001", "GECC-0002", "GECC-0003"]]  # the repeat: once
 
         seen.clear()
@@ -69,8 +69,7 @@ async def test_a_batch_use_case_sees_new_events_once_and_fails_only_the_bad_one(
         await consumer.consume(
             [record(10, events[1]), *(record(11 + n, e) for n, e in enumerate(later))],
             Envelope[SubmissionReceived],
-            None,
-            handle_many=keep,
+            keep,
         )
     # The batch (without the event seen before), then one at a time: the bad one three times.
     assert seen == [
