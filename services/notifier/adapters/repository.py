@@ -79,8 +79,7 @@ async def record_submission_and_read(
     row = await conn.fetchrow(
         f"""
         WITH noted AS ({RECORD_SUBMISSION})
-        SELECT c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
-               false AS submitted, false AS late, NULL::text AS verdict,
+        SELECT {CENTER_ALONE},
                r.id AS round_id, r.opens_at, r.due_at, r.closes_at
         FROM (SELECT 1) AS one
         LEFT JOIN centers c ON c.id = $2
@@ -126,8 +125,7 @@ async def record_result_and_read(
         f"""
         WITH recorded AS ({RECORD_RESULT} RETURNING true AS first)
         SELECT EXISTS (SELECT FROM recorded) AS first,
-               c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
-               false AS submitted, false AS late, NULL::text AS verdict
+               {CENTER_ALONE}
         FROM (SELECT 1) AS one LEFT JOIN centers c ON c.id = $3
         """,
         *_result_values(scored),
@@ -177,6 +175,11 @@ CENTER_ADDRESSES = """
     || array(SELECT r.channel || ':' || r.address FROM recipients r
              WHERE r.owner = 'center:' || c.id ORDER BY r.channel, r.address)
 """
+# A center (``c``) as ``_center_state`` reads it, outside any round.
+CENTER_ALONE = f"""
+    c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
+    false AS submitted, false AS late, NULL::text AS verdict
+"""
 
 
 def _addresses(tagged: Sequence[str]) -> tuple[Address, ...]:
@@ -223,8 +226,7 @@ async def round_centers(conn: asyncpg.Connection, round_id: str) -> list[CenterS
 async def center(conn: asyncpg.Connection, center_id: str) -> CenterState | None:
     row = await conn.fetchrow(
         f"""
-        SELECT c.id, c.name_th, c.name_en, c.office_path, {CENTER_ADDRESSES} AS addresses,
-               false AS submitted, false AS late, NULL::text AS verdict
+        SELECT {CENTER_ALONE}
         FROM centers c WHERE c.id = $1
         """,
         center_id,
