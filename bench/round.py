@@ -23,14 +23,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
-
 from bench.fixtures import postgres_facts
 from bench.load import RawConnection
 from bench.machine import describe
 from gecc.demo import DEMO_ROUND, fresh_state, prepare
 from gecc.demo_reports import report
-from gecc.stack import stack
+from gecc.stack import services, stack
 from gecc.stack.config import StackConfig
 from services.intake.domain.registry import generate_registry
 from shared.database import connect
@@ -107,23 +105,13 @@ def receipts_in(mail_dir: Path, seen: dict[str, bool]) -> int:
 
 
 async def consumers_joined(config: StackConfig, within: float = 120.0) -> None:
-    """Until every service's Kafka consumers have joined their group (``/health`` says
-    ``"kafka": "ok"``). A restarted service's subscribers join one after another, each
-    join a rebalance of the group: the notifier's receipts consumer used to join seconds
-    into the burst. In a real round the services have been running for weeks."""
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        for service in SERVICES:
-            url = f"http://{config.service_address(service)}/health"
-            while True:
-                try:
-                    if (await client.get(url)).json().get("kafka") == "ok":
-                        break
-                except (httpx.HTTPError, ValueError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"the {service}'s consumers did not join within {within} s")
-                await asyncio.sleep(0.1)
+    """Until every service's Kafka consumers have joined their group: the notifier's receipts
+    consumer used to join seconds into the burst. In a real round the services have been
+    running for weeks."""
+    urls = {name: f"http://{config.service_address(name)}" for name in SERVICES}
+    late = await services.consumers_joined(urls, within)
+    if late is not None:
+        raise SystemExit(f"the {late}'s consumers did not join within {within} s")
 
 
 async def registry_known(config: StackConfig, count: int, within: float = 120.0) -> None:

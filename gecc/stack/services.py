@@ -1,5 +1,11 @@
 """The service processes: ``python -m services.<name>``, ready once ``GET /health`` says 200."""
 
+import asyncio
+import time
+from collections.abc import Mapping
+
+import httpx
+
 from gecc.stack import processes
 from gecc.stack.config import REPO_ROOT, StackConfig
 from gecc.stack.state import ProcessRecord
@@ -39,3 +45,23 @@ def wait_ready(config: StackConfig, name: str, record: ProcessRecord) -> None:
         config.start_timeout,
         interval=0.2,
     )
+
+
+async def consumers_joined(urls: Mapping[str, str], within: float) -> str | None:
+    """Wait until every service at ``urls`` (name -> base URL) says on ``/health`` that its
+    Kafka consumers have joined (``"kafka": "ok"``); the name of the first that did not
+    within ``within`` seconds, or None. A restarted service's subscribers join one after
+    another, each join a rebalance of its group."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=processes.HEALTH_TIMEOUT, trust_env=False) as client:
+        for name, url in urls.items():
+            while True:
+                try:
+                    if (await client.get(f"{url}/health")).json().get("kafka") == "ok":
+                        break
+                except (httpx.HTTPError, ValueError):
+                    pass
+                if time.monotonic() > deadline:
+                    return name
+                await asyncio.sleep(0.1)
+    return None

@@ -1,6 +1,5 @@
 """The four services as separate processes, as the launcher runs them, for end-to-end tests."""
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from gecc.stack import services as stack_services
 from shared.topics import SERVICES
 from tests.support.infrastructure import REPO
 from tests.support.isolation import Isolated
@@ -110,11 +110,5 @@ def _wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], log: Pa
 
 async def wait_for_consumers(urls: dict[str, str]) -> None:
     """Every service reports its Kafka consumers connected."""
-    async with httpx.AsyncClient() as client:
-        for name, url in urls.items():
-            for _ in range(300):
-                if (await client.get(f"{url}/health")).json().get("kafka") == "ok":
-                    break
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError(f"{name} did not connect to Kafka within 30 s")
+    late = await stack_services.consumers_joined(urls, within=30.0 * len(urls))
+    assert late is None, f"{late} did not connect to Kafka in time"
