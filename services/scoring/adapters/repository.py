@@ -113,21 +113,8 @@ async def latest_result(
     conn: asyncpg.Connection, center_id: str, round_id: str
 ) -> PreviousResult | None:
     """The center's latest score in a round: its last submission version, last score version."""
-    row = await conn.fetchrow(
-        "SELECT round_id, verdict, satisfaction_percent, checklist_percent FROM scores"
-        " WHERE center_id = $1 AND round_id = $2"
-        " ORDER BY version DESC, score_version DESC LIMIT 1",
-        center_id,
-        round_id,
-    )
-    if row is None:
-        return None
-    return PreviousResult(
-        round_id=row["round_id"],
-        verdict=row["verdict"],
-        satisfaction_percent=float(row["satisfaction_percent"]),
-        checklist_percent=float(row["checklist_percent"]),
-    )
+    latest = (await latest_results(conn, [(center_id, round_id)])).get((center_id, round_id))
+    return None if latest is None else latest.result
 
 
 @dataclass(frozen=True)
@@ -142,7 +129,7 @@ class LatestResult:
 async def latest_results(
     conn: asyncpg.Connection, pairs: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], LatestResult]:
-    """``latest_result`` for many (center, round) pairs in one statement."""
+    """The latest score of each (center, round) pair that has one, in one statement."""
     rows = await conn.fetch(
         """
         SELECT DISTINCT ON (s.center_id, s.round_id) s.center_id, s.round_id, s.version,
