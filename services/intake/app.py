@@ -2,6 +2,7 @@ from fastapi import FastAPI
 
 from services.intake.adapters import announcements, repository
 from services.intake.adapters.submission_store import RoundBook
+from services.intake.adapters.version_batches import VersionWriter
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import exports, http, problems, rounds, subscribers
@@ -47,6 +48,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.catalog = load_catalog(settings.standards_dir)
     app.state.principals = PrincipalCache(settings.token_cache_seconds)
     app.state.rounds = RoundBook(settings.round_cache_seconds)
+    app.state.writes = VersionWriter(settings.write_batch_max, settings.write_batches_in_flight)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     problems.install(app)
     app.include_router(http.router)

@@ -11,6 +11,7 @@ import asyncpg
 from services.intake.adapters import announcements, audit, repository, submission_store
 from services.intake.adapters.audit import AuditEntry
 from services.intake.adapters.submission_store import RoundBook, RoundTerms
+from services.intake.adapters.version_batches import VersionWriter
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window
@@ -59,6 +60,7 @@ class Answer:
 async def submit(
     pool: asyncpg.Pool,
     rounds: RoundBook,
+    writes: VersionWriter,
     center_id: str,
     body: SubmissionBody,
     raw_body: bytes,
@@ -69,13 +71,14 @@ async def submit(
     """Store a new version of the center's submission, its event and its audit entry
     atomically; a repeated Idempotency-Key gets the first answer again.
 
-    Accepted in one statement against the cached round (``submission_store``); refused,
-    unknown or changed rounds take the transaction that reads them first."""
+    Accepted in one statement against the cached round (``submission_store``, together
+    with the others waiting: ``version_batches``); refused, unknown or changed rounds take
+    the transaction that reads them first."""
     request = Request(center_id, body, raw_body, hashlib.sha256(raw_body).digest(), idempotency_key)
     terms = await rounds.terms(pool, body.round_id)
     if terms is not None:
         answer = await _submit_in_one_statement(
-            pool, rounds, terms, request, remote_addr, received_at
+            pool, rounds, writes, terms, request, remote_addr, received_at
         )
         if answer is not None:
             return answer
@@ -94,6 +97,7 @@ class Request:
 async def _submit_in_one_statement(
     pool: asyncpg.Pool,
     rounds: RoundBook,
+    writes: VersionWriter,
     terms: RoundTerms,
     request: Request,
     remote_addr: str,
@@ -102,40 +106,14 @@ async def _submit_in_one_statement(
     """None when the cached round cannot decide: a refusal (confirmed by the transaction,
     which reads the round itself) or dates and extensions that changed meanwhile (then
     the cache reads them again next time)."""
-    center_id, round_ = request.center_id, terms.round
-    extension_until = terms.extension_until(center_id)
+    round_ = terms.round
     try:
-        acceptance = accept(round_, received_at, extension_until)
+        acceptance = accept(round_, received_at, terms.extension_until(request.center_id))
     except SubmissionRefused:
         return None
-    # The statement replaces the id (for an amendment), the version and the receipt number.
-    received = _received_event(request, uuid4(), 1, round_.id, received_at, acceptance.late)
-    event = new_event(received, producer=SERVICE, occurred_at=received_at)
-    payload_head, payload_tail = submission_store.payload_around_version(
-        event.model_dump_json(), received.submission_id, received.receipt_number
-    )
+    new = fast_version(request, terms, acceptance, remote_addr, received_at)
     try:
-        outcome = await submission_store.store(
-            pool,
-            submission_store.FastVersion(
-                center_id=center_id,
-                idempotency_key=request.idempotency_key,
-                request_hash=request.fingerprint,
-                round=round_,
-                extension_until=extension_until,
-                new_submission_id=received.submission_id,
-                receipt_prefix=receipt_prefix(round_.id, center_id),
-                received_at=received_at,
-                late=acceptance.late,
-                extension=acceptance.extension,
-                body=request.raw_body.decode(),
-                event_id=event.event_id,
-                topic=Topic.SUBMISSION_RECEIVED.value,
-                payload_head=payload_head,
-                payload_tail=payload_tail,
-                audit=_audit(center_id, round_.id, acceptance, remote_addr),
-            ),
-        )
+        outcome = await writes.store(pool, new)
     except asyncpg.UniqueViolationError:  # the same key, committed a moment ago
         return await _replay(pool, request)
     if outcome.replay:
@@ -154,6 +132,41 @@ async def _submit_in_one_statement(
             acceptance.late,
             acceptance.extension,
         )
+    )
+
+
+def fast_version(
+    request: Request,
+    terms: RoundTerms,
+    acceptance: Acceptance,
+    remote_addr: str,
+    received_at: datetime,
+) -> submission_store.FastVersion:
+    """What the one-statement write needs for an accepted request."""
+    center_id, round_ = request.center_id, terms.round
+    # The statement replaces the id (for an amendment), the version and the receipt number.
+    received = _received_event(request, uuid4(), 1, round_.id, received_at, acceptance.late)
+    event = new_event(received, producer=SERVICE, occurred_at=received_at)
+    payload_head, payload_tail = submission_store.payload_around_version(
+        event.model_dump_json(), received.submission_id, received.receipt_number
+    )
+    return submission_store.FastVersion(
+        center_id=center_id,
+        idempotency_key=request.idempotency_key,
+        request_hash=request.fingerprint,
+        round=round_,
+        extension_until=terms.extension_until(center_id),
+        new_submission_id=received.submission_id,
+        receipt_prefix=receipt_prefix(round_.id, center_id),
+        received_at=received_at,
+        late=acceptance.late,
+        extension=acceptance.extension,
+        body=request.raw_body.decode(),
+        event_id=event.event_id,
+        topic=Topic.SUBMISSION_RECEIVED.value,
+        payload_head=payload_head,
+        payload_tail=payload_tail,
+        audit=_audit(center_id, round_.id, acceptance, remote_addr),
     )
 
 

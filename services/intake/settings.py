@@ -21,4 +21,8 @@ class IntakeSettings(ServiceSettings):
     # Rounds and extensions cached for the one-statement submission write; a change shows
     # at once anyway (the statement checks them and falls back when they differ).
     round_cache_seconds: float = 5.0
+    # Submissions that arrive while one is being written go together in one statement;
+    # 1 writes each alone (docs/benchmarks.md measures both).
+    write_batch_max: int = 64
+    write_batches_in_flight: int = 1
     progress_interval_seconds: float = 10.0

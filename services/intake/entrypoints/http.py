@@ -110,6 +110,7 @@ async def accept_submission(
     return await handlers.submit(
         runtime.pool,
         state.rounds,
+        state.writes,
         center_id,
         body,
         raw_body,

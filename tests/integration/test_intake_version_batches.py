@@ -1,0 +1,163 @@
+"""Submission versions written in batches (``version_batches``) on the real database: each
+request gets its own outcome, a center's versions keep their order, and a conflict with
+another writer concerns only its own request."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.intake import handlers
+from services.intake.adapters import submission_store, version_batches
+from services.intake.adapters.submission_store import FastVersion, RoundBook, RoundTerms
+from services.intake.adapters.version_batches import VersionWriter
+from services.intake.domain.submissions import accept
+from shared.events import Envelope, SubmissionReceived
+from shared.submission import SubmissionBody
+from shared.topics import Topic
+from tests.integration.test_intake_api import ROUND, Intake, start_intake
+from tests.support.isolation import Isolated
+from tests.support.kafka import read_all
+from tests.support.samples import submission_body
+
+
+@pytest.fixture
+async def intake(isolated: Isolated) -> AsyncIterator[Intake]:
+    async for running in start_intake(isolated):
+        yield running
+
+
+@pytest.fixture
+async def pool(isolated: Isolated, intake: Intake) -> AsyncIterator[asyncpg.Pool]:
+    async with isolated.service_pool("intake", max_size=6) as pool:
+        yield pool
+
+
+@pytest.fixture
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    sizes: list[int] = []
+    store_many = version_batches.store_many
+
+    async def counted(pool: asyncpg.Pool, versions: list[FastVersion]) -> Any:
+        sizes.append(len(versions))
+        return await store_many(pool, versions)
+
+    monkeypatch.setattr(version_batches, "store_many", counted)
+    return sizes
+
+
+async def version(
+    pool: asyncpg.Pool, center_id: str, key: str, respondents: int = 412
+) -> FastVersion:
+    terms = await RoundBook().terms(pool, ROUND)
+    assert terms is not None
+    return _version(terms, center_id, key, respondents)
+
+
+def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> FastVersion:
+    raw = json.dumps(submission_body(ROUND, respondents=respondents)).encode()
+    request = handlers.Request(
+        center_id, SubmissionBody.model_validate_json(raw), raw, raw[:32], key
+    )
+    received_at = datetime.now(UTC)
+    acceptance = accept(terms.round, received_at, None)
+    return handlers.fast_version(request, terms, acceptance, "127.0.0.1", received_at)
+
+
+async def test_waiting_versions_go_together_each_with_its_own_outcome(
+    pool: asyncpg.Pool, intake: Intake, batch_sizes: list[int]
+) -> None:
+    writer = VersionWriter(max_batch=64, max_in_flight=1)
+    earlier = await version(pool, "GECC-0003", "used")
+    assert not (await writer.store(pool, earlier)).replay  # alone: no batch
+    assert batch_sizes == []
+    fresh = [await version(pool, c, f"k-{c}") for c in ("GECC-0001", "GECC-0002")]
+    replayed = await version(pool, "GECC-0003", "used")
+    stale = replace(
+        await version(pool, "GECC-0003", "k-stale"),
+        round=replace(earlier.round, due_at=earlier.round.due_at + timedelta(days=1)),
+    )
+    amendments = [await version(pool, "GECC-0001", f"amend-{n}", 500 + n) for n in range(3)]
+
+    outcomes = await asyncio.gather(
+        *(writer.store(pool, v) for v in [*fresh, replayed, stale, *amendments])
+    )
+
+    # The first goes alone; the others wait for it, then go at most one per center at a
+    # time: [0002, 0003 replayed, 0001 amended], [0003 stale, 0001 amended], the last alone.
+    assert batch_sizes == [3, 2]
+    a, b, again, old, *amended = outcomes
+    assert (again.replay, again.submission_id) == (True, None)
+    assert (old.replay, old.stale, old.submission_id) == (False, True, None)
+    assert [o.version for o in (a, *amended)] == [1, 2, 3, 4]
+    assert {o.submission_id for o in (a, *amended)} == {a.submission_id}
+    assert b.version == 1 and b.submission_id != a.submission_id
+    assert a.receipt_number == f"{ROUND}/GECC-0001/v1"
+    stored = await intake.fetch(
+        "SELECT s.center_id, v.version, (v.body->'satisfaction'->>'respondents')::int AS n"
+        " FROM submission_versions v JOIN submissions s ON s.id = v.submission_id"
+        " WHERE s.center_id = 'GECC-0001' ORDER BY v.version"
+    )
+    assert [(r["version"], r["n"]) for r in stored] == [(1, 412), (2, 500), (3, 501), (4, 502)]
+    published = await read_all(
+        intake.isolated.kafka_bootstrap, intake.isolated.topics(Topic.SUBMISSION_RECEIVED), 6
+    )
+    events = [Envelope[SubmissionReceived].model_validate_json(r.value).data for r in published]
+    assert [e.version for e in events if e.center_id == "GECC-0001"] == [1, 2, 3, 4]
+    assert sorted((e.center_id, e.version) for e in events if e.center_id != "GECC-0001") == [
+        ("GECC-0002", 1),
+        ("GECC-0003", 1),
+    ]
+    audit = await intake.fetch("SELECT target FROM audit_log WHERE action = 'submission.create'")
+    assert len(audit) == 6  # earlier, two fresh, three amendments; no replay, no stale
+
+
+async def test_a_key_racing_another_writer_fails_only_its_own_request(
+    pool: asyncpg.Pool, intake: Intake, batch_sizes: list[int]
+) -> None:
+    writer = VersionWriter(max_batch=64, max_in_flight=1)
+    blocker = await version(pool, "GECC-0003", "slow")  # keeps the batch waiting
+    batch = [
+        await version(pool, "GECC-0001", "raced"),
+        await version(pool, "GECC-0002", "free"),
+        await version(pool, "GECC-0003", "free"),
+    ]
+    other = await asyncpg.connect(intake.db)
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await submission_store.store(other, await version(pool, "GECC-0001", "raced"))
+        first = asyncio.ensure_future(writer.store(pool, blocker))
+        racing = [asyncio.ensure_future(writer.store(pool, v)) for v in batch]
+        await asyncio.sleep(0.5)  # the batch now waits on the uncommitted key
+        assert not any(r.done() for r in racing)
+        await transaction.commit()
+        await first
+        results = await asyncio.gather(*racing, return_exceptions=True)
+    finally:
+        await other.close()
+    # The batch failed on the key; written again alone, the request finds it committed.
+    assert [getattr(r, "replay", None) for r in results] == [True, False, False]
+    assert [getattr(r, "version", None) for r in results[1:]] == [1, 2]
+    assert batch_sizes == [3]
+    keys = await intake.fetch("SELECT idempotency_key FROM idempotency_keys ORDER BY 1")
+    assert [k["idempotency_key"] for k in keys] == ["free", "free", "raced", "slow"]
+
+
+async def test_an_error_of_the_batch_reaches_each_of_its_requests_and_writes_nothing(
+    pool: asyncpg.Pool, intake: Intake
+) -> None:
+    writer = VersionWriter(max_batch=64, max_in_flight=1)
+    versions = [await version(pool, c, "k") for c in ("GECC-0001", "GECC-0002", "GECC-0003")]
+    broken = [replace(v, body="{not json") for v in versions[1:]]
+    results = await asyncio.gather(
+        *(writer.store(pool, v) for v in [versions[0], *broken]), return_exceptions=True
+    )
+    assert results[0].version == 1  # type: ignore[union-attr]
+    assert all(isinstance(r, asyncpg.InvalidTextRepresentationError) for r in results[1:])
+    assert len(await intake.fetch("SELECT 1 FROM submission_versions")) == 1
