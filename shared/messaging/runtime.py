@@ -286,7 +286,7 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
     import uvicorn
 
     from shared.database import migrate
-    from shared.http_protocol import JoinedWritesH11Protocol
+    from shared.http_protocol import JoinedWritesHttpToolsProtocol
     from shared.standards import StandardError
 
     logging.basicConfig(
@@ -311,6 +311,7 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        http=JoinedWritesH11Protocol if settings.http_joined_writes else "h11",
+        http=JoinedWritesHttpToolsProtocol if settings.http_joined_writes else "httptools",
+        loop="uvloop",
     )
     return 0

@@ -3,7 +3,10 @@
 import asyncio
 from typing import Any
 
-from shared.http_protocol import JoinedWrites
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from shared.http_protocol import JoinedWrites, JoinedWritesHttpToolsProtocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -50,3 +53,25 @@ async def test_close_sends_what_is_pending_first() -> None:
     assert real.writes == [b"last answer"] and real.closed
     await asyncio.sleep(0)
     assert real.writes == [b"last answer"]
+
+
+async def test_an_answer_of_the_services_http_protocol_is_one_write() -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()
+        await send(
+            {"type": "http.response.start", "status": 201, "headers": [(b"content-length", b"11")]}
+        )
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+    loop = asyncio.get_running_loop()
+    config = Config(app, lifespan="off", access_log=False, log_level="warning")
+    protocol = JoinedWritesHttpToolsProtocol(config, ServerState(), {}, loop)
+    real = RecordingTransport()
+    real.get_extra_info = lambda name, default=None: default  # type: ignore[method-assign]
+    protocol.connection_made(real)
+    protocol.data_received(b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}")
+    for _ in range(20):  # the request's task, then the turn that flushes
+        await asyncio.sleep(0)
+    assert len(real.writes) == 1
+    assert real.writes[0].startswith(b"HTTP/1.1 201 Created\r\n")
+    assert real.writes[0].endswith(b'\r\n\r\n{"ok":true}')
