@@ -6,9 +6,9 @@ executor's set-up for six tables, the commit), not its rows (docs/benchmarks.md)
 writer groups whatever is waiting when it is free ("natural batching": no timer, a lone
 request is written at once). Each request still gets its own outcome. Two versions of one
 center are never in the same batch or in two batches at once, so a batch never updates a
-row twice and a center's versions keep their order; a batch that fails on a conflict with
-another process (a racing Idempotency-Key, a deadlock) is written again request by
-request, so that only the request concerned sees the error.
+row twice and a center's versions keep their order; a batch that fails on one request (an
+Idempotency-Key used before or by another process a moment ago, a deadlock with another
+process) is written again request by request, so that only that request sees it.
 """
 
 import asyncio
@@ -50,15 +50,16 @@ _ARRAYS = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(COLUMNS, sta
 _NAMES = ", ".join(name for name, _ in COLUMNS)
 
 # As submission_store.STORE, for many: each row checked against its round's dates and
-# extension and its Idempotency-Key, then written; the rows come back in the given order.
+# extension, then written; the rows come back in the given order. An Idempotency-Key used
+# before fails the whole statement on the key's unique index, and the batch is written
+# again request by request (where ``store`` finds the earlier answer). Looking the keys up
+# here instead let PostgreSQL cache, while the table was small, a plan that hashed all of
+# idempotency_keys for every batch: slower and slower as a round went on.
 STORE_MANY = f"""
 WITH item AS (
     SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY AS i({_NAMES}, n)
 ), checked AS (
     SELECT item.*,
-        EXISTS (SELECT FROM idempotency_keys k
-                WHERE k.center_id = item.center_id
-                  AND k.idempotency_key = item.idempotency_key) AS replay,
         EXISTS (SELECT FROM rounds r
                 WHERE r.id = item.round_id AND r.opens_at = item.opens_at
                   AND r.due_at = item.due_at AND r.closes_at = item.closes_at
@@ -68,7 +69,7 @@ WITH item AS (
     FROM item
 ), version AS (
     INSERT INTO submissions (id, center_id, round_id, latest_version)
-    SELECT new_id, center_id, round_id, 1 FROM checked WHERE current AND NOT replay
+    SELECT new_id, center_id, round_id, 1 FROM checked WHERE current
     ORDER BY center_id, round_id
     ON CONFLICT (center_id, round_id)
     DO UPDATE SET latest_version = submissions.latest_version + 1
@@ -98,12 +99,13 @@ WITH item AS (
            remote_addr
     FROM taken ORDER BY n
 )
-SELECT c.replay, t.submission_id, t.version, t.receipt_number
+SELECT t.submission_id, t.version, t.receipt_number
 FROM checked c LEFT JOIN taken t ON t.n = c.n
 ORDER BY c.n
 """
 
-# Errors that concern one request of a batch and another process's write, not the batch.
+# Errors that concern one request of a batch (a key used before, or by another process a
+# moment ago; a deadlock with another process), not the batch.
 _ONE_REQUEST_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
 
 
@@ -142,22 +144,19 @@ def _columns(versions: list[FastVersion]) -> list[list[object]]:
 
 
 async def store_many(pool: asyncpg.Pool, versions: list[FastVersion]) -> list[FastOutcome]:
-    """``submission_store.store`` for versions of distinct centers, in one statement:
-    all written or, on any error, none."""
+    """``submission_store.store`` for versions of distinct centers and new
+    Idempotency-Keys, in one statement: all written or, on any error, none."""
     rows = await pool.fetch(STORE_MANY, *_columns(versions))
-    outcomes = []
-    for row in rows:
-        replay = bool(row["replay"])
-        outcomes.append(
-            FastOutcome(
-                replay=replay,
-                stale=not replay and row["submission_id"] is None,
-                submission_id=row["submission_id"],
-                version=row["version"],
-                receipt_number=row["receipt_number"],
-            )
+    return [
+        FastOutcome(
+            replay=False,
+            stale=row["submission_id"] is None,
+            submission_id=row["submission_id"],
+            version=row["version"],
+            receipt_number=row["receipt_number"],
         )
-    return outcomes
+        for row in rows
+    ]
 
 
 @dataclass
