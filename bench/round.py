@@ -7,7 +7,9 @@ services on the real clock, registers the registry with tokens, opens FY2570-H1,
 sends one report per center in one burst over raw keep-alive HTTP connections. It prints
 the time until every report was accepted (the baseline: intake alone), scored, and its
 receipt stored by the SMTP sink, each also as a ratio to the baseline, the p50/p99 of the
-received → scored lag, and the machine. The stack keeps running; `gecc stack down` stops it.
+received → scored lag, the CPU seconds each part of the stack used from the first request
+until the last receipt, and the machine. The stack keeps running; `gecc stack down` stops
+it.
 """
 
 import argparse
@@ -18,14 +20,16 @@ import random
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
+import psutil
+
 from bench.fixtures import postgres_facts
 from bench.load import RawConnection
-from bench.machine import describe
+from bench.machine import CpuProbe, ProcessFinder, describe, listener, with_children
 from gecc.demo import DEMO_ROUND, fresh_state, prepare
 from gecc.demo_reports import report
 from gecc.stack import services, stack
@@ -45,9 +49,28 @@ class Burst:
     accepted_s: float = 0.0
     scored_s: float = 0.0
     receipts_s: float = 0.0
+    mails_s: float = 0.0
     lag_p50_ms: float = 0.0
     lag_p99_ms: float = 0.0
     refused: int = 0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def stack_processes(config: StackConfig) -> dict[str, ProcessFinder]:
+    """Each part of the local stack by the port it listens on (with its child processes:
+    PostgreSQL's backends, intake's outbox relay)."""
+    ports = {
+        **{name: config.service_ports[name] for name in SERVICES},
+        "mail sink": config.mailsink_port,
+        "PMO receiver": config.pmo_port,
+        "postgres": config.postgres_port,
+        "kafka": config.kafka_port,
+    }
+    return {name: _found(with_children(listener(port))) for name, port in ports.items()}
+
+
+def _found(processes: list[psutil.Process]) -> ProcessFinder:
+    return lambda: processes
 
 
 def request_bytes(host: str, token: str, body: bytes) -> bytes:
@@ -174,19 +197,32 @@ async def run(config: StackConfig, count: int, concurrency: int, seed: int) -> B
     await registry_known(config, count)
     burst = Burst(len(requests))
     seen: dict[str, bool] = {}
+    probe = CpuProbe(stack_processes(config))
+    before = probe.sample()
     started = time.perf_counter()
     burst.refused = await send_burst(config, requests, concurrency)
     burst.accepted_s = time.perf_counter() - started
     deadline = started + DEADLINE_SECONDS
-    while not burst.scored_s or not burst.receipts_s:
+    while not burst.scored_s or not burst.receipts_s or not burst.mails_s:
         if time.perf_counter() > deadline:
             raise SystemExit(f"not all scored and receipted within {DEADLINE_SECONDS} s")
         elapsed = time.perf_counter() - started
         if not burst.scored_s and await scored(config) >= len(requests) - burst.refused:
             burst.scored_s = elapsed
-        if not burst.receipts_s and receipts_in(config.mail_dir, seen) >= len(requests):
+        receipts = receipts_in(config.mail_dir, seen)
+        if not burst.receipts_s and receipts >= len(requests):
             burst.receipts_s = elapsed
+        if not burst.mails_s and len(seen) >= 2 * (len(requests) - burst.refused):
+            burst.mails_s = elapsed  # a receipt and a result for every accepted report
         await asyncio.sleep(0.05)
+        if burst.receipts_s and not burst.cpu_seconds:
+            after = probe.sample()
+            wall = after.at - before.at
+            burst.cpu_seconds = {
+                name: cores * wall for name, cores in probe.cores(before, after).items()
+            }
+    wall = after.at - before.at
+    burst.cpu_seconds = {name: cores * wall for name, cores in probe.cores(before, after).items()}
     burst.lag_p50_ms, burst.lag_p99_ms = await lag_percentiles(config)
     return burst
 
@@ -197,6 +233,7 @@ def render(burst: Burst, machine: dict[str, str], concurrency: int) -> str:
         ("all accepted (intake alone: the baseline)", burst.accepted_s, 1.0),
         ("all scored", burst.scored_s, burst.scored_s / base),
         ("all receipts in the mail sink", burst.receipts_s, burst.receipts_s / base),
+        ("every e-mail (receipts and results) in it", burst.mails_s, burst.mails_s / base),
     ]
     lines = [
         f"{burst.reports:,} reports in one burst, {concurrency} connections,"
@@ -206,6 +243,9 @@ def render(burst: Burst, machine: dict[str, str], concurrency: int) -> str:
         *(f"{label:44} {seconds:8.2f} {ratio:12.2f}" for label, seconds, ratio in rows),
         "",
         f"received -> scored lag: p50 {burst.lag_p50_ms:.0f} ms, p99 {burst.lag_p99_ms:.0f} ms",
+        "",
+        "CPU seconds from the first request to the last receipt:",
+        "  " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in burst.cpu_seconds.items()),
         "",
         *(f"{key:<11} {value}" for key, value in machine.items()),
     ]
