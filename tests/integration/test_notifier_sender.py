@@ -4,7 +4,9 @@ refuses for good is a dead letter and the others still go."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -93,3 +95,58 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
         for outcome in ("sent", "dead_lettered")
     }
     assert counted == {"sent": 40, "dead_lettered": 1}
+
+
+def center(n: int) -> messages.CenterContact:
+    return messages.CenterContact(
+        f"GECC-{n:04d}", f"ศูนย์ {n}", f"Center {n}", f"gecc-{n:04d}@example.go.th"
+    )
+
+
+async def test_receipts_go_before_results_and_results_before_reminders(
+    pool: asyncpg.Pool,
+) -> None:
+    submission_id = uuid4()
+    reminders = [reminder(n) for n in (1, 2)]
+    results = [
+        Outgoing(
+            "email",
+            messages.result(
+                center(n),
+                round_id=H1.id,
+                submission_id=submission_id,
+                version=1,
+                verdict="maintained",
+                satisfaction_percent=90.0,
+                checklist_percent=100.0,
+                reasons=[],
+            ),
+        )
+        for n in (3, 4)
+    ]
+    receipts = [
+        Outgoing(
+            "email",
+            messages.receipt(
+                center(n),
+                H1,
+                submission_id=submission_id,
+                receipt_number=f"{H1.id}/GECC-{n:04d}/v1",
+                version=1,
+                received_at=datetime.now(UTC),
+                late=False,
+            ),
+        )
+        for n in (5, 6)
+    ]
+    async with pool.acquire() as conn:
+        for queued in (reminders, results, receipts):  # oldest first
+            await repository.add_deliveries(conn, queued)
+    claimed = [
+        [d.message.recipient for d in await repository.claim_deliveries(pool, 3, 60.0)]
+        for _ in range(2)
+    ]
+    assert claimed == [
+        ["gecc-0005@example.go.th", "gecc-0006@example.go.th", "gecc-0003@example.go.th"],
+        ["gecc-0004@example.go.th", "gecc-0001@example.go.th", "gecc-0002@example.go.th"],
+    ]

@@ -229,3 +229,10 @@ def test_operator_summary_totals_every_office() -> None:
 def test_a_template_variable_left_out_is_an_error_not_a_blank() -> None:
     with pytest.raises(jinja2.UndefinedError):
         render(Kind.OVERDUE, center=CENTER)
+
+
+def test_receipts_are_sent_before_results_and_results_before_everything_else() -> None:
+    by_kind = {kind: Message(kind, "a@example.go.th", "s", "b", "FY2570-H1") for kind in Kind}
+    order = sorted(Kind, key=lambda kind: by_kind[kind].priority)
+    assert order[:2] == [Kind.RECEIPT, Kind.RESULT]
+    assert {by_kind[k].priority for k in order[2:]} == {2}

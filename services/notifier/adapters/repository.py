@@ -261,9 +261,10 @@ async def add_deliveries(conn: asyncpg.Connection, outgoing: Sequence[Outgoing])
     rows = await conn.fetch(
         """
         INSERT INTO deliveries (delivery_id, channel, recipient, round_id, kind, sequence,
-            subject, body, data, submission_id, version)
+            subject, body, data, submission_id, version, priority)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-            $6::int[], $7::text[], $8::text[], $9::text[]::jsonb[], $10::uuid[], $11::int[])
+            $6::int[], $7::text[], $8::text[], $9::text[]::jsonb[], $10::uuid[], $11::int[],
+            $12::smallint[])
         ON CONFLICT DO NOTHING RETURNING id
         """,
         *zip(*(_row(o) for o in outgoing), strict=True),
@@ -285,6 +286,7 @@ def _row(outgoing: Outgoing) -> tuple[Any, ...]:
         json.dumps(dict(m.data), ensure_ascii=False, default=str),
         m.submission_id,
         m.version,
+        m.priority,
     )
 
 
@@ -298,8 +300,9 @@ class Delivery:
 
 
 async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float) -> list[Delivery]:
-    """Pending deliveries that are due, leased to this process for ``lease_seconds``: two
-    senders never take the same one, and one that died holding it loses it at lease end."""
+    """Pending deliveries that are due, by priority (``Message.priority``) and then oldest
+    first, leased to this process for ``lease_seconds``: two senders never take the same
+    one, and one that died holding it loses it at lease end."""
     rows = await pool.fetch(
         """
         UPDATE deliveries d SET leased_until = now() + make_interval(secs => $2)
@@ -307,9 +310,9 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
             SELECT id FROM deliveries
             WHERE status = 'pending' AND next_attempt_at <= now()
               AND (leased_until IS NULL OR leased_until < now())
-            ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-        RETURNING d.id, d.channel, d.recipient, d.round_id, d.kind, d.sequence, d.subject,
-            d.body, d.data, d.submission_id, d.version, d.attempts,
+            ORDER BY priority, next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING d.id, d.priority, d.channel, d.recipient, d.round_id, d.kind, d.sequence,
+            d.subject, d.body, d.data, d.submission_id, d.version, d.attempts,
             (SELECT secret FROM recipients r WHERE r.channel = d.channel
                 AND r.address = d.recipient LIMIT 1) AS secret
         """,
@@ -334,7 +337,7 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
             attempts=r["attempts"],
             secret=r["secret"],
         )
-        for r in sorted(rows, key=lambda r: r["id"])
+        for r in sorted(rows, key=lambda r: (r["priority"], r["id"]))
     ]
 
 

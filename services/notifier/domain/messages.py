@@ -18,6 +18,8 @@ from shared.events import Verdict
 DELIVERY_NAMESPACE = UUID("6f0c2d0e-8a51-4c1e-9d0a-3b7e5f1a2c44")
 
 
+SENDING_PRIORITY = {Kind.RECEIPT: 0, Kind.RESULT: 1}
+
 DedupeKey = tuple[str, str, str, int]
 """(recipient, round id, kind, sequence): sequence is the submission version for receipts and
 results, the days before the deadline for reminders, 0 otherwise."""
@@ -38,6 +40,13 @@ class Message:
     @property
     def dedupe_key(self) -> DedupeKey:
         return (self.recipient, self.round_id, self.kind.value, self.sequence)
+
+    @property
+    def priority(self) -> int:
+        """Lower goes first when messages wait to be sent: a center's receipt (its report
+        arrived) before results, results before reminders and summaries, which a burst of
+        reports must not hold back receipts for (docs/benchmarks.md)."""
+        return SENDING_PRIORITY.get(self.kind, len(SENDING_PRIORITY))
 
     @property
     def delivery_id(self) -> str:
