@@ -31,18 +31,12 @@ SERVICE = "notifier"
 
 
 async def queue(
-    conn: asyncpg.Connection,
-    outgoing: Sequence[Outgoing],
-    metrics: NotifierMetrics,
-    kind: str | None = None,
+    conn: asyncpg.Connection, outgoing: Sequence[Outgoing], metrics: NotifierMetrics
 ) -> None:
-    """Add to the delivery ledger; a center message with nobody to send it to (``kind``
-    given, no address) is counted as such."""
+    """Add to the delivery ledger (one statement however many)."""
     await repository.add_deliveries(conn, outgoing)
     for o in outgoing:
         metrics.notifications.labels(o.message.kind.value, o.channel, "queued").inc()
-    if kind is not None and not outgoing:
-        metrics.notifications.labels(kind, "any", "no_recipient").inc()
 
 
 async def note_round(
@@ -65,8 +59,21 @@ async def note_submission(
     conn: asyncpg.Connection, event: Envelope[SubmissionReceived], metrics: NotifierMetrics
 ) -> None:
     """Remember that the center submitted (reminders skip it) and send its receipt."""
-    center, round_ = await repository.record_submission_and_read(conn, event.data)
-    await _queue_receipt(conn, event.data, center, round_, metrics)
+    await note_submissions(conn, [event], metrics)
+
+
+async def note_submissions(
+    conn: asyncpg.Connection,
+    events: Sequence[Envelope[SubmissionReceived]],
+    metrics: NotifierMetrics,
+) -> None:
+    """``note_submission`` for a batch of events: each recorded in turn, their receipts
+    queued together (one statement for the batch instead of one for each)."""
+    outgoing: list[Outgoing] = []
+    for event in events:
+        center, round_ = await repository.record_submission_and_read(conn, event.data)
+        outgoing += await _receipts(conn, event.data, center, round_, metrics)
+    await queue(conn, outgoing, metrics)
 
 
 async def note_result(
@@ -74,9 +81,21 @@ async def note_result(
 ) -> None:
     """Remember the version's verdict and tell the center its result, once per version (a
     re-score with a corrected standard is not announced again)."""
-    first, center = await repository.record_result_and_read(conn, event.data)
-    if first:
-        await _queue_result(conn, event.data, center, metrics)
+    await note_results(conn, [event], metrics)
+
+
+async def note_results(
+    conn: asyncpg.Connection,
+    events: Sequence[Envelope[SubmissionScored]],
+    metrics: NotifierMetrics,
+) -> None:
+    """``note_result`` for a batch of events, their results queued together."""
+    outgoing: list[Outgoing] = []
+    for event in events:
+        first, center = await repository.record_result_and_read(conn, event.data)
+        if first:
+            outgoing += await _results(conn, event.data, center, metrics)
+    await queue(conn, outgoing, metrics)
 
 
 async def send_receipt(
@@ -84,19 +103,21 @@ async def send_receipt(
 ) -> None:
     center = await repository.center(conn, received.center_id)
     round_ = await repository.get_round(conn, received.round_id)
-    await _queue_receipt(conn, received, center, round_, metrics)
+    await queue(conn, await _receipts(conn, received, center, round_, metrics), metrics)
 
 
-async def _queue_receipt(
+async def _receipts(
     conn: asyncpg.Connection,
     received: SubmissionReceived,
     center: CenterState | None,
     round_: RoundSnapshot | None,
     metrics: NotifierMetrics,
-) -> None:
+) -> list[Outgoing]:
+    """The receipt's messages; none when it is held (center or round unknown here yet) or
+    when the center has nobody to send it to (counted as such)."""
     if center is None or round_ is None:
         await hold(conn, "receipt", received, metrics)
-        return
+        return []
     outgoing = notices.receipts(
         center,
         round_,
@@ -106,24 +127,25 @@ async def _queue_receipt(
         received_at=received.received_at,
         late=received.late,
     )
-    await queue(conn, outgoing, metrics, "receipt")
+    return _counted_if_nobody(outgoing, "receipt", metrics)
 
 
 async def send_result(
     conn: asyncpg.Connection, scored: SubmissionScored, metrics: NotifierMetrics
 ) -> None:
-    await _queue_result(conn, scored, await repository.center(conn, scored.center_id), metrics)
+    center = await repository.center(conn, scored.center_id)
+    await queue(conn, await _results(conn, scored, center, metrics), metrics)
 
 
-async def _queue_result(
+async def _results(
     conn: asyncpg.Connection,
     scored: SubmissionScored,
     center: CenterState | None,
     metrics: NotifierMetrics,
-) -> None:
+) -> list[Outgoing]:
     if center is None:
         await hold(conn, "result", scored, metrics)
-        return
+        return []
     outgoing = notices.results(
         center,
         round_id=scored.round_id,
@@ -134,7 +156,15 @@ async def _queue_result(
         checklist_percent=scored.checklist.overall_percent,
         reasons=[(r.text_th, r.text_en) for r in scored.reasons],
     )
-    await queue(conn, outgoing, metrics, "result")
+    return _counted_if_nobody(outgoing, "result", metrics)
+
+
+def _counted_if_nobody(
+    outgoing: Sequence[Outgoing], kind: str, metrics: NotifierMetrics
+) -> list[Outgoing]:
+    if not outgoing:
+        metrics.notifications.labels(kind, "any", "no_recipient").inc()
+    return list(outgoing)
 
 
 async def hold(

@@ -120,3 +120,37 @@ async def test_known_center_and_round_get_the_receipt_at_once_and_one_result_per
     results = await conn.fetch("SELECT recipient FROM deliveries WHERE kind = 'result'")
     assert [r["recipient"] for r in results] == ["gecc-0001@example.go.th"]
     assert await conn.fetchval("SELECT verdict FROM submission_results") == "maintained"
+
+
+async def test_a_batch_of_events_queues_each_receipt_and_result_and_holds_the_unknown(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, registry = notifier_db, CollectorRegistry()
+    metrics = NotifierMetrics(registry)
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    nobody = center("GECC-0003").model_copy(update={"contact_emails": []})
+    for known in (center("GECC-0001"), center("GECC-0002"), nobody):
+        await handlers.note_center(conn, new_event(known, "test"), metrics)
+    received = [received_event(c) for c in ("GECC-0001", "GECC-0002", "GECC-0003", "GECC-0009")]
+    await handlers.note_submissions(conn, received, metrics)
+    assert await receipts(conn) == [
+        ("gecc-0001@example.go.th", 1),
+        ("gecc-0002@example.go.th", 1),
+    ]
+    held = await conn.fetch("SELECT kind, center_id FROM held_notices")
+    assert [tuple(h) for h in held] == [("receipt", "GECC-0009")]
+    await handlers.note_results(
+        conn, [new_event(scored_event(r.data), "test") for r in received[:3]], metrics
+    )
+    results = await conn.fetch("SELECT recipient FROM deliveries WHERE kind = 'result'")
+    assert sorted(r["recipient"] for r in results) == [
+        "gecc-0001@example.go.th",
+        "gecc-0002@example.go.th",
+    ]
+    nobody_counted = {
+        kind: registry.get_sample_value(
+            "gecc_notifications_total", {"kind": kind, "channel": "any", "outcome": "no_recipient"}
+        )
+        for kind in ("receipt", "result")
+    }
+    assert nobody_counted == {"receipt": 1.0, "result": 1.0}

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 import asyncpg
 
 from services.notifier import handlers
@@ -17,14 +19,16 @@ from shared.topics import Topic
 
 def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
     async def note_submission(
-        conn: asyncpg.Connection, event: Envelope[SubmissionReceived]
+        conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
     ) -> None:
         """Remember who submitted for which round (reminders skip them); send the receipt."""
-        await handlers.note_submission(conn, event, metrics)
+        await handlers.note_submissions(conn, events, metrics)
 
-    async def note_result(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:
+    async def note_result(
+        conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionScored]]
+    ) -> None:
         """Remember the verdict of a submission version; send the result notice."""
-        await handlers.note_result(conn, event, metrics)
+        await handlers.note_results(conn, events, metrics)
 
     async def note_round(conn: asyncpg.Connection, event: Envelope[RoundScheduled]) -> None:
         """Keep the round's current dates (the round clock runs on them)."""
@@ -34,8 +38,10 @@ def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
         """Keep the center's name, parent office and contact addresses."""
         await handlers.note_center(conn, event, metrics)
 
-    runtime.subscribe(Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], note_submission)
-    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], note_result)
+    runtime.subscribe_batch(
+        Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], note_submission
+    )
+    runtime.subscribe_batch(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], note_result)
     runtime.subscribe(Topic.ROUND_SCHEDULED, Envelope[RoundScheduled], note_round)
     runtime.subscribe(Topic.CENTER_REGISTERED, Envelope[CenterRegistered], note_center)
     runtime.publishes(
