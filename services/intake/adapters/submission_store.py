@@ -87,6 +87,36 @@ class FastVersion:
     payload_tail: str
     audit: AuditEntry
 
+    def values(self) -> tuple[Any, ...]:
+        """The statement's parameters, in the order of ``STORE`` ($1…$22) and of
+        ``version_batches.COLUMNS``."""
+        r = self.round
+        actor, action, _, details, remote_addr = self.audit.values()
+        return (
+            r.id,
+            r.opens_at,
+            r.due_at,
+            r.closes_at,
+            self.center_id,
+            self.extension_until,
+            self.idempotency_key,
+            self.new_submission_id,
+            self.receipt_prefix,
+            self.received_at,
+            self.late,
+            self.extension,
+            self.body,
+            self.request_hash,
+            self.event_id,
+            self.topic,
+            self.payload_head,
+            self.payload_tail,
+            actor,
+            action,
+            details,
+            remote_addr,
+        )
+
 
 @dataclass(frozen=True)
 class FastOutcome:
@@ -123,11 +153,11 @@ WITH round AS (
     {OUTBOX_INSERT}
     SELECT $15, $16, $5, convert_to($17 || '"submission_id":"' || id
         || '","version":' || latest_version
-        || ',"receipt_number":' || to_json(receipt_number)::text || $22, 'UTF8')
+        || ',"receipt_number":' || to_json(receipt_number)::text || $18, 'UTF8')
     FROM version
 ), audit AS (
     {AUDIT_INSERT}
-    SELECT $18, $19, 'submission:' || id || '/v' || latest_version, $20::text::jsonb, $21
+    SELECT $19, $20, 'submission:' || id || '/v' || latest_version, $21::text::jsonb, $22
     FROM version
 )
 SELECT EXISTS (SELECT FROM earlier) AS replay, version.id AS submission_id,
@@ -141,33 +171,7 @@ async def store(pool: asyncpg.Pool, new: FastVersion) -> FastOutcome:
     A racing request with the same key makes this raise ``UniqueViolationError`` (nothing
     written); ``replay`` when the key was used before; ``stale`` when the round's dates or
     the extension are no longer the ones given."""
-    r = new.round
-    actor, action, _, details, remote_addr = new.audit.values()
-    row = await pool.fetchrow(
-        STORE,
-        r.id,
-        r.opens_at,
-        r.due_at,
-        r.closes_at,
-        new.center_id,
-        new.extension_until,
-        new.idempotency_key,
-        new.new_submission_id,
-        new.receipt_prefix,
-        new.received_at,
-        new.late,
-        new.extension,
-        new.body,
-        new.request_hash,
-        new.event_id,
-        new.topic,
-        new.payload_head,
-        actor,
-        action,
-        details,
-        remote_addr,
-        new.payload_tail,
-    )
+    row = await pool.fetchrow(STORE, *new.values())
     assert row is not None
     replay = bool(row["replay"])
     return FastOutcome(

@@ -112,33 +112,7 @@ _ONE_REQUEST_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedErr
 def _columns(versions: list[FastVersion]) -> list[list[object]]:
     columns: list[list[object]] = [[] for _ in COLUMNS]
     for new in versions:
-        r = new.round
-        actor, action, _, details, remote_addr = new.audit.values()
-        row = (
-            r.id,
-            r.opens_at,
-            r.due_at,
-            r.closes_at,
-            new.center_id,
-            new.extension_until,
-            new.idempotency_key,
-            new.new_submission_id,
-            new.receipt_prefix,
-            new.received_at,
-            new.late,
-            new.extension,
-            new.body,
-            new.request_hash,
-            new.event_id,
-            new.topic,
-            new.payload_head,
-            new.payload_tail,
-            actor,
-            action,
-            details,
-            remote_addr,
-        )
-        for column, value in zip(columns, row, strict=True):
+        for column, value in zip(columns, new.values(), strict=True):
             column.append(value)
     return columns
 
