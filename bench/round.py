@@ -206,24 +206,21 @@ async def run(config: StackConfig, count: int, concurrency: int, seed: int) -> B
     deadline = started + DEADLINE_SECONDS
     while not burst.scored_s or not burst.receipts_s or not burst.mails_s:
         if time.perf_counter() > deadline:
-            raise SystemExit(f"not all scored and receipted within {DEADLINE_SECONDS} s")
+            raise SystemExit(f"not all scored and mailed within {DEADLINE_SECONDS} s")
         elapsed = time.perf_counter() - started
         if not burst.scored_s and await scored(config) >= len(requests) - burst.refused:
             burst.scored_s = elapsed
         receipts = receipts_in(config.mail_dir, seen)
         if not burst.receipts_s and receipts >= len(requests):
             burst.receipts_s = elapsed
-        if not burst.mails_s and len(seen) >= 2 * (len(requests) - burst.refused):
-            burst.mails_s = elapsed  # a receipt and a result for every accepted report
-        await asyncio.sleep(0.05)
-        if burst.receipts_s and not burst.cpu_seconds:
             after = probe.sample()
             wall = after.at - before.at
             burst.cpu_seconds = {
                 name: cores * wall for name, cores in probe.cores(before, after).items()
             }
-    wall = after.at - before.at
-    burst.cpu_seconds = {name: cores * wall for name, cores in probe.cores(before, after).items()}
+        if not burst.mails_s and len(seen) >= 2 * (len(requests) - burst.refused):
+            burst.mails_s = elapsed  # a receipt and a result for every accepted report
+        await asyncio.sleep(0.05)
     burst.lag_p50_ms, burst.lag_p99_ms = await lag_percentiles(config)
     return burst
 
