@@ -149,15 +149,39 @@ async def test_a_key_racing_another_writer_fails_only_its_own_request(
     assert [k["idempotency_key"] for k in keys] == ["free", "free", "raced", "slow"]
 
 
-async def test_an_error_of_the_batch_reaches_each_of_its_requests_and_writes_nothing(
-    pool: asyncpg.Pool, intake: Intake
+async def test_an_error_of_one_request_fails_that_request_alone(
+    pool: asyncpg.Pool, intake: Intake, batch_sizes: list[int]
 ) -> None:
     writer = VersionWriter(max_batch=64, max_in_flight=1)
-    versions = [await version(pool, c, "k") for c in ("GECC-0001", "GECC-0002", "GECC-0003")]
-    broken = [replace(v, body="{not json") for v in versions[1:]]
+    first = asyncio.ensure_future(writer.store(pool, await version(pool, "GECC-0003", "first")))
+    broken = replace(await version(pool, "GECC-0002", "k"), body="{not json")
+    waiting = [await version(pool, "GECC-0001", "k"), broken]
     results = await asyncio.gather(
-        *(writer.store(pool, v) for v in [versions[0], *broken]), return_exceptions=True
+        *(writer.store(pool, v) for v in waiting), first, return_exceptions=True
     )
+    assert batch_sizes == [2]  # the valid and the broken version went together
     assert results[0].version == 1  # type: ignore[union-attr]
-    assert all(isinstance(r, asyncpg.InvalidTextRepresentationError) for r in results[1:])
-    assert len(await intake.fetch("SELECT 1 FROM submission_versions")) == 1
+    assert isinstance(results[1], asyncpg.InvalidTextRepresentationError)
+    stored = await intake.fetch(
+        "SELECT s.center_id FROM submission_versions v JOIN submissions s"
+        " ON s.id = v.submission_id ORDER BY 1"
+    )
+    assert [r["center_id"] for r in stored] == ["GECC-0001", "GECC-0003"]
+
+
+async def test_poisoned_reports_never_cost_another_center_its_report(intake: Intake) -> None:
+    """Reports whose text the database cannot store, sent at the same moments as the valid
+    reports of other centers: every valid one is accepted, every poisoned one refused."""
+    poisoned = submission_body(ROUND)
+    poisoned["checklist"]["items"][0]["evidence"] = "ภาพถ่าย\u0000"
+    sends = [
+        intake.submit(who) if who != "a" else intake.submit("a", poisoned)
+        for _ in range(20)
+        for who in ("a", "b", "c")
+    ]
+    answers = await asyncio.gather(*sends)
+    assert [a.status_code for a in answers[0::3]] == [422] * 20
+    assert [a.status_code for a in answers[1::3] + answers[2::3]] == [201] * 40
+    assert answers[0].json()["errors"][0]["field"] == "checklist.items.0.evidence"
+    versions = await intake.fetch("SELECT count(*) AS n FROM submission_versions")
+    assert versions[0]["n"] == 40

@@ -6,9 +6,10 @@ executor's set-up for six tables, the commit), not its rows (docs/benchmarks.md)
 writer groups whatever is waiting when it is free ("natural batching": no timer, a lone
 request is written at once). Each request still gets its own outcome. Two versions of one
 center are never in the same batch or in two batches at once, so a batch never updates a
-row twice and a center's versions keep their order; a batch that fails on one request (an
+row twice and a center's versions keep their order. A batch that fails for any reason (an
 Idempotency-Key used before or by another process a moment ago, a deadlock with another
-process) is written again request by request, so that only that request sees it.
+process, a value one request carries that the database refuses) is written again request by
+request, so that only the request at fault sees its error.
 """
 
 import asyncio
@@ -103,11 +104,6 @@ SELECT t.submission_id, t.version, t.receipt_number
 FROM checked c LEFT JOIN taken t ON t.n = c.n
 ORDER BY c.n
 """
-
-# Errors that concern one request of a batch (a key used before, or by another process a
-# moment ago; a deadlock with another process), not the batch.
-_ONE_REQUEST_ERRORS = (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError)
-
 
 def _columns(versions: list[FastVersion]) -> list[list[object]]:
     columns: list[list[object]] = [[] for _ in COLUMNS]
@@ -206,12 +202,8 @@ class VersionWriter:
 async def _settle_together(pool: asyncpg.Pool, batch: list[_Waiting]) -> None:
     try:
         outcomes = await store_many(pool, [w.version for w in batch])
-    except _ONE_REQUEST_ERRORS:
+    except Exception:  # whose fault it is shows when each is written alone
         await asyncio.gather(*(_settle_alone(pool, w) for w in batch))
-        return
-    except Exception as error:  # the database, not a request: every request sees it
-        for waiting in batch:
-            _fail(waiting, error)
         return
     for waiting, outcome in zip(batch, outcomes, strict=True):
         if not waiting.outcome.done():
