@@ -7,6 +7,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, build_clock
+from shared.http_protocol import HttpLimits
 from shared.topics import TopicNames
 
 
@@ -31,8 +32,15 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/gecc"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    # An answer's status line, headers and body in one socket write (shared/http_protocol.py).
-    http_joined_writes: bool = True
+    # What an HTTP client may hold (shared/http_protocol.py): seconds for a request's head,
+    # seconds for its body plus one per http_body_min_rate bytes, open connections.
+    http_header_timeout_seconds: float = Field(10.0, gt=0)
+    http_body_timeout_seconds: float = Field(20.0, gt=0)
+    http_body_min_rate: float = Field(500.0, gt=0)
+    http_max_connections: int = Field(1000, ge=1)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto
+    # are believed, comma-separated; by default none: the client is the socket's peer.
+    trusted_proxies: str = Field("", validation_alias=env("trusted_proxies"))
     db_pool_min: int = 1
     db_pool_max: int = 10
     consumer_batch_size: int = 200
@@ -47,6 +55,14 @@ class ServiceSettings(BaseSettings):
     clock_speed: float = Field(1.0, gt=0, validation_alias=env("clock_speed"))
     clock_epoch: datetime | None = Field(None, validation_alias=env("clock_epoch"))
     clock_start: datetime | None = Field(None, validation_alias=env("clock_start"))
+
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            header_seconds=self.http_header_timeout_seconds,
+            body_seconds=self.http_body_timeout_seconds,
+            body_min_rate=self.http_body_min_rate,
+            max_connections=self.http_max_connections,
+        )
 
     def clock(self) -> Clock:
         return build_clock(self.clock_speed, self.clock_start, epoch=self.clock_epoch)

@@ -286,7 +286,7 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
     import uvicorn
 
     from shared.database import migrate
-    from shared.http_protocol import JoinedWritesHttpToolsProtocol
+    from shared.http_protocol import guarded_protocol
     from shared.standards import StandardError
 
     logging.basicConfig(
@@ -311,7 +311,9 @@ def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -
         port=settings.http_port,
         log_level=settings.log_level.lower(),
         access_log=False,
-        http=JoinedWritesHttpToolsProtocol if settings.http_joined_writes else "httptools",
+        http=guarded_protocol(settings.http_limits()),
         loop="uvloop",
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     return 0

@@ -6,7 +6,7 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from shared.http_protocol import JoinedWrites, JoinedWritesHttpToolsProtocol
+from shared.http_protocol import GuardedHttpToolsProtocol, JoinedWrites
 
 
 class RecordingTransport(asyncio.Transport):
@@ -65,7 +65,7 @@ async def test_an_answer_of_the_services_http_protocol_is_one_write() -> None:
 
     loop = asyncio.get_running_loop()
     config = Config(app, lifespan="off", access_log=False, log_level="warning")
-    protocol = JoinedWritesHttpToolsProtocol(config, ServerState(), {}, loop)
+    protocol = GuardedHttpToolsProtocol(config, ServerState(), {}, loop)
     real = RecordingTransport()
     real.get_extra_info = lambda name, default=None: default  # type: ignore[method-assign]
     protocol.connection_made(real)
