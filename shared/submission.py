@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.values import StoredText
+
 RATING_SCALE = 5
 MAX_RESPONDENTS = 10_000_000
 
@@ -36,7 +38,7 @@ class Satisfaction(_Strict):
 class ChecklistAnswer(_Strict):
     code: Code
     met: bool
-    evidence: Annotated[str, Field(max_length=2000)] = ""
+    evidence: Annotated[StoredText, Field(max_length=2000)] = ""
 
 
 class Checklist(_Strict):

@@ -1,30 +1,51 @@
+from dataclasses import dataclass
+
 from fastapi import FastAPI
 
 from services.intake.adapters import announcements, repository
+from services.intake.adapters.revocations import follow_revocations
 from services.intake.adapters.submission_store import RoundBook
 from services.intake.adapters.version_batches import VersionWriter
+from services.intake.domain.principals import PrincipalCache
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import exports, http, problems, rounds, subscribers
-from services.intake.entrypoints.auth import PrincipalCache
+from services.intake.entrypoints.auth import Authentication
 from services.intake.entrypoints.fast_path import SubmissionFastPath
-from services.intake.entrypoints.limits import BodySizeLimit
-from services.intake.entrypoints.progress import ProgressMetrics, measure_progress
+from services.intake.entrypoints.limits import BodySizeLimit, RequestGuard
+from services.intake.entrypoints.progress import measure_progress
+from services.intake.metrics import IntakeMetrics
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import load_catalog
 
 
-def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
+@dataclass(frozen=True)
+class Wiring:
+    runtime: ServiceRuntime
+    metrics: IntakeMetrics
+    principals: PrincipalCache
+
+
+def wire(settings: IntakeSettings) -> Wiring:
     runtime = ServiceRuntime(settings)
     subscribers.register(runtime)
-    progress = ProgressMetrics(runtime.registry)
+    metrics = IntakeMetrics(runtime.registry)
+    principals = PrincipalCache(settings.token_cache_seconds)
 
     async def round_progress(runtime: ServiceRuntime) -> None:
-        await measure_progress(runtime, progress, settings.progress_interval_seconds)
+        await measure_progress(runtime, metrics, settings.progress_interval_seconds)
+
+    async def revocations(_: ServiceRuntime) -> None:
+        await follow_revocations(settings.database_url, principals)
 
     runtime.in_background("round-progress", round_progress)
-    return runtime
+    runtime.in_background("credential-revocations", revocations)
+    return Wiring(runtime, metrics, principals)
+
+
+def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
+    return wire(settings).runtime
 
 
 async def ensure_calendar(runtime: ServiceRuntime) -> None:
@@ -38,23 +59,31 @@ async def ensure_calendar(runtime: ServiceRuntime) -> None:
 
 
 def create_app(settings: IntakeSettings) -> FastAPI:
-    runtime = build_runtime(settings)
+    wiring = wire(settings)
+    runtime = wiring.runtime
     runtime.on_start(ensure_calendar)
     app = runtime.fastapi_app(
         "GECC intake",
         "Submissions, rounds and completeness for GECC centers, parent offices and operators.",
     )
     app.state.runtime = runtime
+    app.state.metrics = wiring.metrics
     app.state.catalog = load_catalog(settings.standards_dir)
-    app.state.principals = PrincipalCache(settings.token_cache_seconds)
+    app.state.principals = wiring.principals
     app.state.rounds = RoundBook(settings.round_cache_seconds)
     app.state.writes = VersionWriter(settings.write_batch_max, settings.write_batches_in_flight)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.refused_addresses = RateLimiter(
+        settings.auth_failures_per_minute, settings.auth_failures_burst
+    )
     problems.install(app)
     app.include_router(http.router)
     app.include_router(rounds.router)
     app.include_router(exports.router)
+    # Added innermost first: a request meets RequestGuard, Authentication, the submission
+    # route's fast path (which skips the rest), then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    # Outermost of the app's own middleware: the submission route skips the rest.
     app.add_middleware(SubmissionFastPath, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Authentication)
+    app.add_middleware(RequestGuard)
     return app

@@ -14,7 +14,7 @@ from services.intake.adapters.submission_store import RoundBook, RoundTerms
 from services.intake.adapters.version_batches import VersionWriter
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
-from services.intake.domain.rounds import Round, Window
+from services.intake.domain.rounds import Round, Window, date_problems
 from services.intake.domain.submissions import (
     Acceptance,
     SubmissionRefused,
@@ -45,8 +45,12 @@ class NotFound(Exception):
     pass
 
 
-class InvalidRoundDates(ValueError):
-    pass
+class InvalidRequest(ValueError):
+    """Input that is well-formed but wrong here; ``errors`` are (field, reason) pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in errors))
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -307,8 +311,9 @@ async def change_round_dates(
             )
         dates = {k: getattr(current, k) for k in ("opens_at", "due_at", "closes_at")}
         updated = {**dates, **changes}
-        if not updated["opens_at"] < updated["due_at"] <= updated["closes_at"]:
-            raise InvalidRoundDates("dates must satisfy opens_at < due_at <= closes_at")
+        problems = date_problems(current, **updated)
+        if problems:
+            raise InvalidRequest(problems)
         await repository.change_round_dates(conn, round_id, **updated)
         await audit.record(
             conn,
@@ -335,7 +340,11 @@ async def grant_extension(
     until: datetime,
     reason: str,
     remote_addr: str,
+    now: datetime,
 ) -> None:
+    """Let one center submit after the round closed, until ``until`` (audited)."""
+    if until <= now:
+        raise InvalidRequest([("until", f"lies in the past (now is {now.isoformat()})")])
     async with pool.acquire() as conn, conn.transaction():
         if await repository.get_round(conn, round_id) is None:
             raise NotFound(round_id)

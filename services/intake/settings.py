@@ -18,6 +18,9 @@ class IntakeSettings(ServiceSettings):
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
     token_cache_seconds: float = 10.0
+    # Refused credentials (unknown, malformed) per client address: each costs a lookup.
+    auth_failures_per_minute: int = 30
+    auth_failures_burst: int = 20
     # Rounds and extensions cached for the one-statement submission write; a change shows
     # at once anyway (the statement checks them and falls back when they differ).
     round_cache_seconds: float = 5.0

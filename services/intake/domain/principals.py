@@ -1,5 +1,6 @@
 """Who is calling: a center, a parent office (its subtree, read-only) or an operator."""
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,3 +38,48 @@ class Principal:
         if self.kind == "office":
             return f"office:{self.office_path}"
         return f"operator:{self.label or self.token_id}"
+
+
+class PrincipalCache:
+    """Known tokens for ``ttl`` seconds, to spare a query per request.
+
+    Trusted only while revocations are followed (``adapters/revocations.py``): a revoked
+    token is forgotten in every process at once, and while the database's notifications
+    cannot be heard every request asks the database. A lookup that began before a
+    revocation is never cached after it (``generation``).
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._entries: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._trusted = False
+        self.generation = 0
+
+    def get(self, key: bytes, now: float) -> Principal | None:
+        entry = self._entries.get(key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
+    def put(self, key: bytes, principal: Principal, now: float, generation: int) -> None:
+        if not self._trusted or generation != self.generation:
+            return
+        if len(self._entries) >= self._max_entries:
+            self._entries.popitem(last=False)
+        self._entries[key] = (principal, now + self._ttl)
+
+    def forget(self, key: bytes) -> None:
+        self.generation += 1
+        self._entries.pop(key, None)
+
+    def trust(self) -> None:
+        """Revocations are heard from now on; what was cached before may be stale."""
+        self.forget_all()
+        self._trusted = True
+
+    def distrust(self) -> None:
+        self.forget_all()
+        self._trusted = False
+
+    def forget_all(self) -> None:
+        self.generation += 1
+        self._entries.clear()

@@ -1,5 +1,7 @@
-"""Per-credential request budgets (a token bucket per API token)."""
+"""Request budgets: a token bucket per key (an API token, or a client address for refused
+credentials), the least recently used forgotten first when too many are tracked."""
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
@@ -15,15 +17,19 @@ class TokenBucket:
     def __post_init__(self) -> None:
         self.tokens = self.capacity
 
-    def take(self, now: float) -> float:
-        """Spend one request; 0 if allowed, else the seconds until one is available."""
+    def wait(self, now: float) -> float:
+        """0 if a request is allowed now, else the seconds until one is; spends nothing."""
         if self.updated:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
         self.updated = now
-        if self.tokens >= 1:
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.per_second
+
+    def take(self, now: float) -> float:
+        """Spend one request; 0 if allowed, else the seconds until one is available."""
+        wait = self.wait(now)
+        if wait == 0.0:
             self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.per_second
+        return wait
 
 
 class RateLimiter:
@@ -31,12 +37,23 @@ class RateLimiter:
         self._per_second = per_minute / 60
         self._burst = burst
         self._max_tracked = max_tracked
-        self._buckets: dict[str, TokenBucket] = {}
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
 
-    def retry_after(self, credential: str, now: float) -> float:
-        bucket = self._buckets.get(credential)
-        if bucket is None:
-            if len(self._buckets) >= self._max_tracked:
-                self._buckets.clear()  # bounded memory; a reset only ever lets requests through
-            bucket = self._buckets[credential] = TokenBucket(self._burst, self._per_second)
-        return bucket.take(now)
+    def retry_after(self, key: str, now: float) -> float:
+        """Spend one request of ``key``'s budget; 0 if allowed, else seconds to wait."""
+        return self._bucket(key).take(now)
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may spend a request (0: now), spending nothing."""
+        bucket = self._buckets.get(key)
+        return 0.0 if bucket is None else bucket.wait(now)
+
+    def _bucket(self, key: str) -> TokenBucket:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            self._buckets.move_to_end(key)
+            return bucket
+        if len(self._buckets) >= self._max_tracked:
+            self._buckets.popitem(last=False)
+        bucket = self._buckets[key] = TokenBucket(self._burst, self._per_second)
+        return bucket

@@ -41,6 +41,21 @@ class Round:
         return Window.CLOSED
 
 
+def date_problems(
+    round_: Round, opens_at: datetime, due_at: datetime, closes_at: datetime
+) -> list[tuple[str, str]]:
+    """What is wrong with giving ``round_`` these dates, as (field, reason) pairs."""
+    problems = []
+    begins = start_of_day(round_.period_start)
+    if opens_at < begins:
+        problems.append(("opens_at", f"before the round's period begins ({begins.isoformat()})"))
+    if not opens_at < due_at:
+        problems.append(("due_at", "must be after opens_at"))
+    if not due_at <= closes_at:
+        problems.append(("closes_at", "must not be before due_at"))
+    return problems
+
+
 def start_of_day(day: date) -> datetime:
     """Midnight in Bangkok of ``day``, in UTC."""
     return datetime.combine(day, time.min, BANGKOK).astimezone(UTC)

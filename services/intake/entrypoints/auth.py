@@ -1,4 +1,12 @@
-"""Bearer-token authentication and per-token rate limits: every request names its principal."""
+"""Who is calling: every ``/v1`` request names its principal before anything else reads it.
+
+One reading of credentials for every route: exactly one ``Authorization: Bearer <token>``
+header (the scheme in any case, spaces or tabs around the token); two such headers are
+refused (400) rather than one of them chosen. A refusal is logged (never the token) and
+counted in ``gecc_auth_refusals_total{reason}``. Tokens that are unknown or malformed cost
+a database lookup each, so they are budgeted per client address; known tokens have a
+budget of their own.
+"""
 
 import math
 import time
@@ -7,33 +15,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.intake.adapters import repository
-from services.intake.domain.principals import Principal, PrincipalKind
+from services.intake.domain.principals import Principal, PrincipalCache, PrincipalKind
 from services.intake.domain.rate_limit import RateLimiter
-from services.intake.entrypoints.problems import Problem
+from services.intake.entrypoints.problems import Problem, note_refusal, send_problem
 
+PROTECTED = "/v1/"
 
-class PrincipalCache:
-    """Known tokens for a few seconds, to spare a query per request; a revoked token keeps
-    working at most ``ttl`` seconds longer in each process."""
-
-    def __init__(self, ttl: float, max_entries: int = 100_000) -> None:
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._entries: dict[bytes, tuple[Principal, float]] = {}
-
-    def get(self, key: bytes, now: float) -> Principal | None:
-        entry = self._entries.get(key)
-        return entry[0] if entry is not None and entry[1] > now else None
-
-    def put(self, key: bytes, principal: Principal, now: float) -> None:
-        if len(self._entries) >= self._max_entries:
-            self._entries.clear()
-        self._entries[key] = (principal, now + self._ttl)
-
-
-bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
 
 UNAUTHENTICATED = Problem(
     401,
@@ -42,47 +32,116 @@ UNAUTHENTICATED = Problem(
     "ต้องใช้โทเคนที่ถูกต้อง",
     headers={"WWW-Authenticate": "Bearer"},
 )
+DUPLICATE_CREDENTIALS = Problem(
+    400,
+    "ambiguous_credentials",
+    "Send exactly one Authorization header",
+    "ส่ง Authorization ได้เพียงหนึ่งรายการ",
+    [{"field": "Authorization", "reason": "given more than once"}],
+)
 
 
-async def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    if credentials is None:
-        raise UNAUTHENTICATED
-    return await authenticate(request.app.state, credentials.credentials)
+class Refused(Exception):
+    def __init__(self, reason: str, problem: Problem) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.problem = problem
 
 
-async def principal_of(state: State, authorization: str) -> Principal:
-    """The caller named by an ``Authorization`` header (``principal`` without FastAPI's
-    dependency machinery, for the submission route)."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise UNAUTHENTICATED
-    return await authenticate(state, token)
+def _too_many(title: str, title_th: str, wait: float) -> Problem:
+    return Problem(
+        429, "rate_limited", title, title_th, headers={"Retry-After": str(math.ceil(wait))}
+    )
 
 
-async def authenticate(state: State, token: str) -> Principal:
+def bearer_token(values: list[bytes]) -> str:
+    """The token of the request's one ``Authorization: Bearer`` header."""
+    if len(values) > 1:
+        raise Refused("duplicate", DUPLICATE_CREDENTIALS)
+    if not values or not values[0].strip():
+        raise Refused("missing", UNAUTHENTICATED)
+    parts = values[0].split()
+    if len(parts) != 2 or parts[0].lower() != b"bearer" or not parts[1].isascii():
+        raise Refused("malformed", UNAUTHENTICATED)
+    return parts[1].decode("ascii")
+
+
+async def authenticate(state: State, token: str, client: str) -> Principal:
     key = repository.token_hash(token)
     now = time.monotonic()
-    limiter: RateLimiter = state.rate_limiter
-    wait = limiter.retry_after(key.hex(), now)
-    if wait > 0:
-        raise Problem(
-            429,
-            "rate_limited",
-            "Too many requests for this token",
-            "ส่งคำขอถี่เกินกำหนด กรุณารอแล้วลองใหม่",
-            headers={"Retry-After": str(math.ceil(wait))},
-        )
     cache: PrincipalCache = state.principals
     found = cache.get(key, now)
     if found is None:
+        refused: RateLimiter = state.refused_addresses
+        wait = refused.wait(client, now)
+        if wait > 0:
+            raise Refused(
+                "throttled",
+                _too_many(
+                    "Too many refused credentials from this address",
+                    "ใช้โทเคนไม่ถูกต้องบ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
+                    wait,
+                ),
+            )
+        generation = cache.generation
         async with state.runtime.pool.acquire() as conn:
             found = await repository.principal_by_hash(conn, key)
         if found is None:
-            raise UNAUTHENTICATED
-        cache.put(key, found, now)
+            refused.retry_after(client, now)
+            raise Refused("unknown", UNAUTHENTICATED)
+        cache.put(key, found, now, generation)
+    limiter: RateLimiter = state.rate_limiter
+    wait = limiter.retry_after(key.hex(), now)
+    if wait > 0:
+        raise Refused(
+            "rate_limited",
+            _too_many(
+                "Too many requests for this token",
+                "ส่งคำขอถี่เกินกำหนด กรุณารอแล้วลองใหม่",
+                wait,
+            ),
+        )
+    return found
+
+
+class Authentication:
+    """ASGI middleware: a ``/v1`` request goes on only with its principal in
+    ``scope["state"]["principal"]``; otherwise it is answered here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
+            await self.app(scope, receive, send)
+            return
+        state: State = scope["app"].state
+        client = client_address(scope)
+        values = [value for name, value in scope["headers"] if name == b"authorization"]
+        try:
+            principal = await authenticate(state, bearer_token(values), client)
+        except Refused as refusal:
+            note_refusal(state, refusal.reason, scope["method"], scope["path"], client)
+            await send_problem(send, refusal.problem)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
+
+
+def principal(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The principal ``Authentication`` found (the dependency documents the scheme)."""
+    found: Principal = request.scope["state"]["principal"]
     return found
 
 
@@ -103,7 +162,7 @@ def center_of(who: Principal) -> str:
 
 
 def remote_addr(request: Request) -> str:
-    return request.client.host if request.client else ""
+    return client_address(request.scope)
 
 
 Caller = Annotated[Principal, Depends(principal)]

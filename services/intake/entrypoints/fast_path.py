@@ -6,14 +6,17 @@ same code as the FastAPI route (``accept_submission``, ``as_problem``); everythi
 on to the framework.
 """
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.intake.entrypoints.auth import client_address
 from services.intake.entrypoints.http import PATH, accept_submission, replay_headers
 from services.intake.entrypoints.limits import read_limited_body, refuse_too_large
-from services.intake.entrypoints.problems import PROBLEM, as_problem, problem_body
+from services.intake.entrypoints.problems import (
+    as_problem,
+    note_refusal,
+    send_json,
+    send_problem,
+)
 
 
 class SubmissionFastPath:
@@ -29,33 +32,18 @@ class SubmissionFastPath:
         if raw_body is None:
             await refuse_too_large(send)
             return
-        headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
-        }
-        client = scope.get("client")
-        media_type = "application/json"
+        state = scope["app"].state
+        client = client_address(scope)
         try:
             answer = await accept_submission(
-                scope["app"].state, headers, raw_body, client[0] if client else ""
+                state, scope["state"]["principal"], scope["headers"], raw_body, client
             )
-            status, body, extra = 201, answer.body, replay_headers(answer)
         except Exception as error:
             problem = as_problem(error)
             if problem is None:
                 raise
-            status, body, extra = problem.status, problem_body(problem), problem.headers or {}
-            media_type = PROBLEM
-        await respond(send, status, body, media_type, extra)
-
-
-async def respond(
-    send: Send, status: int, body: Any, media_type: str, extra: dict[str, str]
-) -> None:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    headers = [
-        (b"content-type", media_type.encode()),
-        (b"content-length", str(len(payload)).encode()),
-        *((name.lower().encode(), value.encode()) for name, value in extra.items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+            if problem.status == 403:
+                note_refusal(state, "forbidden", "POST", PATH, client)
+            await send_problem(send, problem)
+            return
+        await send_json(send, 201, answer.body, "application/json", replay_headers(answer))

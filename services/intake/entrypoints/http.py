@@ -1,6 +1,6 @@
 """Intake's HTTP API for submissions (``/v1/submissions``)."""
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import State
 
 from services.intake import handlers
-from services.intake.entrypoints.auth import Caller, center_of, principal_of, remote_addr
+from services.intake.domain.principals import Principal
+from services.intake.entrypoints.auth import Caller, center_of, remote_addr
 from services.intake.entrypoints.problems import NOT_FOUND, Problem, field_errors
 from shared.standards import StandardCatalog
 from shared.submission import SubmissionBody
@@ -88,21 +89,25 @@ def check_against_standard(catalog: StandardCatalog, body: SubmissionBody) -> No
     summary="Submit or amend the caller's report for a round",
     openapi_extra=SUBMIT_OPENAPI,
 )
-async def submit(request: Request) -> JSONResponse:
+async def submit(who: Caller, request: Request) -> JSONResponse:
     # Served by SubmissionFastPath in front of the framework; this door documents the route
     # and answers the same when the app runs without that middleware.
     answer = await accept_submission(
-        request.app.state, request.headers, await request.body(), remote_addr(request)
+        request.app.state, who, request.headers.raw, await request.body(), remote_addr(request)
     )
     return JSONResponse(answer.body, status_code=201, headers=replay_headers(answer))
 
 
 async def accept_submission(
-    state: State, headers: Mapping[str, str], raw_body: bytes, remote_addr: str
+    state: State,
+    who: Principal,
+    headers: Sequence[tuple[bytes, bytes]],
+    raw_body: bytes,
+    remote_addr: str,
 ) -> handlers.Answer:
-    """A center's report: authenticated, keyed, validated in one pass, checked against its
-    standard, then stored (see handlers.submit)."""
-    center_id = center_of(await principal_of(state, headers.get("authorization", "")))
+    """A center's report: keyed, validated in one pass, checked against its standard, then
+    stored (see handlers.submit)."""
+    center_id = center_of(who)
     idempotency_key = idempotency_key_of(headers)
     body = parse_body(raw_body)
     check_against_standard(state.catalog, body)
@@ -125,8 +130,17 @@ def replay_headers(answer: handlers.Answer) -> dict[str, str]:
     return {"Idempotent-Replayed": "true"} if answer.replayed else {}
 
 
-def idempotency_key_of(headers: Mapping[str, str]) -> str:
-    key = headers.get("idempotency-key", "")
+def idempotency_key_of(headers: Sequence[tuple[bytes, bytes]]) -> str:
+    keys = [value for name, value in headers if name.lower() == b"idempotency-key"]
+    if len(keys) > 1:
+        raise Problem(
+            400,
+            "ambiguous_idempotency_key",
+            "Send exactly one Idempotency-Key header",
+            "ส่ง Idempotency-Key ได้เพียงหนึ่งรายการ",
+            [{"field": "Idempotency-Key", "reason": "given more than once"}],
+        )
+    key = keys[0].decode("latin-1") if keys else ""
     if not key:
         raise Problem(
             400,

@@ -1,9 +1,12 @@
-"""Request limits: body size (413) and per-credential rate (429)."""
+"""Request limits: body size (413), and paths and query strings no route can take."""
 
 import json
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.intake.entrypoints.problems import NOT_FOUND, Problem, send_problem
 
 TOO_LARGE = {
     "type": "https://gecc.example/problems/body_too_large",
@@ -74,3 +77,40 @@ class BodySizeLimit:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _query_problem(query: bytes) -> str | None:
+    try:
+        text = unquote_to_bytes(query).decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    return "contains a NUL character (U+0000)" if "\x00" in text else None
+
+
+class RequestGuard:
+    """Paths and query strings no route can take: a NUL in the path is a path that does not
+    exist (404), a NUL or bytes that are not UTF-8 in the query string are refused (422),
+    before any route or the database sees them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                await send_problem(send, NOT_FOUND)
+                return
+            reason = _query_problem(scope.get("query_string", b""))
+            if reason is not None:
+                await send_problem(
+                    send,
+                    Problem(
+                        422,
+                        "invalid_query",
+                        "The query string is not valid",
+                        "พารามิเตอร์ของคำขอไม่ถูกต้อง",
+                        [{"field": "(query)", "reason": reason}],
+                    ),
+                )
+                return
+        await self.app(scope, receive, send)

@@ -1,16 +1,30 @@
-"""Errors as ``application/problem+json`` (RFC 9457), in English and Thai, naming the field."""
+"""Errors as ``application/problem+json`` (RFC 9457), in English and Thai, naming the field.
 
+Every answer intake gives to a wrong request is one of these: the framework's own (unknown
+path, wrong method, unreadable body) are turned into problems too, and a value the database
+refuses (``asyncpg.DataError``) is a 422, never a 500.
+"""
+
+import json
+import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.datastructures import State
+from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from services.intake.domain.submissions import SubmissionRefused
-from services.intake.handlers import IdempotencyKeyReused, InvalidRoundDates, NotFound
+from services.intake.handlers import IdempotencyKeyReused, InvalidRequest, NotFound
+from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -45,6 +59,17 @@ def problem_body(problem: Problem) -> dict[str, Any]:
     return body
 
 
+class ProblemDetails(BaseModel):
+    """The body of every error answer (documented in the OpenAPI document)."""
+
+    type: str
+    title: str
+    title_th: str
+    status: int
+    code: str
+    errors: list[dict[str, str]] | None = None
+
+
 def problem_response(problem: Problem) -> JSONResponse:
     return JSONResponse(
         problem_body(problem),
@@ -61,7 +86,8 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         loc = [str(part) for part in error.get("loc", ())]
         if loc and loc[0] == "body":
             loc = loc[1:]
-        result.append({"field": ".".join(loc) or "(body)", "reason": error.get("msg", "invalid")})
+        reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        result.append({"field": ".".join(loc) or "(body)", "reason": reason})
     return result
 
 
@@ -100,13 +126,23 @@ def as_problem(error: Exception) -> Problem | None:
                 "Idempotency-Key นี้เคยใช้กับข้อมูลอื่นแล้ว",
                 [{"field": "Idempotency-Key", "reason": f"{error} was used for another body"}],
             )
-        case InvalidRoundDates():
+        case InvalidRequest():
             return Problem(
                 422,
                 "invalid_body",
-                "The round dates are not valid",
-                "กำหนดการของรอบไม่ถูกต้อง",
-                [{"field": "(body)", "reason": str(error)}],
+                "The request is not valid",
+                "ข้อมูลที่ส่งมาไม่ถูกต้อง",
+                [{"field": field, "reason": reason} for field, reason in error.errors],
+            )
+        case HTTPException():
+            return _framework_problem(error)
+        # A value PostgreSQL cannot take (validation should have caught it first).
+        case asyncpg.DataError():
+            return Problem(
+                422,
+                "invalid_value",
+                "A value in the request cannot be stored",
+                "ข้อมูลบางส่วนไม่สามารถบันทึกได้",
             )
         case SubmissionRefused():
             status = 404 if error.code == "round_not_found" else 409
@@ -118,23 +154,81 @@ def as_problem(error: Exception) -> Problem | None:
     return None
 
 
+METHOD_NOT_ALLOWED = Problem(
+    405, "method_not_allowed", "This method is not allowed here", "ไม่รองรับคำขอแบบนี้"
+)
+
+
+def _framework_problem(error: HTTPException) -> Problem:
+    if error.status_code == 404:
+        return NOT_FOUND
+    if error.status_code == 405:
+        allowed = (error.headers or {}).get("Allow")
+        return Problem(
+            405,
+            METHOD_NOT_ALLOWED.code,
+            METHOD_NOT_ALLOWED.title,
+            METHOD_NOT_ALLOWED.title_th,
+            headers={"Allow": allowed} if allowed else None,
+        )
+    if error.status_code == 400:  # a body FastAPI could not read (not UTF-8, say)
+        return Problem(
+            422,
+            "invalid_body",
+            "The request body is not valid",
+            "ข้อมูลที่ส่งมาไม่ถูกต้อง",
+            [{"field": "(body)", "reason": str(error.detail)}],
+        )
+    return Problem(error.status_code, "http_error", str(error.detail), str(error.detail))
+
+
 HANDLED = (
     Problem,
     RequestValidationError,
     NotFound,
     IdempotencyKeyReused,
-    InvalidRoundDates,
+    InvalidRequest,
     SubmissionRefused,
+    HTTPException,
+    asyncpg.DataError,
     *DATABASE_UNAVAILABLE,
 )
 
 
 def install(app: FastAPI) -> None:
-    async def on_error(_: Request, error: Exception) -> JSONResponse:
+    async def on_error(request: Request, error: Exception) -> JSONResponse:
         problem = as_problem(error)
         if problem is None:
             raise error
+        if problem.status == 403:
+            client = request.client.host if request.client else ""
+            note_refusal(request.app.state, "forbidden", request.method, request.url.path, client)
         return problem_response(problem)
 
     for error_class in HANDLED:
         app.add_exception_handler(error_class, on_error)
+
+
+def note_refusal(state: State, reason: str, method: str, path: str, client: str) -> None:
+    """A request refused for its credentials: logged (never the token) and counted."""
+    metrics: IntakeMetrics = state.metrics
+    metrics.auth_refusals.labels(reason).inc()
+    log.warning("refused %s %s from %s: %s", method, path, client or "?", reason)
+
+
+async def send_problem(send: Send, problem: Problem) -> None:
+    """A problem answered from ASGI middleware, before any route."""
+    await send_json(send, problem.status, problem_body(problem), PROBLEM, problem.headers or {})
+
+
+async def send_json(
+    send: Send, status: int, body: Any, media_type: str, extra: dict[str, str]
+) -> None:
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(payload)).encode()),
+        *((name.lower().encode(), value.encode()) for name, value in extra.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

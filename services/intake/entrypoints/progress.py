@@ -4,39 +4,16 @@
 import asyncio
 import logging
 
-from prometheus_client import CollectorRegistry, Gauge
-
 from services.intake.adapters import repository
+from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
 from shared.messaging.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
 
 
-class ProgressMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.completeness = Gauge(
-            "gecc_round_completeness_ratio",
-            "Centers that submitted for the round ÷ centers in the registry (0..1).",
-            ["round"],
-            registry=registry,
-        )
-        self.submissions = Gauge(
-            "gecc_round_submissions",
-            "Centers of the registry by their state in the round: on_time, late, missing.",
-            ["round", "state"],
-            registry=registry,
-        )
-        self.seconds_to_due = Gauge(
-            "gecc_round_seconds_to_due",
-            "Seconds until the round's due time (negative after it), by the service clock.",
-            ["round"],
-            registry=registry,
-        )
-
-
 async def measure_progress(
-    runtime: ServiceRuntime, metrics: ProgressMetrics, interval: float = 10.0
+    runtime: ServiceRuntime, metrics: IntakeMetrics, interval: float = 10.0
 ) -> None:
     while True:
         try:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import handlers
 from services.intake.adapters import repository
@@ -21,6 +21,7 @@ from services.intake.domain.thai import thai_date
 from services.intake.entrypoints.auth import Caller, center_of, remote_addr, require
 from services.intake.entrypoints.http import public_view
 from services.intake.entrypoints.problems import NOT_FOUND
+from shared.values import Moment, StoredText
 
 router = APIRouter(prefix="/v1", tags=["rounds"])
 
@@ -57,16 +58,16 @@ class RoundView(BaseModel):
 
 class RoundDatesChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    opens_at: AwareDatetime | None = None
-    due_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
+    opens_at: Moment | None = None
+    due_at: Moment | None = None
+    closes_at: Moment | None = None
 
 
 class ExtensionGrant(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    center_id: str = Field(min_length=1, max_length=32)
-    until: AwareDatetime
-    reason: str = Field(min_length=3, max_length=2000)
+    center_id: StoredText = Field(min_length=1, max_length=32)
+    until: Moment
+    reason: StoredText = Field(min_length=3, max_length=2000)
 
 
 @router.get("/rounds", response_model=list[RoundView], summary="All rounds")
@@ -128,6 +129,7 @@ async def grant_extension(
         grant.until,
         grant.reason,
         remote_addr(request),
+        request.app.state.runtime.clock.now(),
     )
     return {"round_id": round_id, **grant.model_dump(mode="json")}
 
