@@ -24,7 +24,7 @@ from gecc.bootstrap import quote_ident
 from services.intake.domain.registry import CENTERS_2022, generate_registry
 from services.intake.domain.rounds import Round, default_round
 from services.intake.domain.submissions import receipt_number
-from services.scoring.domain.scoring import judge
+from services.scoring.domain.scoring import Sample, judge
 from shared.events import ChecklistScore, SatisfactionScore
 from shared.standards import Standard
 
@@ -167,7 +167,9 @@ def _score(standard: Standard, rng: random.Random, received: datetime, version: 
         areas={},
         unmet_mandatory=[item.code for item in unmet if item.mandatory],
     )
-    verdict, reasons = judge(standard, satisfaction, checklist)
+    # Every respondent answered every question: the sample is the respondents.
+    sample = Sample(satisfaction.respondents, standard.questions[0].code, satisfaction.respondents)
+    verdict, reasons = judge(standard, satisfaction, checklist, sample)
     scored_at = received + timedelta(seconds=rng.uniform(0.2, 3.0))
     if version > 1:
         scored_at += timedelta(days=rng.uniform(1, 5))

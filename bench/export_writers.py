@@ -7,7 +7,6 @@ with its own ``to_json`` per record; ``to_json`` alone is timed too, so each for
 cost is its time minus that. Files are fsynced like the real ones.
 """
 
-import csv
 import json
 import os
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from services.export.domain import files
 from services.export.domain.dataset import FIELDS, ExportRecord
+from shared.sheets import SheetWriter
 
 
 def _to_json(records: Sequence[ExportRecord], directory: Path) -> None:
@@ -38,7 +38,7 @@ def _jsonl(records: Sequence[ExportRecord], directory: Path) -> None:
 def _csv(records: Sequence[ExportRecord], directory: Path) -> None:
     path = directory / files.CSV
     with path.open("w", encoding="utf-8-sig", newline="") as text:
-        rows = csv.writer(text)
+        rows = SheetWriter(text)
         rows.writerow(FIELDS)
         for record in records:
             rows.writerow([files._csv_text(files._flat(v)) for v in record.to_json().values()])

@@ -1,17 +1,60 @@
 """Files operators keep in a spreadsheet and give the tools as CSV (the registry, the
 notifier's recipients): UTF-8 with or without BOM, a header row, every wrong cell reported
 with its line as the spreadsheet numbers it (header = 1), nothing taken from a file with
-any error. The format is what operators and the tools agree on, hence here."""
+any error. The format is what operators and the tools agree on, hence here.
+
+Every CSV the system writes for people goes through :class:`SheetWriter`, and the XLSX export
+asks :func:`formula_like`: text that a spreadsheet would run as a formula (a center named
+``=HYPERLINK(...)``) is written so that it stays text (OWASP, "CSV Injection")."""
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TextIO, TypeVar
 
 BOM = "\ufeff"
 T = TypeVar("T")
 Rows = Iterator[tuple[int, list[str]]]
+
+# OWASP's list: a spreadsheet takes a cell starting with one of these for a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def formula_like(value: object) -> bool:
+    """Whether a spreadsheet would take ``value`` for a formula: text starting with ``=``,
+    ``+``, ``-``, ``@``, tab or carriage return, unless it is a plain number such as -2.5."""
+    return (
+        isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value)
+    )
+
+
+def text_cell(value: T) -> T | str:
+    """``value`` as a CSV cell people open in a spreadsheet: formula-like text gets a leading
+    ``'``, as OWASP advises, so Excel shows it and never runs it; numbers stay numbers. Text
+    that already starts with quotes before a formula character gets one more, so that
+    :func:`sheet_rows` reads back exactly the text that was written."""
+    if isinstance(value, str) and formula_like(value.lstrip("'")):
+        return "'" + value
+    return value
+
+
+def _written_text(cell: str) -> str:
+    """The text :func:`text_cell` was given for ``cell``."""
+    return cell[1:] if cell.startswith("'") and formula_like(cell.lstrip("'")) else cell
+
+
+class SheetWriter:
+    """``csv.writer`` for files people open in a spreadsheet: each cell through
+    :func:`text_cell`, rows ending in CRLF as Excel writes them. The caller adds the BOM."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._rows = csv.writer(stream, lineterminator="\r\n")
+
+    def writerow(self, cells: Iterable[object]) -> None:
+        self._rows.writerow([text_cell(cell) for cell in cells])
 
 
 @dataclass(frozen=True)
@@ -44,15 +87,17 @@ def decode_sheet(data: bytes, error: type[SheetError]) -> str:
 def sheet_rows(
     text: str, columns: Sequence[str], errors: list[RowError]
 ) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows with their line numbers (a BOM dropped). A quoted cell may hold a line
-    break, so lines are counted as rows (what a spreadsheet shows), not as line breaks. A
-    CSV syntax error ends the rows and is added to ``errors``."""
+    """Non-blank rows with their line numbers (a BOM dropped, cells as :class:`SheetWriter`
+    was given them). A quoted cell may hold a line break, so lines are counted as rows (what
+    a spreadsheet shows), not as line breaks. A CSV syntax error ends the rows and is added
+    to ``errors``."""
     reader = csv.reader(io.StringIO(text.removeprefix(BOM), newline=""), strict=True)
     line = 0
     try:
         for line, cells in enumerate(reader, start=1):
             if any(cell.strip() for cell in cells):
-                yield line, _without_empty_tail(cells, len(columns))
+                texts = [_written_text(cell) for cell in cells]
+                yield line, _without_empty_tail(texts, len(columns))
     except csv.Error as error:
         errors.append(RowError(line + 1, "file", f"not readable as CSV: {error}"))
 
@@ -105,10 +150,12 @@ def read_sheet(
     return found
 
 
-def write_sheet(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """CSV with a BOM, so that Excel opens it as UTF-8 and shows the Thai text."""
+def write_sheet(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str:
+    """CSV with a BOM, so that Excel opens it as UTF-8 and shows the Thai text; formula-like
+    text is kept text (:func:`text_cell`)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SheetWriter(out)
     writer.writerow(columns)
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(row)
     return BOM + out.getvalue()

@@ -43,6 +43,8 @@ class ChecklistItem(_Definition):
 class Thresholds(_Definition):
     satisfaction_percent: Annotated[float, Field(ge=0, le=100)] = 85.0
     checklist_percent: Annotated[float, Field(ge=0, le=100)] = 80.0
+    # Compared with the sample, the fewest answers any question received (spec §4); the name
+    # is the definition files' own.
     minimum_respondents: Annotated[int, Field(ge=1)] = 30
 
 

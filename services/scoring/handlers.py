@@ -10,7 +10,7 @@ from services.scoring.adapters import repository
 from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.adapters.previous_results import PreviousResults
 from services.scoring.domain.history import compare, previous_round_id
-from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
+from services.scoring.domain.scoring import judge, sample_of, score_checklist, score_satisfaction
 from shared.events import (
     Envelope,
     PreviousResult,
@@ -37,7 +37,7 @@ def build_score(
         raise EventRejected(f"unknown standard {received.checklist.standard!r}")
     satisfaction = score_satisfaction(received.satisfaction)
     checklist = score_checklist(standard, received.checklist)
-    verdict, reasons = judge(standard, satisfaction, checklist)
+    verdict, reasons = judge(standard, satisfaction, checklist, sample_of(received.satisfaction))
     change, satisfaction_change, checklist_change = compare(
         verdict, satisfaction.overall_percent, checklist.overall_percent, previous
     )

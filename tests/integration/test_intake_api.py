@@ -1,6 +1,8 @@
 """Intake's HTTP API on the real database (and broker), in process."""
 
 import asyncio
+import csv
+import io
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -393,3 +395,31 @@ async def test_completeness_per_office_level_for_operators_and_offices(intake: I
     )
     rows = csv_missing.content.decode("utf-8-sig").splitlines()
     assert rows[1] == "GECC-0003,สำนักงานที่ดินจังหวัดเชียงใหม่,PMO/MOI/DOL,เชียงใหม่"
+
+
+async def test_completeness_csv_keeps_a_center_name_a_spreadsheet_would_run_as_text(
+    intake: Intake,
+) -> None:
+    hostile = '=HYPERLINK("http://x","y")'
+    conn = await connect(intake.db)
+    try:
+        await admin.register_centers(
+            conn, [Center("GECC-0004", hostile, "Hyperlink", "PMO/MOI/DOL", "เชียงใหม่")]
+        )
+    finally:
+        await conn.close()
+    url = f"/v1/rounds/{ROUND}/completeness"
+    operator = auth(intake.tokens["operator"])
+    missing = await intake.client.get(
+        url, params={"format": "csv", "view": "missing"}, headers=operator
+    )
+    assert missing.content.startswith(b"\xef\xbb\xbf")
+    header, *rows = csv.reader(io.StringIO(missing.content.decode("utf-8-sig"), newline=""))
+    assert header == ["center_id", "name_th", "office_path", "province"]
+    assert [row[0] for row in rows] == ["GECC-0001", "GECC-0002", "GECC-0003", "GECC-0004"]
+    assert rows[1][1] == "สำนักงานเขตดุสิต"
+    assert rows[3] == ["GECC-0004", "'" + hostile, "PMO/MOI/DOL", "เชียงใหม่"]
+    levels = await intake.client.get(url, params={"format": "csv"}, headers=operator)
+    header, top, *_ = csv.reader(io.StringIO(levels.content.decode("utf-8-sig"), newline=""))
+    counts = dict(zip(header, top, strict=True))
+    assert (counts["office_path"], counts["expected"], counts["missing"]) == ("PMO", "4", "4")

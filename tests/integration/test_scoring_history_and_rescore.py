@@ -154,6 +154,47 @@ async def test_rescore_publishes_new_score_versions_only_where_the_result_change
     assert all(e.standard_version == 2 for e in rescored)
 
 
+async def test_rescore_applies_the_sample_of_the_fewest_answers_to_stored_versions(
+    isolated: Isolated,
+) -> None:
+    # Stored as the scorer scored before the sample counted answers: 30 respondents declared
+    # and one answer a question passed the minimum of 30 and was `maintained`.
+    catalog = load_catalog(default_standards_dir())
+    thin = received_event("GECC-0001", respondents=30, counts=[0, 0, 0, 0, 1]).data
+    full = received_event("GECC-0002").data
+    old_rule = build_score(catalog, thin).model_copy(
+        update={"verdict": "maintained", "reasons": []}
+    )
+
+    def stored(data: SubmissionReceived, score: SubmissionScored) -> repository.ScoredVersion:
+        event = new_event(score, producer="scoring")
+        return repository.ScoredVersion(
+            data, str(uuid4()), score, outbox_values(Topic.SUBMISSION_SCORED, data.center_id, event)
+        )
+
+    conn = await connect(isolated.service_url("scoring"))
+    try:
+        await repository.keep_and_score_many(
+            conn, [stored(thin, old_rule), stored(full, build_score(catalog, full))]
+        )
+        async with conn.transaction():
+            result = await admin.rescore_round(
+                conn, catalog, "FY2570-H1", ScoringMetrics(CollectorRegistry())
+            )
+        rescored = await conn.fetch(
+            "SELECT center_id, verdict, scorecard::text FROM scores WHERE score_version = 2"
+        )
+    finally:
+        await conn.close()
+    assert (result.checked, result.changed) == (2, ["GECC-0001"])
+    ((center, verdict, scorecard),) = [tuple(r) for r in rescored]
+    assert (center, verdict) == ("GECC-0001", "at_risk")
+    (reason,) = SubmissionScored.model_validate_json(scorecard).reasons
+    assert reason.code == "sample_too_small"
+    assert reason.detail == {"sample": 1, "question": "S1", "respondents": 30, "minimum": 30}
+    assert reason.text_en.startswith("The smallest number of answers to a question was 1 (S1)")
+
+
 async def test_a_crash_between_database_and_offset_commit_scores_nothing_twice(
     isolated: Isolated, tmp_path: Path
 ) -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
-from services.scoring.domain.scoring import judge, score_checklist, score_satisfaction
+from services.scoring.domain.scoring import judge, sample_of, score_checklist, score_satisfaction
 from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
 from shared.standards import Standard, default_standards_dir, load_catalog
 from shared.submission import SubmissionBody
@@ -67,7 +67,7 @@ def scored_event(received: SubmissionReceived) -> SubmissionScored:
     """The scorer's result for ``received`` (its domain's scoring of the sample standard)."""
     satisfaction = score_satisfaction(received.satisfaction)
     checklist = score_checklist(standard(), received.checklist)
-    verdict, reasons = judge(standard(), satisfaction, checklist)
+    verdict, reasons = judge(standard(), satisfaction, checklist, sample_of(received.satisfaction))
     return SubmissionScored(
         submission_id=received.submission_id,
         version=received.version,

@@ -181,3 +181,43 @@ def test_the_files_get_ordinary_permissions_like_any_file_created_here(
     assert {(directory / n).stat().st_mode & 0o777 for n in (JSONL, CSV, XLSX, MANIFEST)} == {
         ordinary
     }
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=ศูนย์"]
+HARMLESS = "ศูนย์บริการสาธารณสุข ๑"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """Centers named like formulas (the first one with a scored version), and a harmless one."""
+    names = [*FORMULAS, HARMLESS]
+    centers = [
+        RegisteredCenter(f"GECC-{n:04d}", name, name, "PMO/BMA", "TH-10", None)
+        for n, name in enumerate(names, start=1)
+    ]
+    directory = tmp_path / "hostile"
+    write_dataset(directory, ROUND, "export-h", build_records(ROUND, centers, [VERSION]), CREATED)
+    return directory
+
+
+def test_csv_names_a_spreadsheet_would_run_are_written_behind_a_quote(hostile: Path) -> None:
+    assert (hostile / CSV).read_bytes()[:3] == b"\xef\xbb\xbf"
+    with (hostile / CSV).open(encoding="utf-8-sig", newline="") as stream:
+        header, *rows = list(csv.reader(stream))
+    records = [dict(zip(header, row, strict=True)) for row in rows]
+    names = [(r["center_name_th"], r["center_name_en"]) for r in records]
+    assert names == [("'" + n, "'" + n) for n in FORMULAS] + [(HARMLESS, HARMLESS)]
+    assert (records[0]["version"], records[0]["satisfaction_percent"]) == ("2", "80.0")
+
+
+def test_xlsx_names_a_spreadsheet_would_run_are_text_not_formulas(hostile: Path) -> None:
+    sheet = load_workbook(hostile / XLSX).worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    name_column = header.index("center_name_th") + 1
+    cells = [sheet.cell(row, name_column) for row in range(2, len(FORMULAS) + 3)]
+    # XML reads a lone carriage return as a line feed: "\rx" comes back as "\nx".
+    assert [c.value for c in cells] == [n.replace("\r", "\n") for n in (*FORMULAS, HARMLESS)]
+    assert {c.data_type for c in cells} == {"s"}
+    assert [c.quotePrefix for c in cells] == [True] * len(FORMULAS) + [False]
+    version = sheet.cell(2, header.index("version") + 1)
+    assert (version.value, version.data_type) == (2, "n")

@@ -46,9 +46,16 @@ def test_change_against_the_previous_round() -> None:
         ),
         (
             "sample_too_small",
-            {"respondents": 12, "minimum": 30},
-            "ผู้ตอบแบบสำรวจ 12 คน น้อยกว่าขั้นต่ำ 30 คน",
-            "fewer than the minimum of 30",
+            {"sample": 12, "question": "S1", "respondents": 12, "minimum": 30},
+            "ข้อคำถามที่มีผู้ตอบน้อยที่สุด (S1) มีผู้ตอบ 12 คน น้อยกว่าขั้นต่ำ 30 คน",
+            "The smallest number of answers to a question was 12 (S1), fewer than the minimum"
+            " of 30",
+        ),
+        (
+            "sample_too_small",
+            {"sample": 1, "question": "S3", "respondents": 30, "minimum": 30},
+            "มีผู้ตอบ 1 คน น้อยกว่าขั้นต่ำ 30 คน (แจ้งผู้ตอบแบบสำรวจ 30 คน)",
+            "was 1 (S3), fewer than the minimum of 30 (30 respondents declared)",
         ),
     ],
 )

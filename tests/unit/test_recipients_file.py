@@ -45,6 +45,14 @@ def test_recipients_survive_format_then_parse() -> None:
     assert format_recipients(parse_recipients(text)) == text
 
 
+def test_a_secret_a_spreadsheet_would_run_is_quoted_in_the_file_and_read_back_as_it_was() -> None:
+    # token_urlsafe() may start a secret with '-': the quote keeps it text, never part of it.
+    hook = Recipient("center:GECC-0001", "webhook", "https://x.example.go.th/h", "-" + SECRET)
+    text = format_recipients([hook])
+    assert f",'-{SECRET}\r\n" in text
+    assert parse_recipients(text) == [hook]
+
+
 def test_the_file_reads_the_same_with_or_without_bom_and_with_either_line_ending() -> None:
     with_bom = format_recipients(RECIPIENTS)
     without_bom = with_bom.removeprefix(BOM)

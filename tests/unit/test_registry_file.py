@@ -49,6 +49,16 @@ def test_a_generated_registry_survives_format_then_parse() -> None:
     assert format_registry(parse_registry(text)) == text
 
 
+def test_a_name_a_spreadsheet_would_run_is_quoted_in_the_file_and_read_back_as_it_was() -> None:
+    centers = [
+        dataclasses.replace(center, name_th=name, name_en=name)
+        for center, name in zip(generate_registry(3), ["=ศูนย์", "+1+1", "@SUM(A1)"], strict=True)
+    ]
+    text = format_registry(centers)
+    assert "'=ศูนย์,'=ศูนย์" in text and "'+1+1,'+1+1" in text and "'@SUM(A1)" in text
+    assert parse_registry(text) == centers
+
+
 def test_the_file_reads_the_same_with_or_without_bom_and_with_either_line_ending() -> None:
     with_bom = format_registry(with_emails(generate_registry(20)))
     without_bom = with_bom.removeprefix(BOM)

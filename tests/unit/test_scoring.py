@@ -1,17 +1,42 @@
 import pytest
 
 from services.scoring.domain.scoring import (
+    Sample,
     judge,
     question_percent,
+    sample_of,
     score_checklist,
     score_satisfaction,
 )
+from shared.events import Reason, Verdict
 from shared.submission import SubmissionBody
 from tests.support.samples import standard, submission_body
 
 
 def body(**kwargs: object) -> SubmissionBody:
     return SubmissionBody.model_validate(submission_body(**kwargs))  # type: ignore[arg-type]
+
+
+def with_answers(submission: SubmissionBody, answers: dict[str, list[int]]) -> SubmissionBody:
+    """``submission`` with the counts of some questions replaced."""
+    satisfaction = submission.satisfaction
+    questions = [
+        q.model_copy(update={"counts": answers.get(q.code, q.counts)})
+        for q in satisfaction.questions
+    ]
+    return submission.model_copy(
+        update={"satisfaction": satisfaction.model_copy(update={"questions": questions})}
+    )
+
+
+def judged(submission: SubmissionBody) -> tuple[Verdict, list[Reason]]:
+    s = standard()
+    return judge(
+        s,
+        score_satisfaction(submission.satisfaction),
+        score_checklist(s, submission.checklist),
+        sample_of(submission.satisfaction),
+    )
 
 
 def test_mean_rating_of_4_58_is_91_6_percent() -> None:
@@ -71,20 +96,48 @@ def test_checklist_percent_is_weight_of_met_items_over_all_weight() -> None:
     ],
 )
 def test_verdict_rules(kwargs: dict[str, object], verdict: str, reasons: list[str]) -> None:
-    submission = body(**kwargs)
-    s = standard()
-    got_verdict, got_reasons = judge(
-        s, score_satisfaction(submission.satisfaction), score_checklist(s, submission.checklist)
-    )
+    got_verdict, got_reasons = judged(body(**kwargs))
     assert got_verdict == verdict
     assert [r.code for r in got_reasons] == reasons
 
 
 def test_unmet_mandatory_item_wins_over_low_satisfaction() -> None:
-    submission = body(unmet=("P01",), counts=[10, 0, 0, 0, 0])
-    s = standard()
-    verdict, reasons = judge(
-        s, score_satisfaction(submission.satisfaction), score_checklist(s, submission.checklist)
-    )
+    verdict, reasons = judged(body(unmet=("P01",), counts=[10, 0, 0, 0, 0]))
     assert verdict == "not_maintained"
     assert reasons[0].detail == {"item": "P01"}
+
+
+def test_30_respondents_declared_with_one_answer_a_question_is_a_sample_of_1() -> None:
+    verdict, reasons = judged(body(respondents=30, counts=[0, 0, 0, 0, 1]))
+    assert verdict == "at_risk"
+    assert [r.code for r in reasons] == ["sample_too_small"]
+    assert reasons[0].detail == {"sample": 1, "question": "S1", "respondents": 30, "minimum": 30}
+
+
+def test_the_sample_is_the_fewest_answers_any_question_received() -> None:
+    submission = with_answers(
+        body(respondents=30, counts=[0, 0, 0, 10, 20]), {"S3": [0, 0, 0, 0, 1]}
+    )
+    assert sample_of(submission.satisfaction) == Sample(answers=1, question="S3", respondents=30)
+    verdict, (reason,) = judged(submission)
+    assert (verdict, reason.code) == ("at_risk", "sample_too_small")
+    assert reason.detail == {"sample": 1, "question": "S3", "respondents": 30, "minimum": 30}
+    assert reason.text_en == (
+        "The smallest number of answers to a question was 1 (S3), fewer than the minimum of 30"
+        " (30 respondents declared)"
+    )
+    assert reason.text_th == (
+        "ข้อคำถามที่มีผู้ตอบน้อยที่สุด (S3) มีผู้ตอบ 1 คน น้อยกว่าขั้นต่ำ 30 คน (แจ้งผู้ตอบแบบสำรวจ 30 คน)"
+    )
+
+
+def test_the_first_question_with_the_fewest_answers_is_named() -> None:
+    fewest = {"S5": [0, 0, 0, 0, 29], "S2": [0, 0, 0, 0, 29]}
+    submission = with_answers(body(respondents=400), fewest)
+    assert sample_of(submission.satisfaction) == Sample(29, "S2", 400)
+
+
+def test_a_sample_of_exactly_the_minimum_is_enough() -> None:
+    submission = with_answers(body(respondents=412), {"S8": [0, 0, 0, 10, 20]})
+    assert sample_of(submission.satisfaction).answers == 30
+    assert judged(submission) == ("maintained", [])

@@ -3,8 +3,15 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.scoring.domain.scoring import question_percent, score_satisfaction
-from shared.submission import QuestionAnswers, Satisfaction
+from services.scoring.domain.scoring import (
+    judge,
+    question_percent,
+    sample_of,
+    score_checklist,
+    score_satisfaction,
+)
+from shared.submission import QuestionAnswers, Satisfaction, SubmissionBody
+from tests.support.samples import standard, submission_body
 
 counts = st.lists(st.integers(0, 5000), min_size=5, max_size=5).filter(lambda c: sum(c) > 0)
 
@@ -46,3 +53,27 @@ def test_overall_is_the_mean_of_all_answers_pooled(questions: list[list[int]]) -
     assert score_satisfaction(satisfaction).overall_percent == expected
     per_question = score_satisfaction(satisfaction).questions.values()
     assert min(per_question) - 0.01 <= expected <= max(per_question) + 0.01
+
+
+@given(st.lists(counts, min_size=8, max_size=8), st.integers(0, 1000), st.integers(1, 30_000))
+def test_the_sample_is_the_fewest_answers_whatever_the_respondents_declared(
+    questions: list[list[int]], extra_respondents: int, minimum: int
+) -> None:
+    s = standard()
+    s = s.model_copy(
+        update={"thresholds": s.thresholds.model_copy(update={"minimum_respondents": minimum})}
+    )
+    body = submission_body(respondents=max(sum(q) for q in questions) + extra_respondents)
+    for question, answers in zip(body["satisfaction"]["questions"], questions, strict=True):
+        question["counts"] = answers
+    submission = SubmissionBody.model_validate(body)
+    assert s.problems_with(submission) == []
+    sample = sample_of(submission.satisfaction)
+    assert sample.answers == min(sum(q) for q in questions) <= sample.respondents
+    _, reasons = judge(
+        s,
+        score_satisfaction(submission.satisfaction),
+        score_checklist(s, submission.checklist),
+        sample,
+    )
+    assert ("sample_too_small" in [r.code for r in reasons]) == (sample.answers < minimum)

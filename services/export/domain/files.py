@@ -1,10 +1,12 @@
 """A round's files: JSON Lines, CSV that Excel opens with Thai intact, XLSX, and a manifest.
 
+Text a spreadsheet would run as a formula (a center named ``=HYPERLINK(...)``) stays text in
+both tables, by the one rule of :mod:`shared.sheets`.
+
 Each file is written beside its final name and moved there with ``os.replace``, so a reader
 sees the old file or the new one, never half of one; the manifest goes last.
 """
 
-import csv
 import hashlib
 import json
 import os
@@ -29,6 +31,7 @@ from services.export.domain.dataset import (
     utc_iso,
     verdict_counts,
 )
+from shared.sheets import SheetWriter, formula_like
 
 JSONL, CSV, XLSX, MANIFEST = "records.jsonl", "records.csv", "records.xlsx", "manifest.json"
 WIDTHS = {"center_name_th": 45, "center_name_en": 45, "office_path": 30, "reasons": 80}
@@ -121,7 +124,7 @@ def _write_rows(records: Sequence[ExportRecord], jsonl: Path, table: Path, sheet
         jsonl.open("w", encoding="utf-8", newline="\n") as lines,
         table.open("w", encoding="utf-8-sig", newline="") as text,
     ):
-        rows = csv.writer(text)
+        rows = SheetWriter(text)
         rows.writerow(FIELDS)
         for record in records:
             value = record.to_json()
@@ -151,12 +154,17 @@ def _append(sheet: Any, cells: list[Any]) -> None:
 
 
 def _unsafe(value: Any) -> bool:
-    return isinstance(value, str) and (value[:1] == "=" or bool(ILLEGAL.search(value)))
+    return isinstance(value, str) and (formula_like(value) or bool(ILLEGAL.search(value)))
 
 
 def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, ILLEGAL.sub("", value))
+    """A text cell; formula-like text also gets Excel's quote prefix (what typing a leading
+    ``'`` gives), so that editing the cell in Excel keeps it text."""
+    text = ILLEGAL.sub("", value)
+    cell = WriteOnlyCell(sheet, text)
     cell.data_type = "s"
+    if formula_like(text):
+        cell.quotePrefix = True
     return cell
 
 

@@ -1,7 +1,5 @@
 """Intake's HTTP API for rounds: calendar, administration, extensions, completeness."""
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -21,6 +19,7 @@ from services.intake.domain.thai import thai_date
 from services.intake.entrypoints.auth import Caller, center_of, remote_addr, require
 from services.intake.entrypoints.http import public_view
 from services.intake.entrypoints.problems import NOT_FOUND
+from shared.sheets import BOM, write_sheet
 from shared.values import Moment, StoredText
 
 router = APIRouter(prefix="/v1", tags=["rounds"])
@@ -208,14 +207,11 @@ def completeness_rows(report: CompletenessReport, view: str) -> list[dict[str, A
 
 
 def csv_response(filename: str, rows: list[dict[str, Any]]) -> Response:
-    """UTF-8 with a byte-order mark, so Excel opens the Thai text intact."""
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    """UTF-8 with a byte-order mark, so Excel opens the Thai text intact; a center's name
+    that a spreadsheet would run as a formula stays text (``shared.sheets``)."""
+    text = write_sheet(list(rows[0]), (row.values() for row in rows)) if rows else BOM
     return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        text.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -27,8 +27,19 @@ def _texts(standard: Standard, code: str, d: dict[str, float | int | str]) -> tu
             f"Self-assessment {d['percent']} % is below the {d['threshold']} % threshold",
         )
     if code == "sample_too_small":
-        return (
-            f"ผู้ตอบแบบสำรวจ {d['respondents']} คน น้อยกว่าขั้นต่ำ {d['minimum']} คน",
-            f"{d['respondents']} respondents, fewer than the minimum of {d['minimum']}",
-        )
+        return _sample_texts(d)
     raise ValueError(f"no wording for reason {code!r}")
+
+
+def _sample_texts(d: dict[str, float | int | str]) -> tuple[str, str]:
+    th = (
+        f"ข้อคำถามที่มีผู้ตอบน้อยที่สุด ({d['question']}) มีผู้ตอบ {d['sample']} คน น้อยกว่าขั้นต่ำ {d['minimum']} คน"
+    )
+    en = (
+        f"The smallest number of answers to a question was {d['sample']} ({d['question']}),"
+        f" fewer than the minimum of {d['minimum']}"
+    )
+    if d["respondents"] != d["sample"]:
+        th += f" (แจ้งผู้ตอบแบบสำรวจ {d['respondents']} คน)"
+        en += f" ({d['respondents']} respondents declared)"
+    return th, en

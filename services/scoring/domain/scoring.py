@@ -1,6 +1,7 @@
 """Scores and verdicts of one submission version (spec §4). Pure: no I/O."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from services.scoring.domain.explanations import explain
 from shared.events import ChecklistScore, Reason, SatisfactionScore, Verdict
@@ -31,6 +32,22 @@ def score_satisfaction(satisfaction: Satisfaction) -> SatisfactionScore:
     )
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What a satisfaction score rests on: the fewest answers any question received (the
+    first such question named), not the respondents declared (spec §4)."""
+
+    answers: int
+    question: str
+    respondents: int
+
+
+def sample_of(satisfaction: Satisfaction) -> Sample:
+    """Declaring 30 respondents while one question has a single answer is a sample of 1."""
+    fewest = min(satisfaction.questions, key=lambda q: sum(q.counts))
+    return Sample(sum(fewest.counts), fewest.code, satisfaction.respondents)
+
+
 def _met_percent(items: Sequence[ChecklistItem], met: set[str]) -> float:
     total = sum(i.weight for i in items)
     return round(sum(i.weight for i in items if i.code in met) / total * 100, 2)
@@ -48,7 +65,10 @@ def score_checklist(standard: Standard, checklist: Checklist) -> ChecklistScore:
 
 
 def judge(
-    standard: Standard, satisfaction: SatisfactionScore, checklist: ChecklistScore
+    standard: Standard,
+    satisfaction: SatisfactionScore,
+    checklist: ChecklistScore,
+    sample: Sample,
 ) -> tuple[Verdict, list[Reason]]:
     """``not_maintained`` if a mandatory item is unmet; ``at_risk`` below a threshold."""
     if checklist.unmet_mandatory:
@@ -70,8 +90,13 @@ def judge(
         ),
         (
             "sample_too_small",
-            satisfaction.respondents < limits.minimum_respondents,
-            {"respondents": satisfaction.respondents, "minimum": limits.minimum_respondents},
+            sample.answers < limits.minimum_respondents,
+            {
+                "sample": sample.answers,
+                "question": sample.question,
+                "respondents": sample.respondents,
+                "minimum": limits.minimum_respondents,
+            },
         ),
     ]
     reasons = [explain(standard, code, detail) for code, failed, detail in checks if failed]
