@@ -22,6 +22,7 @@ from gecc.pmo_receiver.contract import (
     parse_batch,
     parse_manifest,
     signature_problem,
+    signed_bytes_of_get,
 )
 from gecc.pmo_receiver.control import Draw, Injection
 from gecc.pmo_receiver.storage import BatchStore, Decision, Outcome, body_hash
@@ -60,6 +61,10 @@ class Receiver:
         return await self._injected(request, self._manifest)
 
     async def get_records(self, request: Request) -> JSONResponse:
+        signed = signed_bytes_of_get(request.scope["path"])  # as routed: percent-decoded
+        problem = signature_problem(self.secret, request.headers, signed, self.now())
+        if problem is not None:
+            return self._refused(request, Refusal(401, "unauthorized", problem))
         async with self.lock:
             return JSONResponse(self.store.round_view(request.path_params["round_id"]))
 

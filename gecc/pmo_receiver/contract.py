@@ -127,6 +127,13 @@ def _shown(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:40] + "...")
 
 
+def signed_bytes_of_get(path: str) -> bytes:
+    """What a GET signs in place of its empty body: its path, percent-decoded, in UTF-8 (the
+    bytes of ``/gecc/v1/rounds/FY2570-H1/records``), so a signed read of one round cannot be
+    replayed on another."""
+    return path.encode()
+
+
 def idempotency_key(headers: Mapping[str, str]) -> str:
     key = (headers.get(IDEMPOTENCY_HEADER) or "").strip()
     if not key:

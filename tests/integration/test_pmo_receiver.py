@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from gecc.pmo_receiver.app import MAX_BODY_BYTES
-from gecc.pmo_receiver.client import signed_headers
+from gecc.pmo_receiver.client import signed_get_headers, signed_headers
 from tests.support.services import free_port
 
 SECRET = "integration-pmo-secret"
@@ -82,7 +82,8 @@ class ReceiverProcess:
         )
 
     def get(self, path: str) -> Any:
-        response = httpx.get(f"{self.url}{path}", timeout=10, trust_env=False)
+        headers = signed_get_headers(SECRET, path)
+        response = httpx.get(f"{self.url}{path}", headers=headers, timeout=10, trust_env=False)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -368,10 +369,37 @@ def with_raw(headers: dict[str, str], name: str, value: bytes) -> list[tuple[byt
 def test_any_bad_signature_header_value_is_401_never_500(receiver: ReceiverProcess) -> None:
     receiver.start([*MODULE, "--secret", SECRET])
     body = json.dumps(batch(1, [rec("C1", "on_time")], "e")).encode()
+    records = f"/gecc/v1/rounds/{ROUND}/records"
     for name, value in BAD_HEADER_BYTES:
         headers = with_raw(signed_headers(SECRET, body, "e/1"), name, value)
         posted = httpx.post(
             f"{receiver.url}{path(1)}", content=body, headers=headers, timeout=10, trust_env=False
         )
         assert posted.status_code == 401, (name, value, posted.text)
+        headers = with_raw(signed_get_headers(SECRET, records), name, value)
+        got = httpx.get(f"{receiver.url}{records}", headers=headers, timeout=10, trust_env=False)
+        assert got.status_code == 401, (name, value, got.text)
     assert receiver.stored() == {}
+
+
+def test_reading_a_round_takes_a_signature_over_its_own_path(receiver: ReceiverProcess) -> None:
+    receiver.start([*MODULE, "--secret", SECRET])
+    assert receiver.post(path(1), batch(1, [rec("C1", "late")], "e"), "e/1").status_code == 201
+    records = f"/gecc/v1/rounds/{ROUND}/records"
+    other = "/gecc/v1/rounds/FY2570-H2/records"
+
+    def get(url_path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.get(f"{receiver.url}{url_path}", headers=headers, timeout=10, trust_env=False)
+
+    unsigned = get(records)
+    assert unsigned.status_code == 401, unsigned.text
+    assert "missing X-GECC-Timestamp" in unsigned.json()["reason"]
+    assert receiver.get(records)["records"] == [rec("C1", "late")]
+    # Round A's signature used on round B; another secret; a stale one.
+    replayed = get(other, signed_get_headers(SECRET, records))
+    assert replayed.status_code == 401, replayed.text
+    assert "does not match" in replayed.json()["reason"]
+    assert get(other, signed_get_headers(SECRET, other)).status_code == 200
+    assert get(records, signed_get_headers("guessed", records)).status_code == 401
+    stale = signed_get_headers(SECRET, records, int(time.time()) - 400)
+    assert get(records, stale).status_code == 401

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gecc.pmo_receiver.app import MAX_BODY_BYTES, create_app
-from gecc.pmo_receiver.client import signed_headers
+from gecc.pmo_receiver.client import signed_get_headers, signed_headers
 from gecc.pmo_receiver.control import Injection
 from gecc.pmo_receiver.storage import BatchStore
 
@@ -47,6 +47,12 @@ class Receiver:
         headers = signed_headers(secret, body, key, timestamp)
         return await self.client.post(path, content=body, headers=headers)
 
+    async def get(
+        self, path: str, timestamp: int = TS, signed_path: str | None = None
+    ) -> httpx.Response:
+        headers = signed_get_headers(SECRET, signed_path or path, timestamp)
+        return await self.client.get(path, headers=headers)
+
     def stored(self) -> list[Path]:
         return sorted(self.directory.rglob("batch-*.json"))
 
@@ -70,7 +76,7 @@ async def test_a_batch_is_stored_once_and_a_repeat_is_a_duplicate(receiver: Rece
     assert len(receiver.stored()) == 1
     counters = (await receiver.client.get("/control")).json()["counters"]
     assert (counters["posts"], counters["stored"], counters["duplicates"]) == (2, 1, 1)
-    view = (await receiver.client.get(RECORDS)).json()
+    view = (await receiver.get(RECORDS)).json()
     assert (view["batches"], view["duplicates_refused"], len(view["records"])) == (1, 1, 2)
 
 
@@ -321,8 +327,33 @@ async def test_any_bad_signature_header_value_is_401_never_500(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://pmo") as client:
         post_headers = with_raw(signed_headers(SECRET, ONE, "k1", TS), name, value)
-        response = await client.post(f"{BATCHES}/1", content=ONE, headers=post_headers)
-        assert response.status_code == 401, response.text
-        assert response.json()["error"] == "unauthorized"
-        assert response.json()["reason"]
+        posted = await client.post(f"{BATCHES}/1", content=ONE, headers=post_headers)
+        get_headers = with_raw(signed_get_headers(SECRET, RECORDS, TS), name, value)
+        got = await client.get(RECORDS, headers=get_headers)
+        for response in (posted, got):
+            assert response.status_code == 401, (response.request.method, response.text)
+            assert response.json()["error"] == "unauthorized"
+            assert response.json()["reason"]
         assert Receiver(tmp_path, Injection(), client).stored() == []
+
+
+async def test_reading_a_round_needs_a_signature_over_its_path(receiver: Receiver) -> None:
+    assert (await receiver.post(f"{BATCHES}/1", ONE, "k1")).status_code == 201
+
+    unsigned = await receiver.client.get(RECORDS)
+    assert unsigned.status_code == 401
+    assert "missing X-GECC-Timestamp" in unsigned.json()["reason"]
+
+    signed = await receiver.get(RECORDS)
+    assert signed.status_code == 200, signed.text
+    assert [r["center_id"] for r in signed.json()["records"]] == ["C1", "C2"]
+
+    # A captured read of one round does not open another, nor does a stale one open any.
+    other_round = "/gecc/v1/rounds/FY2570-H2/records"
+    replayed = await receiver.get(other_round, signed_path=RECORDS)
+    assert replayed.status_code == 401
+    assert "does not match" in replayed.json()["reason"]
+    assert (await receiver.get(other_round)).status_code == 200
+    assert (await receiver.get(RECORDS, timestamp=TS - 301)).status_code == 401
+    counters = (await receiver.client.get("/control")).json()["counters"]
+    assert counters["refused_signature"] == 3
