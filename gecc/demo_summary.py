@@ -52,7 +52,9 @@ Demo round finished.
 Where to look:
   export files   {files}/records.csv (UTF-8 with BOM: Thai opens intact in Excel),
                  records.xlsx, records.jsonl, manifest.json
-  PMO receiver   {config.pmo_url}/gecc/v1/rounds/{DEMO_ROUND}/records  (stored in {config.pmo_dir})
+  PMO receiver   {config.pmo_dir}  (one JSON file per batch); the round's view:
+                 GET {config.pmo_url}/gecc/v1/rounds/{DEMO_ROUND}/records, signed
+                 with GECC_PMO_SECRET over its path (README: "The PMO receiver")
   mail (SMTP)    {config.mail_dir}  (one .eml file per message)
   API (OpenAPI)  {intake}/docs
   a submission   curl {auth} \\

@@ -8,16 +8,34 @@ replayed later.
 
 import hashlib
 import hmac
+import re
 from datetime import datetime
 
 TIMESTAMP_HEADER = "X-GECC-Timestamp"
 SIGNATURE_HEADER = "X-GECC-Signature"
 TOLERANCE_SECONDS = 300
 
+# ASCII digits spelled out, no leading zero: ``int()`` and ``\d`` also take Arabic-Indic digits,
+# "1_000", " 17 ", "017" and numbers too large to subtract from a float. 12 digits reach the
+# year 33658.
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+
 
 def sign(secret: str, timestamp: int | str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"sha256={mac.hexdigest()}"
+
+
+def parse_timestamp(value: str) -> int | None:
+    """The Unix seconds of an ``X-GECC-Timestamp`` value, or ``None`` unless it is a positive
+    whole number in at most 12 ASCII digits without a leading zero."""
+    return int(value) if _TIMESTAMP.fullmatch(value) else None
+
+
+def is_well_formed(signature: str) -> bool:
+    """``sha256=`` and 64 lower-case hex digits, as ``sign`` writes it."""
+    return _SIGNATURE.fullmatch(signature) is not None
 
 
 def verify_signature(
@@ -30,11 +48,11 @@ def verify_signature(
 ) -> bool:
     """For receivers: the body is ours and fresh. A timestamp more than ``tolerance`` seconds
     from ``now`` (either way) is refused, so a captured request cannot be replayed later;
-    within that window receivers drop repeats by ``X-GECC-Delivery``."""
-    try:
-        sent = int(timestamp)
-    except ValueError:
+    within that window receivers drop repeats by ``X-GECC-Delivery``. Any header value,
+    however malformed, gives ``False``, never an exception."""
+    sent = parse_timestamp(timestamp)
+    if sent is None or not is_well_formed(signature):
         return False
     if abs(now.timestamp() - sent) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, sent, body), signature.strip())
+    return hmac.compare_digest(sign(secret, sent, body).encode(), signature.encode())

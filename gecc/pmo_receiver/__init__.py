@@ -9,15 +9,20 @@
   signature or a timestamp more than 300 s off.
 - ``POST /gecc/v1/rounds/{round_id}/manifest``: the export's manifest, answered with what
   was actually received (batches, records, records by status, ``complete``).
-- ``GET /gecc/v1/rounds/{round_id}/records``: the latest record per center of the round.
+- ``GET /gecc/v1/rounds/{round_id}/records``: the latest record per center of the round,
+  signed the same way with the request path (UTF-8) in place of the body.
 - ``GET /health``; ``GET /control`` and (loopback only) ``PUT /control``: failure injection.
+
+A POST's body is refused (413) over ``app.MAX_BODY_BYTES`` from its Content-Length before a
+byte is read, or as soon as the bytes read pass it; missing or malformed signature headers
+are refused (401) before the body is read.
 
 Each stored batch is one JSON file ``<dir>/<round>/<export_id>/batch-<n:05d>.json``, written
 whole or not at all; a restarted receiver reloads them and still recognises duplicates.
 
 This module holds only the constants others need (the launcher imports them); the server
 is in ``app``, ``storage``, ``control``, ``contract`` and ``server``; ``client`` signs a
-POST the way the export service does (tests, demo).
+POST the way the export service does, and a GET (tests, demo).
 """
 
 DEFAULT_HOST = "127.0.0.1"

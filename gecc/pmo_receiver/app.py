@@ -1,9 +1,11 @@
-"""The receiver's HTTP API (Starlette): signature first, then the key, the body, the store."""
+"""The receiver's HTTP API (Starlette): the signature headers first, then the body's size as
+declared and as read, its signature, the key, the body, the store."""
 
 import asyncio
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -15,16 +17,19 @@ from starlette.routing import Route
 from gecc.pmo_receiver import API_PREFIX
 from gecc.pmo_receiver.contract import (
     Refusal,
+    header_problem,
     idempotency_key,
     parse_batch,
     parse_manifest,
     signature_problem,
+    signed_bytes_of_get,
 )
 from gecc.pmo_receiver.control import Draw, Injection
 from gecc.pmo_receiver.storage import BatchStore, Decision, Outcome, body_hash
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 INJECTED_RETRY_AFTER = "1"
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 
 log = logging.getLogger("gecc.pmo_receiver")
 
@@ -56,6 +61,10 @@ class Receiver:
         return await self._injected(request, self._manifest)
 
     async def get_records(self, request: Request) -> JSONResponse:
+        signed = signed_bytes_of_get(request.scope["path"])  # as routed: percent-decoded
+        problem = signature_problem(self.secret, request.headers, signed, self.now())
+        if problem is not None:
+            return self._refused(request, Refusal(401, "unauthorized", problem))
         async with self.lock:
             return JSONResponse(self.store.round_view(request.path_params["round_id"]))
 
@@ -73,22 +82,28 @@ class Receiver:
         try:
             response = await handle(request)
         except Refusal as refusal:
-            counters = self.injection.counters
-            if refusal.status == 401:
-                counters.refused_signature += 1
-            else:
-                counters.refused_invalid += 1
-            log.warning("%s: %s %s", request.url.path, refusal.status, refusal.reason)
-            response = JSONResponse(refusal.payload(), status_code=refusal.status)
+            response = self._refused(request, refusal)
         if draw.slow:
             # Whatever was stored is stored: a client that gave up and retries gets a duplicate.
             await asyncio.sleep(draw.slow_seconds)
         return response
 
+    def _refused(self, request: Request, refusal: Refusal) -> JSONResponse:
+        counters = self.injection.counters
+        if refusal.status == 401:
+            counters.refused_signature += 1
+        else:
+            counters.refused_invalid += 1
+        log.warning("%s: %s %s", request.url.path, refusal.status, refusal.reason)
+        # Kept open, the server would go on reading (and dropping) the rest of the body.
+        headers = {"Connection": "close"} if refusal.body_unread else None
+        return JSONResponse(refusal.payload(), status_code=refusal.status, headers=headers)
+
     async def _signed_body(self, request: Request) -> tuple[bytes, str]:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            raise Refusal(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+        problem = header_problem(request.headers, self.now())
+        if problem is not None:
+            raise Refusal(401, "unauthorized", problem, body_unread=True)
+        body = await read_body(request, MAX_BODY_BYTES)
         problem = signature_problem(self.secret, request.headers, body, self.now())
         if problem is not None:
             raise Refusal(401, "unauthorized", problem)
@@ -174,6 +189,28 @@ class Receiver:
             return JSONResponse({"error": "invalid_body", "reason": str(error)}, status_code=422)
         log.info("control: %s", {k: v for k, v in self.injection.view().items() if k != "counters"})
         return JSONResponse(self.injection.view())
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to be over ``limit`` bytes: from its
+    Content-Length before reading any of it, else while reading (chunked, or a
+    Content-Length that lies), without holding more than ``limit`` plus one chunk."""
+    declared = request.headers.get("content-length", "")
+    if _CONTENT_LENGTH.fullmatch(declared) and int(declared) > limit:
+        raise Refusal(
+            413,
+            "too_large",
+            f"Content-Length {declared} is over the limit of {limit} bytes",
+            body_unread=True,
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refusal(
+                413, "too_large", f"body over the limit of {limit} bytes", body_unread=True
+            )
+    return bytes(body)
 
 
 def _is_loopback(request: Request) -> bool:

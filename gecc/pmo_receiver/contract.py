@@ -16,6 +16,8 @@ from shared.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_SECONDS,
+    is_well_formed,
+    parse_timestamp,
     verify_signature,
 )
 
@@ -58,16 +60,45 @@ class ManifestBody(BaseModel):
 
 
 class Refusal(Exception):
-    """The request is refused with ``status`` and a reason the caller can act on."""
+    """The request is refused with ``status`` and a reason the caller can act on.
+    ``body_unread``: refused before its body was read; the connection is then closed after
+    the answer rather than kept open to drain a body nobody wants."""
 
-    def __init__(self, status: int, error: str, reason: str) -> None:
+    def __init__(self, status: int, error: str, reason: str, body_unread: bool = False) -> None:
         super().__init__(reason)
         self.status = status
         self.error = error
         self.reason = reason
+        self.body_unread = body_unread
 
     def payload(self) -> dict[str, str]:
         return {"error": self.error, "reason": self.reason}
+
+
+def header_problem(
+    headers: Mapping[str, str], now: datetime, tolerance: int = TOLERANCE_SECONDS
+) -> str | None:
+    """What is wrong with the signature headers on their own, or ``None``: checked before a
+    byte of the body is read."""
+    timestamp = headers.get(TIMESTAMP_HEADER)
+    signature = headers.get(SIGNATURE_HEADER)
+    if not timestamp:
+        return f"missing {TIMESTAMP_HEADER} header (Unix seconds)"
+    if not signature:
+        return f"missing {SIGNATURE_HEADER} header (sha256=<hex HMAC-SHA256>)"
+    sent = parse_timestamp(timestamp)
+    if sent is None:
+        return f"{TIMESTAMP_HEADER}={_shown(timestamp)} is not whole Unix seconds in ASCII digits"
+    skew = now.timestamp() - sent
+    if abs(skew) > tolerance:
+        direction = "old" if skew > 0 else "in the future"
+        return (
+            f"{TIMESTAMP_HEADER} is {abs(skew):.0f} s {direction}; at most {tolerance} s either "
+            "way is accepted (sign each attempt afresh with the current time)"
+        )
+    if not is_well_formed(signature):
+        return f"{SIGNATURE_HEADER}={_shown(signature)} is not sha256=<64 lower-case hex digits>"
+    return None
 
 
 def signature_problem(
@@ -77,30 +108,30 @@ def signature_problem(
     now: datetime,
     tolerance: int = TOLERANCE_SECONDS,
 ) -> str | None:
-    """Why the request's signature is not acceptable, or ``None`` when it is."""
-    timestamp = headers.get(TIMESTAMP_HEADER)
-    signature = headers.get(SIGNATURE_HEADER)
-    if not timestamp:
-        return f"missing {TIMESTAMP_HEADER} header (Unix seconds)"
-    if not signature:
-        return f"missing {SIGNATURE_HEADER} header (sha256=<hex HMAC-SHA256>)"
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return f"{TIMESTAMP_HEADER}={timestamp!r} is not whole Unix seconds"
-    skew = now.timestamp() - sent
-    if abs(skew) > tolerance:
-        direction = "old" if skew > 0 else "in the future"
-        return (
-            f"{TIMESTAMP_HEADER} is {abs(skew):.0f} s {direction}; at most {tolerance} s either "
-            "way is accepted (sign each attempt afresh with the current time)"
-        )
+    """Why the request's signature is not acceptable, or ``None`` when it is. Never raises,
+    whatever the header values."""
+    problem = header_problem(headers, now, tolerance)
+    if problem is not None:
+        return problem
+    timestamp, signature = headers[TIMESTAMP_HEADER], headers[SIGNATURE_HEADER]
     if not verify_signature(secret, timestamp, body, signature, now, tolerance):
         return (
             f"{SIGNATURE_HEADER} does not match: expected sha256=<hex HMAC-SHA256 of "
             f"'{{timestamp}}.' + body> with the shared secret"
         )
     return None
+
+
+def _shown(value: str) -> str:
+    """A header value quoted for a reason, cut short: a caller may send kilobytes."""
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def signed_bytes_of_get(path: str) -> bytes:
+    """What a GET signs in place of its empty body: its path, percent-decoded, in UTF-8 (the
+    bytes of ``/gecc/v1/rounds/FY2570-H1/records``), so a signed read of one round cannot be
+    replayed on another."""
+    return path.encode()
 
 
 def idempotency_key(headers: Mapping[str, str]) -> str:

@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import openpyxl
 
+from gecc.pmo_receiver.client import signed_get_headers
 from services.intake import admin
 from services.intake.domain.centers import Center
 from shared.clock import Clock, build_clock
@@ -187,7 +188,9 @@ async def test_a_closed_round_reaches_the_pmo_system_once_through_failures_and_a
                     within=90,
                 )
             async with httpx.AsyncClient(base_url=pmo_url) as pmo:
-                records = (await pmo.get(f"/gecc/v1/rounds/{ROUND}/records")).json()["records"]
+                view = f"/gecc/v1/rounds/{ROUND}/records"
+                signed = signed_get_headers(SECRET, view)
+                records = (await pmo.get(view, headers=signed)).json()["records"]
                 control = (await pmo.get("/control")).json()
 
     full = done[0]

@@ -4,18 +4,22 @@ PostgreSQL needed."""
 
 import json
 import os
+import select
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gecc.pmo_receiver.client import signed_headers
+from gecc.pmo_receiver.app import MAX_BODY_BYTES
+from gecc.pmo_receiver.client import signed_get_headers, signed_headers
 from tests.support.services import free_port
 
 SECRET = "integration-pmo-secret"
@@ -78,7 +82,8 @@ class ReceiverProcess:
         )
 
     def get(self, path: str) -> Any:
-        response = httpx.get(f"{self.url}{path}", timeout=10, trust_env=False)
+        headers = signed_get_headers(SECRET, path)
+        response = httpx.get(f"{self.url}{path}", headers=headers, timeout=10, trust_env=False)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -89,6 +94,13 @@ class ReceiverProcess:
 
     def stored(self) -> dict[Path, bytes]:
         return {p: p.read_bytes() for p in sorted(self.directory.rglob("batch-*.json"))}
+
+    def peak_memory(self) -> int:
+        """The most resident memory the process ever had, in bytes (Linux: VmHWM)."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+        return int(kib) * 1024
 
 
 @pytest.fixture
@@ -219,3 +231,175 @@ def test_the_receiver_stores_once_refuses_counts_injects_and_survives_a_restart(
         *view["records"],
         rec("C4", "on_time"),
     ]
+
+
+# -- what an attacker sends ------------------------------------------------------------------
+
+MIB = 1024 * 1024
+ATTACK_MIB = 200
+
+
+@dataclass(frozen=True)
+class Answer:
+    sent: int  # body bytes the client had sent when the answer arrived
+    status: int
+    head: str
+    closed: bool  # the server closed the connection right after answering
+
+
+def send_until_answered(port: int, head: bytes, pieces: Iterable[bytes]) -> Answer:
+    """Send the request head, then the body piece by piece, looking for an answer before each
+    piece (and stopping there, or when the server closes the connection). ``closed``: the
+    server closed the connection within 3 s of its answer (its keep-alive timeout is 5 s)."""
+    sent = 0
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(head)
+        for piece in pieces:
+            if select.select([client], [], [], 0.005)[0]:
+                break
+            try:
+                client.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(piece)
+        client.settimeout(3)
+        try:
+            while chunk := client.recv(65536):
+                received += chunk
+            closed = True
+        except ConnectionResetError:
+            closed = True
+        except TimeoutError:
+            closed = False
+    head_text = received.partition(b"\r\n\r\n")[0].decode("latin-1")
+    assert head_text.startswith("HTTP/1.1 "), f"no answer after {sent} bytes: {received!r}"
+    return Answer(sent, int(head_text.split()[1]), head_text, closed)
+
+
+def request_head(path: str, headers: dict[str, str]) -> bytes:
+    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def plain(mib: int) -> Iterator[bytes]:
+    piece = b"x" * MIB
+    return (piece for _ in range(mib))
+
+
+def chunked(mib: int) -> Iterator[bytes]:
+    piece = f"{MIB:x}\r\n".encode() + b"x" * MIB + b"\r\n"
+    yield from (piece for _ in range(mib))
+    yield b"0\r\n\r\n"
+
+
+def well_formed(key: str) -> dict[str, str]:
+    """Fresh and well formed but not over the body sent: only reading the body could tell."""
+    return signed_headers(SECRET, b"another body", key)
+
+
+ATTACKS = {
+    # name: (headers, the body's pieces, status, body bytes the server may have taken in)
+    "200 MiB declared": (
+        {**well_formed("k1"), "Content-Length": str(ATTACK_MIB * MIB)},
+        plain,
+        413,
+        32 * MIB,  # what socket buffers hold before the answer is seen
+    ),
+    "200 MiB chunked": (
+        {**well_formed("k2"), "Transfer-Encoding": "chunked"},
+        chunked,
+        413,
+        MAX_BODY_BYTES + 32 * MIB,
+    ),
+    "200 MiB declared, unsigned": (
+        {"Idempotency-Key": "k3", "Content-Length": str(ATTACK_MIB * MIB)},
+        plain,
+        401,
+        32 * MIB,
+    ),
+    "200 MiB chunked, unsigned": (
+        {"Idempotency-Key": "k4", "Transfer-Encoding": "chunked"},
+        chunked,
+        401,
+        32 * MIB,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("headers", "pieces", "status", "taken_in"), ATTACKS.values(), ids=ATTACKS.keys()
+)
+def test_an_oversized_or_unsigned_body_is_refused_without_being_read(
+    receiver: ReceiverProcess,
+    headers: dict[str, str],
+    pieces: Callable[[int], Iterator[bytes]],
+    status: int,
+    taken_in: int,
+) -> None:
+    receiver.start([*MODULE, "--secret", SECRET])
+    assert receiver.post(path(1), batch(1, [rec("C1", "on_time")], "e"), "e/1").status_code == 201
+    before = receiver.peak_memory()
+
+    answer = send_until_answered(receiver.port, request_head(path(2), headers), pieces(ATTACK_MIB))
+
+    assert answer.status == status, answer.head
+    # Answered long before the client could finish sending, then the connection closed.
+    assert answer.sent <= taken_in, f"answered after {answer.sent / MIB:.0f} MiB"
+    assert answer.closed and "connection: close" in answer.head.lower()
+    grown = receiver.peak_memory() - before
+    assert grown < ATTACK_MIB * MIB // 4, f"the receiver grew by {grown / MIB:.0f} MiB"
+    assert receiver.get("/health")["batches"] == 1
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+BAD_HEADER_BYTES = (
+    ("X-GECC-Signature", b"sha256=" + b"\xe9" * 64),
+    ("X-GECC-Signature", ("sha256=" + "ศ" * 21 + "a").encode()),
+    ("X-GECC-Timestamp", str(int(time.time())).translate(ARABIC_INDIC).encode()),
+    ("X-GECC-Timestamp", b"9" * 400),
+)
+
+
+def with_raw(headers: dict[str, str], name: str, value: bytes) -> list[tuple[bytes, bytes]]:
+    """``headers`` with the value of ``name`` replaced by raw bytes."""
+    return [(k.encode(), value if k == name else v.encode()) for k, v in headers.items()]
+
+
+def test_any_bad_signature_header_value_is_401_never_500(receiver: ReceiverProcess) -> None:
+    receiver.start([*MODULE, "--secret", SECRET])
+    body = json.dumps(batch(1, [rec("C1", "on_time")], "e")).encode()
+    records = f"/gecc/v1/rounds/{ROUND}/records"
+    for name, value in BAD_HEADER_BYTES:
+        headers = with_raw(signed_headers(SECRET, body, "e/1"), name, value)
+        posted = httpx.post(
+            f"{receiver.url}{path(1)}", content=body, headers=headers, timeout=10, trust_env=False
+        )
+        assert posted.status_code == 401, (name, value, posted.text)
+        headers = with_raw(signed_get_headers(SECRET, records), name, value)
+        got = httpx.get(f"{receiver.url}{records}", headers=headers, timeout=10, trust_env=False)
+        assert got.status_code == 401, (name, value, got.text)
+    assert receiver.stored() == {}
+
+
+def test_reading_a_round_takes_a_signature_over_its_own_path(receiver: ReceiverProcess) -> None:
+    receiver.start([*MODULE, "--secret", SECRET])
+    assert receiver.post(path(1), batch(1, [rec("C1", "late")], "e"), "e/1").status_code == 201
+    records = f"/gecc/v1/rounds/{ROUND}/records"
+    other = "/gecc/v1/rounds/FY2570-H2/records"
+
+    def get(url_path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.get(f"{receiver.url}{url_path}", headers=headers, timeout=10, trust_env=False)
+
+    unsigned = get(records)
+    assert unsigned.status_code == 401, unsigned.text
+    assert "missing X-GECC-Timestamp" in unsigned.json()["reason"]
+    assert receiver.get(records)["records"] == [rec("C1", "late")]
+    # Round A's signature used on round B; another secret; a stale one.
+    replayed = get(other, signed_get_headers(SECRET, records))
+    assert replayed.status_code == 401, replayed.text
+    assert "does not match" in replayed.json()["reason"]
+    assert get(other, signed_get_headers(SECRET, other)).status_code == 200
+    assert get(records, signed_get_headers("guessed", records)).status_code == 401
+    stale = signed_get_headers(SECRET, records, int(time.time()) - 400)
+    assert get(records, stale).status_code == 401
