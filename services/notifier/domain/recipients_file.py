@@ -14,6 +14,7 @@ from ipaddress import ip_address
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
+from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
 
 COLUMNS = ("owner", "channel", "address", "secret")
@@ -29,7 +30,6 @@ Channel = Literal["email", "webhook"]
 
 _OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
 _CENTER_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
-_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;.]+(\.[^@\s,;.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1"})
 OWNER_HINT = "'operators', 'office:PMO/...' (like office:PMO/MOI/DOL) or 'center:CODE'"
@@ -191,10 +191,12 @@ def _address_problem(channel: str, address: str) -> str | None:
 
 
 def _email_problem(address: str) -> str | None:
-    if _EMAIL.fullmatch(address):
-        return None
-    hint = "; one address per row" if any(mark in address for mark in ",; ") else ""
-    return f"{address!r} is not an e-mail address{hint}"
+    try:
+        normalized_email(address)
+    except NotAnEmailAddress as error:
+        hint = " (one address per row)" if any(mark in address for mark in ",; ") else ""
+        return f"{error}{hint}"
+    return None
 
 
 def _webhook_problem(address: str) -> str | None:
@@ -243,4 +245,6 @@ def _secret_problem(channel: str, secret: str) -> str | None:
 
 def _recipient(cells: list[str]) -> Recipient:
     owner, channel, address, secret = _values(cells)
+    if channel == "email":
+        address = normalized_email(address)
     return Recipient(owner, cast(Channel, channel), address, secret or None)
