@@ -211,3 +211,10 @@ def test_demo_recipients_are_one_mailbox_per_office_and_the_operators_determinis
     assert parse_recipients(format_recipients(recipients)) == recipients
     with pytest.raises(ValueError, match="not an office path"):
         office_mailbox("MOI/DOL")
+
+
+def test_an_office_path_too_long_for_a_mailbox_has_no_demo_recipient() -> None:
+    path = "PMO/MOI/DEPARTMENT-OF-PROVINCIAL-ADMINISTRATION/CHIANG-MAI-CITY"
+    with pytest.raises(ValueError, match="too long before the @-sign") as raised:
+        demo_recipients(["PMO/BMA", path])
+    assert f"office {path} has no demo mailbox" in str(raised.value)

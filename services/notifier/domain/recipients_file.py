@@ -79,12 +79,16 @@ def office_owner(office_path: str) -> str:
 def office_mailbox(office_path: str, domain: str = OFFICE_MAIL_DOMAIN) -> str:
     """The demo's mailbox of a parent office: ``PMO/MOI/DOL`` -> ``saraban.moi.dol@<domain>``.
 
-    Office path segments hold no dot, so two offices never share a mailbox.
+    Office path segments hold no dot, so two offices never share a mailbox. A path too long
+    for a mailbox (64 characters before the ``@``) raises ``ValueError``.
     """
     if not _OFFICE_PATH.fullmatch(office_path):
         raise ValueError(f"{office_path!r} is not an office path like PMO/MOI/DOL")
     slug = ".".join(segment.lower() for segment in office_path.split("/")[1:])
-    return f"saraban.{slug}@{domain}"
+    try:
+        return normalized_email(f"saraban.{slug}@{domain}")
+    except NotAnEmailAddress as error:
+        raise ValueError(f"office {office_path} has no demo mailbox: {error}") from None
 
 
 def demo_recipients(office_paths: Iterable[str]) -> list[Recipient]:
