@@ -110,7 +110,12 @@ def generate_recipients(
         centers = parse_registry(decode_registry(registry.read_bytes()))
     except RegistryFileError as error:
         _refuse(registry, error.errors, "nothing written")
-    recipients = demo_recipients(center.office_path for center in centers)
+    try:
+        recipients = demo_recipients(center.office_path for center in centers)
+    except ValueError as error:  # an office path too long for a mailbox
+        typer.echo(f"{registry}: office_path: {error}", err=True)
+        typer.echo("nothing written: 1 error(s)", err=True)
+        raise typer.Exit(1) from None
     out.write_text(format_recipients(recipients), encoding="utf-8", newline="")
     offices = len(recipients) - 1
     typer.echo(f"wrote {len(recipients)} recipients ({offices} offices and the operators) to {out}")

@@ -1,10 +1,11 @@
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from services.notifier.adapters.mail import SmtpSettings
 from services.notifier.domain.schedule import DEFAULT_OFFSETS_DAYS
+from shared.email_addresses import normalized_email
 from shared.retry import RetryPolicy
 from shared.settings import ServiceSettings
 
@@ -47,6 +48,12 @@ class NotifierSettings(ServiceSettings):
     delivery_max_attempts: int = 6
     delivery_first_retry_seconds: float = 1.0
     delivery_max_retry_seconds: float = 300.0
+
+    @field_validator("operator_emails")
+    @classmethod
+    def _deliverable(cls, addresses: list[str]) -> list[str]:
+        """Checked like the recipients file's, and kept in the same normalized form."""
+        return [normalized_email(address) for address in addresses]
 
     def smtp(self) -> SmtpSettings:
         return SmtpSettings(

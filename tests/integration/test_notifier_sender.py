@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from prometheus_client import CollectorRegistry
 
-from gecc.mailsink import Mailbox, bound_port, read_mailbox
+from gecc.mailsink import Mailbox, bound_port, read_mailbox, serve
 from services.intake.domain.rounds import default_round
 from services.notifier.adapters import repository
 from services.notifier.adapters.mail import SmtpSender, SmtpSettings
@@ -25,6 +25,7 @@ from services.notifier.domain.schedule import RoundSnapshot
 from services.notifier.entrypoints.sender import Sender
 from services.notifier.metrics import NotifierMetrics
 from shared.retry import RetryPolicy
+from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 from tests.support.isolation import Isolated
 
 _h1 = default_round(2570, "H1")
@@ -150,3 +151,86 @@ async def test_receipts_go_before_results_and_results_before_reminders(
         ["gecc-0005@example.go.th", "gecc-0006@example.go.th", "gecc-0003@example.go.th"],
         ["gecc-0004@example.go.th", "gecc-0001@example.go.th", "gecc-0002@example.go.th"],
     ]
+
+
+async def send_all(pool: asyncpg.Pool, port: int, queued: list[Outgoing]) -> None:
+    async with pool.acquire() as conn:
+        assert await repository.add_deliveries(conn, queued) == len(queued)
+    mail = SmtpSender(SmtpSettings(port=port))
+    async with httpx.AsyncClient() as client:
+        metrics = NotifierMetrics(CollectorRegistry())
+        sender = Sender(pool, mail, WebhookSender(client), RetryPolicy(), metrics)
+        try:
+            assert await sender.send_due() == len(queued)
+        finally:
+            await mail.close()
+
+
+async def outcomes(pool: asyncpg.Pool) -> dict[str, tuple[str, int, str | None]]:
+    rows = await pool.fetch("SELECT recipient, status, attempts, last_error FROM deliveries")
+    return {r["recipient"]: (r["status"], r["attempts"], r["last_error"]) for r in rows}
+
+
+async def test_each_message_goes_to_the_address_in_its_to_header_thai_ones_included(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    server = await serve(tmp_path / "mail", port=0)  # the local stack's sink: SMTPUTF8
+    # Rows as a ledger from before the imports checked addresses may hold them.
+    injected = ["x>@example.go.th", "gecc-0002@example.go.th\r\nBcc: evil@example.com"]
+    try:
+        await send_all(
+            pool,
+            bound_port(server),
+            [
+                reminder(1),
+                reminder(3, THAI_LOCAL_PART),
+                reminder(4, THAI_DOMAIN),
+                *(reminder(5 + n, address) for n, address in enumerate(injected)),
+            ],
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    stored = read_mailbox(tmp_path / "mail")
+    assert [m["X-Envelope-To"] for m in stored] == [m["To"] for m in stored]
+    assert sorted(m["To"] for m in stored) == sorted(
+        ["gecc-0001@example.go.th", THAI_LOCAL_PART, THAI_DOMAIN_ASCII]
+    )
+    assert all(m["Bcc"] is None for m in stored)
+    found = await outcomes(pool)
+    assert {r for r, (status, _, _) in found.items() if status == "sent"} == {
+        "gecc-0001@example.go.th",
+        THAI_LOCAL_PART,
+        THAI_DOMAIN,
+    }
+    for address in injected:
+        status, attempts, error = found[address]
+        assert (status, attempts) == ("dead", 1)
+        assert error is not None
+        assert error.startswith(f"email: not sent: {address!r} is not an e-mail address: ")
+
+
+async def test_a_thai_local_part_is_dead_with_the_reason_where_the_server_lacks_smtputf8(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    loop = asyncio.get_running_loop()
+    handler = Mailbox(tmp_path)
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", 0)
+    port = bound_port(server)
+    try:
+        await send_all(pool, port, [reminder(1, THAI_LOCAL_PART), reminder(2, THAI_DOMAIN)])
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert await outcomes(pool) == {
+        THAI_LOCAL_PART: (
+            "dead",
+            1,
+            f"email: {THAI_LOCAL_PART} has a non-ASCII local part, which needs SMTPUTF8 "
+            f"(RFC 6531), and the SMTP server 127.0.0.1:{port} does not offer it",
+        ),
+        THAI_DOMAIN: ("sent", 1, None),
+    }
+    assert [m["To"] for m in read_mailbox(tmp_path)] == [THAI_DOMAIN_ASCII]

@@ -18,6 +18,7 @@ from services.notifier.domain.recipients_file import (
     format_recipients,
     parse_recipients,
 )
+from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 from tests.support.isolation import Isolated
 
 SECRET = "first-secret-0123456789abcdef"
@@ -152,6 +153,77 @@ async def test_a_file_with_bad_rows_imports_nothing_and_names_every_error(
     assert reported[2].startswith(f"{broken}:4: owner: 'province:TH-10' is not an owner")
     assert reported[3:] == ["nothing imported: 3 error(s)"]
     assert await notifier.fetchval("SELECT count(*) FROM recipients") == 0
+
+
+async def test_a_file_with_an_undeliverable_address_imports_nothing(
+    isolated: Isolated, notifier: asyncpg.Connection, tmp_path: Path
+) -> None:
+    url = isolated.service_url("notifier")
+    file = tmp_path / "recipients.csv"
+    file.write_text(
+        "owner,channel,address,secret\n"
+        f"office:PMO/BMA,email,{THAI_LOCAL_PART},\n"
+        "office:PMO/MOI,email,x>@example.go.th,\n"
+        "operators,email,ops@opdc.go.th,\n",
+        encoding="utf-8",
+    )
+
+    refused = await gecc("recipients", "import", str(file), "--database-url", url)
+
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == [
+        f"{file}:3: address: 'x>@example.go.th' is not an e-mail address: "
+        "The email address contains invalid characters before the @-sign: '>'.",
+        "nothing imported: 1 error(s)",
+    ]
+    assert await notifier.fetchval("SELECT count(*) FROM recipients") == 0
+
+
+async def test_email_addresses_are_stored_normalized_thai_ones_included(
+    isolated: Isolated, notifier: asyncpg.Connection, tmp_path: Path
+) -> None:
+    url = isolated.service_url("notifier")
+    file = tmp_path / "recipients.csv"
+    file.write_text(
+        "owner,channel,address,secret\n"
+        f"office:PMO/BMA,email,{THAI_LOCAL_PART},\n"
+        f"office:PMO/MOI,email,{THAI_DOMAIN_ASCII},\n"
+        "operators,email,Ops@OPDC.Go.Th,\n",
+        encoding="utf-8",
+    )
+
+    imported = await gecc("recipients", "import", str(file), "--database-url", url)
+
+    assert imported.exit_code == 0, imported.output
+    assert await stored(notifier) == {
+        ("office:PMO/BMA", "email", THAI_LOCAL_PART, None),
+        ("office:PMO/MOI", "email", THAI_DOMAIN, None),
+        ("operators", "email", "Ops@opdc.go.th", None),
+    }
+
+
+def test_generate_refuses_an_office_path_too_long_for_a_mailbox(tmp_path: Path) -> None:
+    registry = tmp_path / "centers.csv"
+    office = "PMO/MOI/DEPARTMENT-OF-PROVINCIAL-ADMINISTRATION/CHIANG-MAI-CITY"
+    registry.write_text(
+        "code,name_th,name_en,office_path,province,contact_emails,certified_until\n"
+        f"GECC-0001,ศาลากลาง,City Hall,{office},เชียงใหม่,,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "recipients.csv"
+
+    refused = CliRunner().invoke(
+        app, ["recipients", "generate", "--registry", str(registry), "--out", str(out)]
+    )
+
+    assert refused.exit_code == 1
+    reported = refused.stderr.splitlines()
+    assert reported[0].startswith(
+        f"{registry}: office_path: office {office} has no demo mailbox: 'saraban."
+    )
+    assert "too long before the @-sign" in reported[0]
+    assert reported[1:] == ["nothing written: 1 error(s)"]
+    assert not out.exists()
 
 
 async def test_an_unreachable_database_is_reported_plainly(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from gecc.cli import app
 from services.intake.adapters.repository import principal_for, token_hash
 from services.intake.domain.centers import Center
 from services.intake.domain.registry_file import format_registry, parse_registry
+from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 from tests.support.isolation import Isolated
 
 
@@ -114,6 +115,55 @@ async def test_a_file_with_bad_rows_imports_nothing_and_names_every_error(
     assert reported[2:] == ["nothing imported: 2 error(s)"]
     assert await intake.fetchval("SELECT count(*) FROM centers") == 50
     assert len(await audit(intake, "centers.import")) == 1
+
+
+def with_contacts(file: Path, contacts: dict[int, tuple[str, ...]]) -> list[Center]:
+    centers = read_registry(file)
+    for index, emails in contacts.items():
+        centers[index] = dataclasses.replace(centers[index], contact_emails=emails)
+    file.write_text(format_registry(centers), encoding="utf-8", newline="")
+    return centers
+
+
+async def test_a_file_with_an_undeliverable_contact_email_imports_nothing(
+    isolated: Isolated, intake: asyncpg.Connection, registry: Path
+) -> None:
+    url = isolated.service_url("intake")
+    assert (await gecc("centers", "import", str(registry), "--database-url", url)).exit_code == 0
+    before = await intake.fetch("SELECT id, contact_emails FROM centers ORDER BY id")
+    with_contacts(registry, {3: (THAI_LOCAL_PART,), 9: ("ok@dol.go.th", "x>@example.go.th")})
+
+    refused = await gecc("centers", "import", str(registry), "--database-url", url)
+
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == [
+        f"{registry}:11: contact_emails: 'x>@example.go.th' is not an e-mail address: "
+        "The email address contains invalid characters before the @-sign: '>'.",
+        "nothing imported: 1 error(s)",
+    ]
+    assert await intake.fetch("SELECT id, contact_emails FROM centers ORDER BY id") == before
+    assert len(await audit(intake, "centers.import")) == 1
+
+
+async def test_contact_emails_are_stored_normalized_thai_ones_included(
+    isolated: Isolated, intake: asyncpg.Connection, registry: Path
+) -> None:
+    url = isolated.service_url("intake")
+    centers = with_contacts(
+        registry, {0: (THAI_LOCAL_PART, THAI_DOMAIN_ASCII), 1: ("Saraban@DOL.GO.TH",)}
+    )
+
+    imported = await gecc("centers", "import", str(registry), "--database-url", url)
+
+    assert imported.exit_code == 0, imported.output
+    rows = await intake.fetch(
+        "SELECT contact_emails FROM centers WHERE id = ANY($1) ORDER BY id",
+        [centers[0].id, centers[1].id],
+    )
+    assert [row["contact_emails"] for row in rows] == [
+        [THAI_LOCAL_PART, THAI_DOMAIN],
+        ["Saraban@dol.go.th"],
+    ]
 
 
 async def test_tokens_are_issued_listed_without_the_secret_and_revoked(

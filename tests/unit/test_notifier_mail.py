@@ -2,24 +2,40 @@
 
 import asyncio
 import base64
+import dataclasses
+import email.policy
 import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
+from email.parser import BytesParser
 from pathlib import Path
 
 import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gecc.mailsink import REFUSE_FILE, bound_port, message_id, read_mailbox, serve
+from gecc.mailsink import REFUSE_FILE, Mailbox, bound_port, message_id, read_mailbox, serve
 from services.intake.domain.rounds import default_round
 from services.notifier.adapters.delivery import PermanentDeliveryError, TemporaryDeliveryError
-from services.notifier.adapters.mail import SmtpSender, SmtpSettings, classify, header_text
+from services.notifier.adapters.mail import (
+    SmtpSender,
+    SmtpSettings,
+    classify,
+    header_text,
+    to_email,
+)
 from services.notifier.domain import messages
 from services.notifier.domain.schedule import RoundSnapshot
+from tests.support.email_addresses import (
+    THAI_DOMAIN,
+    THAI_DOMAIN_ASCII,
+    THAI_LOCAL_PART,
+    UNDELIVERABLE,
+)
 
 _h1 = default_round(2570, "H1")
 H1 = RoundSnapshot(_h1.id, _h1.opens_at, _h1.due_at, _h1.closes_at)
@@ -253,3 +269,83 @@ def test_the_sink_names_a_file_by_the_message_id_of_the_header_section(
     raw: bytes, expected: bytes
 ) -> None:
     assert message_id(raw) == expected
+
+
+def to(address: str) -> messages.Message:
+    return dataclasses.replace(REMINDER, recipient=address)
+
+
+@pytest.mark.parametrize(
+    ("address", "recipient", "smtputf8"),
+    [
+        ("hc01@example.go.th", "hc01@example.go.th", False),
+        (THAI_DOMAIN, THAI_DOMAIN_ASCII, False),  # punycode: no SMTPUTF8 needed
+        (THAI_LOCAL_PART, THAI_LOCAL_PART, True),
+    ],
+)
+def test_the_envelope_recipient_is_the_address_written_in_to(
+    address: str, recipient: str, smtputf8: bool
+) -> None:
+    built = to_email(to(address), "GECC <no-reply@gecc.go.th>", datetime.now(UTC))
+
+    assert (built.recipient, built.smtputf8) == (recipient, smtputf8)
+    head = built.data.split(b"\r\n\r\n", 1)[0]
+    # RFC 6532: an internationalized address is UTF-8 in the header, never an encoded word.
+    assert f"\r\nTo: {recipient}\r\n".encode() in head
+    assert head.isascii() is not smtputf8
+    mail = BytesParser(policy=email.policy.default).parsebytes(built.data)
+    assert mail.get_all("To") == [recipient]
+    assert mail.get_content() == REMINDER.body
+
+
+@pytest.mark.parametrize("address", [address for address, _ in UNDELIVERABLE])
+def test_no_message_is_built_for_an_address_that_is_not_one_deliverable_mailbox(
+    address: str,
+) -> None:
+    with pytest.raises(PermanentDeliveryError, match=r"not sent: .* is not an e-mail address: "):
+        to_email(to(address), "GECC <no-reply@gecc.go.th>", datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    "address", ["x>@example.go.th", "a@x.go.th\r\nBcc: evil@x.com", "a@x.go.th, evil@x.com"]
+)
+async def test_an_injection_attempt_never_reaches_the_smtp_server(sink: Sink, address: str) -> None:
+    with pytest.raises(PermanentDeliveryError):
+        await sink.sender.send(to(address))
+    assert read_mailbox(sink.directory) == []
+
+
+async def test_thai_addresses_arrive_with_the_envelope_recipient_in_to(sink: Sink) -> None:
+    for address in ("hc01@example.go.th", THAI_DOMAIN, THAI_LOCAL_PART):
+        await sink.sender.send(to(address))
+
+    stored = [(m["X-Envelope-To"], m["To"]) for m in read_mailbox(sink.directory)]
+    assert stored == [
+        ("hc01@example.go.th", "hc01@example.go.th"),
+        (THAI_DOMAIN_ASCII, THAI_DOMAIN_ASCII),
+        (THAI_LOCAL_PART, THAI_LOCAL_PART),
+    ]
+
+
+async def test_a_server_without_smtputf8_is_a_permanent_failure_for_a_thai_local_part(
+    tmp_path: Path,
+) -> None:
+    loop = asyncio.get_running_loop()
+    handler = Mailbox(tmp_path)
+    server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", 0)
+    port = bound_port(server)
+    sender = SmtpSender(SmtpSettings(port=port))
+    try:
+        with pytest.raises(PermanentDeliveryError) as failure:
+            await sender.send(to(THAI_LOCAL_PART))
+        await sender.send(to(THAI_DOMAIN))  # punycode needs no SMTPUTF8
+    finally:
+        await sender.close()
+        server.close()
+        await server.wait_closed()
+
+    assert str(failure.value) == (
+        f"email: {THAI_LOCAL_PART} has a non-ASCII local part, which needs SMTPUTF8 "
+        f"(RFC 6531), and the SMTP server 127.0.0.1:{port} does not offer it"
+    )
+    assert [m["To"] for m in read_mailbox(tmp_path)] == [THAI_DOMAIN_ASCII]

@@ -15,6 +15,12 @@ from services.notifier.domain.recipients_file import (
     parse_recipients,
 )
 from shared.sheets import BOM
+from tests.support.email_addresses import (
+    THAI_DOMAIN,
+    THAI_DOMAIN_ASCII,
+    THAI_LOCAL_PART,
+    UNDELIVERABLE,
+)
 
 HEADER = ",".join(COLUMNS)
 SECRET = "s3cret-for-hmac-0123456789"
@@ -140,8 +146,35 @@ def test_a_row_given_twice_is_reported_with_the_line_of_its_first_appearance() -
         )
     )
     assert errors == [
-        RowError(4, "address", "Saraban@Bangkok.go.th for office:PMO/BMA is already on line 2")
+        RowError(4, "address", "Saraban@bangkok.go.th for office:PMO/BMA is already on line 2")
     ]
+
+
+def test_email_addresses_are_kept_in_normalized_form_thai_ones_included() -> None:
+    text = csv_text(
+        f"office:PMO/BMA,email,{THAI_LOCAL_PART},",
+        f"office:PMO/MOI,email,{THAI_DOMAIN_ASCII},",
+        "operators,email,Ops@OPDC.Go.Th,",
+    )
+    assert parse_recipients(text) == [
+        Recipient("office:PMO/BMA", "email", THAI_LOCAL_PART),
+        Recipient("office:PMO/MOI", "email", THAI_DOMAIN),
+        Recipient("operators", "email", "Ops@opdc.go.th"),
+    ]
+    assert parse_recipients(format_recipients(parse_recipients(text))) == parse_recipients(text)
+
+
+@pytest.mark.parametrize(("address", "reason"), UNDELIVERABLE)
+def test_an_undeliverable_address_is_refused_with_its_line_and_why(
+    address: str, reason: str
+) -> None:
+    good = Recipient("operators", "email", "ops@opdc.go.th")
+    wrong = Recipient("office:PMO/BMA", "email", address)
+    (error,) = errors_of(format_recipients([good, wrong]))
+    assert (error.line, error.field) == (3, "address")
+    assert reason in error.reason
+    if "control character" not in reason:
+        assert f"{address!r} is not an e-mail address: " in error.reason
 
 
 def test_a_quoted_line_break_counts_as_one_row_like_a_spreadsheet_shows_it() -> None:
@@ -186,3 +219,10 @@ def test_demo_recipients_are_one_mailbox_per_office_and_the_operators_determinis
     assert parse_recipients(format_recipients(recipients)) == recipients
     with pytest.raises(ValueError, match="not an office path"):
         office_mailbox("MOI/DOL")
+
+
+def test_an_office_path_too_long_for_a_mailbox_has_no_demo_recipient() -> None:
+    path = "PMO/MOI/DEPARTMENT-OF-PROVINCIAL-ADMINISTRATION/CHIANG-MAI-CITY"
+    with pytest.raises(ValueError, match="too long before the @-sign") as raised:
+        demo_recipients(["PMO/BMA", path])
+    assert f"office {path} has no demo mailbox" in str(raised.value)

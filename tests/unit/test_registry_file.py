@@ -17,6 +17,12 @@ from services.intake.domain.registry_file import (
     parse_registry,
 )
 from shared.sheets import BOM
+from tests.support.email_addresses import (
+    THAI_DOMAIN,
+    THAI_DOMAIN_ASCII,
+    THAI_LOCAL_PART,
+    UNDELIVERABLE,
+)
 
 HEADER = ",".join(COLUMNS)
 GOOD_ROW = (
@@ -122,6 +128,29 @@ def test_each_wrong_cell_is_reported_with_its_line_and_column(
     (error,) = errors_of(csv_text(GOOD_ROW, row, "GECC-0010,ค,C,PMO/MOI,ลำพูน,,"))
     assert (error.line, error.field) == (3, field)
     assert reason in error.reason
+
+
+def test_contact_emails_are_stored_in_normalized_form_thai_ones_included() -> None:
+    (center,) = parse_registry(
+        csv_text(
+            f"GECC-0005,ก,,PMO/MOI,ลำพูน,{THAI_LOCAL_PART};Saraban@DOL.GO.TH;{THAI_DOMAIN_ASCII},"
+        )
+    )
+    assert center.contact_emails == (THAI_LOCAL_PART, "Saraban@dol.go.th", THAI_DOMAIN)
+    assert parse_registry(format_registry([center])) == [center]
+
+
+@pytest.mark.parametrize(("address", "reason"), UNDELIVERABLE)
+def test_an_undeliverable_contact_email_is_refused_with_its_line_and_why(
+    address: str, reason: str
+) -> None:
+    good = parse_registry(csv_text(GOOD_ROW))[0]
+    wrong = dataclasses.replace(good, id="GECC-0002", contact_emails=("ok@x.go.th", address))
+    (error,) = errors_of(format_registry([good, wrong]))
+    assert (error.line, error.field) == (3, "contact_emails")
+    assert reason in error.reason
+    if "control character" not in reason:
+        assert f"{address!r} is not an e-mail address: " in error.reason
 
 
 def test_every_error_of_every_row_is_collected() -> None:

@@ -10,6 +10,7 @@ from datetime import date
 
 from services.intake.domain.centers import Center
 from services.intake.domain.rounds import BE_OFFSET
+from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
 
 COLUMNS = (
@@ -26,7 +27,6 @@ EMAIL_SEPARATOR = ";"
 
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
 _OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
-_EMAIL = re.compile(r"[^@\s,]+@[^@\s,.]+(\.[^@\s,.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A year this far ahead is a Buddhist Era year typed into a Common Era column (2570 for 2027).
@@ -118,11 +118,19 @@ def _office_path_problem(path: str) -> str | None:
 
 
 def _emails_problem(cell: str) -> str | None:
-    wrong = [address for address in _emails(cell) if not _EMAIL.fullmatch(address)]
+    wrong = [problem for address in _emails(cell) if (problem := _email_problem(address))]
     if not wrong:
         return None
-    hint = f"; separate addresses with '{EMAIL_SEPARATOR}'" if "," in cell else ""
-    return f"not an e-mail address: {', '.join(map(repr, wrong))}{hint}"
+    hint = f" (separate addresses with '{EMAIL_SEPARATOR}')" if "," in cell else ""
+    return "; ".join(wrong) + hint
+
+
+def _email_problem(address: str) -> str | None:
+    try:
+        normalized_email(address)
+    except NotAnEmailAddress as error:
+        return str(error)
+    return None
 
 
 def _date_problem(value: str) -> str | None:
@@ -153,6 +161,10 @@ def _emails(cell: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in cell.split(EMAIL_SEPARATOR) if part.strip())
 
 
+def _normalized_emails(cell: str) -> tuple[str, ...]:
+    return tuple(normalized_email(address) for address in _emails(cell))
+
+
 def _date(value: str) -> date | None:
     if not value:
         return None
@@ -172,7 +184,7 @@ def _center(cells: list[str]) -> Center:
         office_path=office_path,
         province=province,
         certified_until=_date(certified_until),
-        contact_emails=_emails(emails),
+        contact_emails=_normalized_emails(emails),
     )
 
 

@@ -1,4 +1,11 @@
-"""E-mail over SMTP (aiosmtplib): one message per transaction, one recipient each."""
+"""E-mail over SMTP (aiosmtplib): one message per transaction, one recipient each.
+
+The recipient is checked again here (it may come from a row queued before the files were
+checked, or from an old registry event) and goes, in one form, both to RCPT TO and to the
+To header: nothing in an address can add a recipient or a header. An address with a
+non-ASCII local part needs a server that offers SMTPUTF8 (RFC 6531) and is written in To
+as UTF-8 (RFC 6532); a Thai domain with an ASCII local part is sent in punycode.
+"""
 
 import asyncio
 import base64
@@ -20,6 +27,7 @@ from services.notifier.adapters.delivery import (
     TemporaryDeliveryError,
 )
 from services.notifier.domain.messages import Message
+from shared.email_addresses import NotAnEmailAddress, email_address
 
 CHANNEL = "email"
 
@@ -45,18 +53,37 @@ class SmtpSettings:
             raise ValueError("SMTP username and password go together")
 
 
-def to_email(message: Message, from_address: str, sent_at: datetime) -> bytes:
+# MAIL FROM parameters for an internationalized message: RFC 6531 has a server that offers
+# SMTPUTF8 offer 8BITMIME too, and the header section then holds 8-bit text.
+SMTPUTF8_OPTIONS = ("SMTPUTF8", "BODY=8BITMIME")
+
+
+@dataclass(frozen=True)
+class Email:
+    """A message as it goes over SMTP. ``recipient`` is both the envelope recipient (RCPT TO)
+    and the address in the To header."""
+
+    recipient: str
+    smtputf8: bool
+    """The recipient's local part is not ASCII: the server must offer SMTPUTF8."""
+    data: bytes
+
+
+def to_email(message: Message, from_address: str, sent_at: datetime) -> Email:
     """The message as sent: one text/plain part in UTF-8, base64 so that Thai stays intact
-    through relays that lack 8BITMIME, and RFC 2047 encoded words for Thai headers.
+    through relays that lack 8BITMIME, and RFC 2047 encoded words for Thai headers (the To
+    address excepted: RFC 6532 UTF-8 when it needs SMTPUTF8). Raises
+    ``PermanentDeliveryError`` for a recipient that is not one deliverable address.
 
     Written out rather than built with ``email.message.EmailMessage``: its header registry
     parsed every header again and was a fifth of the notifier's CPU in a round's burst
     (docs/benchmarks.md).
     """
+    recipient, smtputf8 = smtp_recipient(message.recipient)
     delivery_id = message.delivery_id
     headers = [
         ("From", _from_header(from_address)),
-        ("To", message.recipient),
+        ("To", recipient),
         ("Subject", header_text(message.subject)),
         ("Date", format_datetime(sent_at.astimezone(UTC))),
         ("Message-ID", f"<{delivery_id}@{_domain(from_address)}>"),
@@ -70,7 +97,22 @@ def to_email(message: Message, from_address: str, sent_at: datetime) -> bytes:
     ]
     head = "".join(f"{field}: {value}\r\n" for field, value in headers)
     body = base64.encodebytes(message.body.encode()).replace(b"\n", b"\r\n")
-    return head.encode("ascii") + b"\r\n" + body
+    data = head.encode("utf-8" if smtputf8 else "ascii") + b"\r\n" + body
+    return Email(recipient, smtputf8, data)
+
+
+@lru_cache(maxsize=4096)
+def smtp_recipient(address: str) -> tuple[str, bool]:
+    """``address`` as it goes over SMTP, and whether that needs SMTPUTF8: the ASCII form
+    (domain in punycode) where the local part is ASCII, else the normalized UTF-8 form.
+    Raises ``PermanentDeliveryError`` for anything but one deliverable address."""
+    try:
+        checked = email_address(address)
+    except NotAnEmailAddress as error:
+        raise PermanentDeliveryError(CHANNEL, f"not sent: {error}") from None
+    if checked.ascii is not None:
+        return checked.ascii, False
+    return checked.normalized, True
 
 
 # UTF-8 bytes per RFC 2047 encoded word: 45 bytes are 60 base64 characters, 72 with
@@ -135,7 +177,7 @@ class SmtpSender:
         kept = self._take_idle()
         if kept is not None:
             try:
-                await self._send_on(kept, sender, message.recipient, email)
+                await self._send_on(kept, sender, email)
                 return
             except aiosmtplib.SMTPServerDisconnected:
                 pass  # it closed the idle connection meanwhile: send on a new one
@@ -143,7 +185,7 @@ class SmtpSender:
             smtp = await self._connect()
         except Exception as error:
             raise classify(error) from error
-        await self._send_on(smtp, sender, message.recipient, email)
+        await self._send_on(smtp, sender, email)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -167,17 +209,25 @@ class SmtpSender:
         await smtp.connect()
         return smtp
 
-    async def _send_on(
-        self, smtp: aiosmtplib.SMTP, sender: str, recipient: str, email: bytes
-    ) -> None:
+    async def _send_on(self, smtp: aiosmtplib.SMTP, sender: str, email: Email) -> None:
         """Send one message; the connection is kept for the next one only if all went well."""
+        options = SMTPUTF8_OPTIONS if email.smtputf8 else ()
         try:
-            refused, _ = await smtp.sendmail(sender, [recipient], email)
+            refused, _ = await smtp.sendmail(
+                sender, [email.recipient], email.data, mail_options=options
+            )
         except aiosmtplib.SMTPServerDisconnected:
             smtp.close()
             raise
         except Exception as error:
             smtp.close()
+            if email.smtputf8 and isinstance(error, aiosmtplib.SMTPNotSupported):
+                raise PermanentDeliveryError(
+                    CHANNEL,
+                    f"{email.recipient} has a non-ASCII local part, which needs SMTPUTF8 "
+                    f"(RFC 6531), and the SMTP server {self.settings.host}:{self.settings.port} "
+                    "does not offer it",
+                ) from error
             raise classify(error) from error
         if refused:
             smtp.close()

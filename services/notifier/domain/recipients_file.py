@@ -14,6 +14,7 @@ from ipaddress import ip_address
 from typing import Literal, cast
 from urllib.parse import urlsplit
 
+from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
 
 COLUMNS = ("owner", "channel", "address", "secret")
@@ -29,7 +30,6 @@ Channel = Literal["email", "webhook"]
 
 _OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
 _CENTER_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
-_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;.]+(\.[^@\s,;.]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1"})
 OWNER_HINT = "'operators', 'office:PMO/...' (like office:PMO/MOI/DOL) or 'center:CODE'"
@@ -79,12 +79,16 @@ def office_owner(office_path: str) -> str:
 def office_mailbox(office_path: str, domain: str = OFFICE_MAIL_DOMAIN) -> str:
     """The demo's mailbox of a parent office: ``PMO/MOI/DOL`` -> ``saraban.moi.dol@<domain>``.
 
-    Office path segments hold no dot, so two offices never share a mailbox.
+    Office path segments hold no dot, so two offices never share a mailbox. A path too long
+    for a mailbox (64 characters before the ``@``) raises ``ValueError``.
     """
     if not _OFFICE_PATH.fullmatch(office_path):
         raise ValueError(f"{office_path!r} is not an office path like PMO/MOI/DOL")
     slug = ".".join(segment.lower() for segment in office_path.split("/")[1:])
-    return f"saraban.{slug}@{domain}"
+    try:
+        return normalized_email(f"saraban.{slug}@{domain}")
+    except NotAnEmailAddress as error:
+        raise ValueError(f"office {office_path} has no demo mailbox: {error}") from None
 
 
 def demo_recipients(office_paths: Iterable[str]) -> list[Recipient]:
@@ -191,10 +195,12 @@ def _address_problem(channel: str, address: str) -> str | None:
 
 
 def _email_problem(address: str) -> str | None:
-    if _EMAIL.fullmatch(address):
-        return None
-    hint = "; one address per row" if any(mark in address for mark in ",; ") else ""
-    return f"{address!r} is not an e-mail address{hint}"
+    try:
+        normalized_email(address)
+    except NotAnEmailAddress as error:
+        hint = " (one address per row)" if any(mark in address for mark in ",; ") else ""
+        return f"{error}{hint}"
+    return None
 
 
 def _webhook_problem(address: str) -> str | None:
@@ -243,4 +249,6 @@ def _secret_problem(channel: str, secret: str) -> str | None:
 
 def _recipient(cells: list[str]) -> Recipient:
     owner, channel, address, secret = _values(cells)
+    if channel == "email":
+        address = normalized_email(address)
     return Recipient(owner, cast(Channel, channel), address, secret or None)
