@@ -105,6 +105,7 @@ FROM checked c LEFT JOIN taken t ON t.n = c.n
 ORDER BY c.n
 """
 
+
 def _columns(versions: list[FastVersion]) -> list[list[object]]:
     columns: list[list[object]] = [[] for _ in COLUMNS]
     for new in versions:
