@@ -9,7 +9,7 @@ from services.intake.adapters.version_batches import VersionWriter
 from services.intake.domain.principals import PrincipalCache
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
-from services.intake.entrypoints import exports, http, problems, rounds, subscribers
+from services.intake.entrypoints import exports, http, openapi, problems, rounds, subscribers
 from services.intake.entrypoints.auth import Authentication
 from services.intake.entrypoints.fast_path import SubmissionFastPath
 from services.intake.entrypoints.limits import BodySizeLimit, RequestGuard
@@ -18,6 +18,7 @@ from services.intake.metrics import IntakeMetrics
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import load_catalog
+from shared.submission import SubmissionBody
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def create_app(settings: IntakeSettings) -> FastAPI:
         settings.auth_failures_per_minute, settings.auth_failures_burst
     )
     problems.install(app)
+    openapi.document(app, SubmissionBody)
     app.include_router(http.router)
     app.include_router(rounds.router)
     app.include_router(exports.router)

@@ -276,7 +276,13 @@ class ServiceRuntime:
             response.status_code = 200 if healthy else 503
             return {"service": self.name, "status": "ok" if healthy else "unavailable", **checks}
 
-        @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+        @app.get(
+            "/metrics",
+            tags=["operations"],
+            summary="Prometheus metrics",
+            response_class=Response,
+            responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
+        )
         async def metrics() -> Response:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 

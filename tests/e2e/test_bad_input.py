@@ -17,19 +17,11 @@ import asyncpg
 import httpx
 import pytest
 
-from services.intake import admin
-from services.intake.domain.centers import Center
-from tests.support import isolation, raw_http
+from tests.support import raw_http
 from tests.support.infrastructure import Infrastructure
+from tests.support.intake_process import ROUND, UNLIMITED, intake_process
 from tests.support.samples import standard, submission_body
-from tests.support.services import ServiceProcess
 
-ROUND = "FY2570-H1"
-CENTERS = [
-    Center("GECC-0001", "สำนักงานเขตพระนคร", "Phra Nakhon", "PMO/BMA/DISTRICT", "กรุงเทพมหานคร"),
-    Center("GECC-0002", "สำนักงานเขตดุสิต", "Dusit", "PMO/BMA/DISTRICT", "กรุงเทพมหานคร"),
-    Center("GECC-0003", "สำนักงานที่ดินเชียงใหม่", "Chiang Mai Land", "PMO/MOI/DOL", "เชียงใหม่"),
-]
 # What a refused request must not change: intake's tables that keep what requests did.
 SNAPSHOT = """
 SELECT (SELECT count(*) FROM submissions) AS submissions,
@@ -75,6 +67,10 @@ def body_of(mutate: Callable[[dict[str, Any]], Any] | None = None) -> bytes:
     if mutate is not None:
         mutate(body)
     return json.dumps(body, ensure_ascii=False).encode()
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def bearer(who: str) -> tuple[str, str]:
@@ -427,50 +423,20 @@ def test_the_suite_is_large() -> None:
 async def running(
     infrastructure: Infrastructure, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Running]:
-    own = await isolation.create(infrastructure)
     logs: Path = tmp_path_factory.mktemp("bad-input")
-    # Generous budgets: the suite sends a few hundred requests from one address.
-    env = {
-        "GECC_INTAKE_RATE_LIMIT_BURST": "10000",
-        "GECC_INTAKE_AUTH_FAILURES_BURST": "10000",
-    }
-    intake = ServiceProcess("intake", own, logs / "intake.log", env)
-    try:
-        intake.start()
-        intake.wait_healthy()
-        running = await _prepare(own, intake.url)
-        yield running
-    finally:
-        intake.stop()
-        await isolation.remove(own)
-
-
-async def _prepare(own: isolation.Isolated, url: str) -> Running:
-    conn = await asyncpg.connect(own.service_url("intake"))
-    now = datetime.now(UTC)
-    try:
-        await admin.register_centers(conn, CENTERS)
-        await admin.set_round_dates(
-            conn, ROUND, now - timedelta(days=1), now + timedelta(days=5), now + timedelta(days=9)
-        )
-        tokens = {
-            "a": (await admin.issue_token(conn, "center", center_id="GECC-0001")).token,
-            "b": (await admin.issue_token(conn, "center", center_id="GECC-0002")).token,
-            "c": (await admin.issue_token(conn, "center", center_id="GECC-0003")).token,
-            "bma": (await admin.issue_token(conn, "office", office_path="PMO/BMA")).token,
-            "operator": (await admin.issue_token(conn, "operator", label="suite")).token,
-        }
-    finally:
-        await conn.close()
-    async with httpx.AsyncClient(base_url=url) as client:
-        first = await client.post(
-            "/v1/submissions",
-            json=submission_body(ROUND),
-            headers={"Authorization": f"Bearer {tokens['a']}", "Idempotency-Key": "used"},
-        )
+    async with intake_process(infrastructure, logs, UNLIMITED) as intake:
+        async with httpx.AsyncClient(base_url=intake.url) as client:
+            first = await client.post(
+                "/v1/submissions",
+                json=submission_body(ROUND),
+                headers={
+                    "Authorization": f"Bearer {intake.tokens['a']}",
+                    "Idempotency-Key": "used",
+                },
+            )
         assert first.status_code == 201, first.text
-    tokens["used"] = "used"
-    return Running(url, tokens, own.service_url("intake"), first.json()["submission_id"])
+        tokens = {**intake.tokens, "used": "used"}
+        yield Running(intake.url, tokens, intake.database, first.json()["submission_id"])
 
 
 def _filled(value: str | bytes, running: Running, fresh: Iterator[int]) -> str | bytes:

@@ -20,7 +20,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.intake.adapters import repository
 from services.intake.domain.principals import Principal, PrincipalCache, PrincipalKind
 from services.intake.domain.rate_limit import RateLimiter
-from services.intake.entrypoints.problems import Problem, note_refusal, send_problem
+from services.intake.entrypoints.problems import (
+    DATABASE_DOWN,
+    Problem,
+    note_refusal,
+    send_problem,
+)
+from shared.database import DATABASE_UNAVAILABLE
 
 PROTECTED = "/v1/"
 
@@ -123,6 +129,9 @@ class Authentication:
         except Refused as refusal:
             note_refusal(state, refusal.reason, scope["method"], scope["path"], client)
             await send_problem(send, refusal.problem)
+            return
+        except DATABASE_UNAVAILABLE:
+            await send_problem(send, DATABASE_DOWN)
             return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from services.intake import handlers
 from services.intake.entrypoints.auth import Caller, remote_addr, require
+from services.intake.entrypoints.openapi import problems
 
-router = APIRouter(prefix="/v1", tags=["exports"])
+router = APIRouter(prefix="/v1", tags=["exports"], responses=problems(403, 404))
 
 
 class ExportRequestAccepted(BaseModel):

@@ -13,11 +13,12 @@ from starlette.datastructures import State
 from services.intake import handlers
 from services.intake.domain.principals import Principal
 from services.intake.entrypoints.auth import Caller, center_of, remote_addr
+from services.intake.entrypoints.openapi import problems, schema_of
 from services.intake.entrypoints.problems import NOT_FOUND, Problem, field_errors
 from shared.standards import StandardCatalog
 from shared.submission import SubmissionBody
 
-router = APIRouter(prefix="/v1", tags=["submissions"])
+router = APIRouter(prefix="/v1", tags=["submissions"], responses=problems(404))
 PATH = "/v1/submissions"
 
 
@@ -50,7 +51,7 @@ SUBMIT_OPENAPI: dict[str, Any] = {
     ],
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": SubmissionBody.model_json_schema()}},
+        "content": {"application/json": {"schema": schema_of(SubmissionBody)}},
     },
     "security": [{"HTTPBearer": []}],
 }
@@ -87,6 +88,7 @@ def check_against_standard(catalog: StandardCatalog, body: SubmissionBody) -> No
     status_code=201,
     response_model=Receipt,
     summary="Submit or amend the caller's report for a round",
+    responses=problems(403, 409),
     openapi_extra=SUBMIT_OPENAPI,
 )
 async def submit(who: Caller, request: Request) -> JSONResponse:

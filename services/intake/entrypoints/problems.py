@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import Send
 
 from services.intake.domain.submissions import SubmissionRefused
@@ -159,11 +160,25 @@ METHOD_NOT_ALLOWED = Problem(
 )
 
 
-def _framework_problem(error: HTTPException) -> Problem:
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at this path (the framework names only the first
+    route's, where two routes share a path)."""
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def _framework_problem(error: HTTPException, request: Request | None = None) -> Problem:
     if error.status_code == 404:
         return NOT_FOUND
     if error.status_code == 405:
-        allowed = (error.headers or {}).get("Allow")
+        allowed = allowed_methods(request) if request else (error.headers or {}).get("Allow")
         return Problem(
             405,
             METHOD_NOT_ALLOWED.code,
@@ -197,7 +212,11 @@ HANDLED = (
 
 def install(app: FastAPI) -> None:
     async def on_error(request: Request, error: Exception) -> JSONResponse:
-        problem = as_problem(error)
+        problem = (
+            _framework_problem(error, request)
+            if isinstance(error, HTTPException)
+            else as_problem(error)
+        )
         if problem is None:
             raise error
         if problem.status == 403:

@@ -18,11 +18,12 @@ from services.intake.domain.rounds import Round
 from services.intake.domain.thai import thai_date
 from services.intake.entrypoints.auth import Caller, center_of, remote_addr, require
 from services.intake.entrypoints.http import public_view
+from services.intake.entrypoints.openapi import problems
 from services.intake.entrypoints.problems import NOT_FOUND
 from shared.sheets import BOM, write_sheet
 from shared.values import Moment, StoredText
 
-router = APIRouter(prefix="/v1", tags=["rounds"])
+router = APIRouter(prefix="/v1", tags=["rounds"], responses=problems(404))
 
 
 class RoundView(BaseModel):
@@ -88,6 +89,7 @@ async def get_round(round_id: str, _: Caller, request: Request) -> RoundView:
     "/rounds/{round_id}",
     response_model=RoundView,
     summary="Change a round's dates before it closes (operators; audited)",
+    responses=problems(403, 409),
 )
 async def change_round(
     round_id: str, change: RoundDatesChange, who: Caller, request: Request
@@ -101,7 +103,11 @@ async def change_round(
     return RoundView.of(updated)
 
 
-@router.get("/rounds/{round_id}/submission", summary="The caller's own submission for a round")
+@router.get(
+    "/rounds/{round_id}/submission",
+    summary="The caller's own submission for a round",
+    responses=problems(403),
+)
 async def own_submission(round_id: str, who: Caller, request: Request) -> dict[str, Any]:
     found = await handlers.find_own_submission(
         request.app.state.runtime.pool, center_of(who), round_id
@@ -115,6 +121,7 @@ async def own_submission(round_id: str, who: Caller, request: Request) -> dict[s
     "/rounds/{round_id}/extensions",
     status_code=201,
     summary="Let one center submit after the round closed (operators; audited)",
+    responses=problems(403),
 )
 async def grant_extension(
     round_id: str, grant: ExtensionGrant, who: Caller, request: Request
@@ -133,7 +140,11 @@ async def grant_extension(
     return {"round_id": round_id, **grant.model_dump(mode="json")}
 
 
-@router.get("/rounds/{round_id}/extensions", summary="Extensions granted in a round")
+@router.get(
+    "/rounds/{round_id}/extensions",
+    summary="Extensions granted in a round",
+    responses=problems(403),
+)
 async def list_extensions(round_id: str, who: Caller, request: Request) -> list[dict[str, Any]]:
     require(who, "operator", "office")
     assert who.scope is not None
@@ -144,6 +155,10 @@ async def list_extensions(round_id: str, who: Caller, request: Request) -> list[
 @router.get(
     "/rounds/{round_id}/completeness",
     summary="Expected, submitted, on time, late, missing and verdicts per office level",
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        **problems(403),
+    },
 )
 async def get_completeness(
     round_id: str,
@@ -165,7 +180,12 @@ async def get_completeness(
     }
 
 
-@router.get("/audit", tags=["operations"], summary="Audit log entries (operators)")
+@router.get(
+    "/audit",
+    tags=["operations"],
+    summary="Audit log entries (operators)",
+    responses=problems(403),
+)
 async def audit_log(
     who: Caller,
     request: Request,

@@ -1,0 +1,50 @@
+"""Intake's OpenAPI document: every reference resolves, every /v1 operation documents the
+errors it can return as problem+json, and the submission body is the shared model's."""
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+from shared.submission import SubmissionBody
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    document: dict[str, Any] = create_app(IntakeSettings()).openapi()
+    return document
+
+
+def test_every_reference_resolves(spec: dict[str, Any]) -> None:
+    components = spec["components"]["schemas"]
+    references = set(re.findall(r'"\$ref": "([^"]+)"', json.dumps(spec)))
+    assert references
+    for reference in references:
+        prefix, _, name = reference.rpartition("/")
+        assert prefix == "#/components/schemas" and name in components, reference
+
+
+def test_every_operation_documents_its_errors_as_problems(spec: dict[str, Any]) -> None:
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            for status in ("400", "401", "413", "422", "429", "503"):
+                assert status in responses, f"{method.upper()} {path} lacks {status}"
+            for status, response in responses.items():
+                if status.startswith(("4", "5")):
+                    assert list(response["content"]) == ["application/problem+json"], (
+                        f"{method.upper()} {path} {status}"
+                    )
+
+
+def test_the_submission_body_is_the_shared_model(spec: dict[str, Any]) -> None:
+    body = spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]
+    assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/SubmissionBody"}
+    assert spec["components"]["schemas"]["SubmissionBody"]["required"] == list(
+        SubmissionBody.model_json_schema()["required"]
+    )
