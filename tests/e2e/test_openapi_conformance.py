@@ -4,7 +4,11 @@ differs from the document (status, content type, body schema, headers, Allow).
 
 Not checked: that every schema-valid request is accepted. Some rules are not JSON Schema
 (an extension may not end in the past, a report must fit its standard): such requests get
-422 naming the field, as documented."""
+422 naming the field, as documented.
+
+Python 3.11.7's ``ast.parse`` can fail inside Hypothesis while it describes a strategy
+("AST constructor recursion depth mismatch", a CPython bug fixed in later 3.11 releases):
+a run that stopped only on that error of the tool is run again."""
 
 import shutil
 import subprocess
@@ -39,11 +43,24 @@ async def intake(infrastructure: Infrastructure, tmp_path: Path) -> AsyncIterato
         yield running
 
 
+TOOL_FAULT = "AST constructor recursion depth mismatch"
+
+
 @pytest.mark.parametrize("who", ["operator", "a"])
 def test_schemathesis_finds_no_error_and_no_difference(intake: RunningIntake, who: str) -> None:
+    for _ in range(3):
+        run = schemathesis(intake, who)
+        if run.returncode == 0 or TOOL_FAULT not in run.stdout or "Failures:" in run.stdout:
+            break
+    report = run.stdout[-6000:]
+    assert run.returncode == 0, report
+    assert " passed" in report and "failure" not in report, report
+
+
+def schemathesis(intake: RunningIntake, who: str) -> subprocess.CompletedProcess[str]:
     st = shutil.which("st", path=str(Path(sys.executable).parent))
     assert st is not None, "schemathesis is a dev dependency: run `make install`"
-    run = subprocess.run(
+    return subprocess.run(
         [
             st,
             "run",
@@ -61,6 +78,3 @@ def test_schemathesis_finds_no_error_and_no_difference(intake: RunningIntake, wh
         text=True,
         timeout=300,
     )
-    report = run.stdout[-6000:]
-    assert run.returncode == 0, report
-    assert " passed" in report and "failure" not in report, report

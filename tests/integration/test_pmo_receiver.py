@@ -298,28 +298,29 @@ def well_formed(key: str) -> dict[str, str]:
     return signed_headers(SECRET, b"another body", key)
 
 
-ATTACKS = {
-    # name: (headers, the body's pieces, status, body bytes the server may have taken in)
+ATTACKS: dict[str, tuple[Callable[[], dict[str, str]], Any, int, int]] = {
+    # name: (the headers, signed when the test runs; the body's pieces; status; body bytes
+    # the server may have taken in)
     "200 MiB declared": (
-        {**well_formed("k1"), "Content-Length": str(ATTACK_MIB * MIB)},
+        lambda: {**well_formed("k1"), "Content-Length": str(ATTACK_MIB * MIB)},
         plain,
         413,
         32 * MIB,  # what socket buffers hold before the answer is seen
     ),
     "200 MiB chunked": (
-        {**well_formed("k2"), "Transfer-Encoding": "chunked"},
+        lambda: {**well_formed("k2"), "Transfer-Encoding": "chunked"},
         chunked,
         413,
         MAX_BODY_BYTES + 32 * MIB,
     ),
     "200 MiB declared, unsigned": (
-        {"Idempotency-Key": "k3", "Content-Length": str(ATTACK_MIB * MIB)},
+        lambda: {"Idempotency-Key": "k3", "Content-Length": str(ATTACK_MIB * MIB)},
         plain,
         401,
         32 * MIB,
     ),
     "200 MiB chunked, unsigned": (
-        {"Idempotency-Key": "k4", "Transfer-Encoding": "chunked"},
+        lambda: {"Idempotency-Key": "k4", "Transfer-Encoding": "chunked"},
         chunked,
         401,
         32 * MIB,
@@ -332,7 +333,7 @@ ATTACKS = {
 )
 def test_an_oversized_or_unsigned_body_is_refused_without_being_read(
     receiver: ReceiverProcess,
-    headers: dict[str, str],
+    headers: Callable[[], dict[str, str]],
     pieces: Callable[[int], Iterator[bytes]],
     status: int,
     taken_in: int,
@@ -341,7 +342,8 @@ def test_an_oversized_or_unsigned_body_is_refused_without_being_read(
     assert receiver.post(path(1), batch(1, [rec("C1", "on_time")], "e"), "e/1").status_code == 201
     before = receiver.peak_memory()
 
-    answer = send_until_answered(receiver.port, request_head(path(2), headers), pieces(ATTACK_MIB))
+    head = request_head(path(2), headers())
+    answer = send_until_answered(receiver.port, head, pieces(ATTACK_MIB))
 
     assert answer.status == status, answer.head
     # Answered long before the client could finish sending, then the connection closed.
