@@ -9,7 +9,7 @@ one transaction (``bench_scratch`` schema, see ``bench.fixtures``), then answers
 as intake does (B makes 5, counting the pool's reset query on release) while doing no more
 work.
 
-uvicorn is started with the same arguments as ``shared.messaging.runtime.run_service``.
+uvicorn is started with the same arguments as ``shared.service.process.run_service``.
 """
 
 import argparse

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported only now, so that --path can also hold another version of the code.
     from services.intake.app import create_app
     from services.intake.settings import IntakeSettings
-    from shared.messaging.runtime import run_service
+    from shared.service.process import run_service
 
     return run_service(IntakeSettings(), create_app, ["serve"])
 

@@ -7,7 +7,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import Clock, build_clock
-from shared.http_protocol import HttpLimits
+from shared.service.http_protocol import HttpLimits
 from shared.topics import TopicNames
 
 
@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/gecc"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    # What an HTTP client may hold (shared/http_protocol.py): seconds for a request's head,
+    # What an HTTP client may hold (shared/service/http_protocol.py): seconds for a request's head,
     # seconds for its body plus one per http_body_min_rate bytes, open connections.
     http_header_timeout_seconds: float = Field(10.0, gt=0)
     http_body_timeout_seconds: float = Field(20.0, gt=0)

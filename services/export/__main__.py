@@ -2,6 +2,6 @@ import sys
 
 from services.export.app import create_app
 from services.export.settings import ExportSettings
-from shared.messaging.runtime import run_service
+from shared.service.process import run_service
 
 sys.exit(run_service(ExportSettings(), create_app, sys.argv[1:]))

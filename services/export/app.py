@@ -7,6 +7,7 @@ from services.export.entrypoints.exporter import Exporter
 from services.export.metrics import ExportMetrics
 from services.export.settings import ExportSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.service.http import service_app
 
 
 def build_runtime(settings: ExportSettings) -> ServiceRuntime:
@@ -33,7 +34,8 @@ def build_runtime(settings: ExportSettings) -> ServiceRuntime:
 
 
 def create_app(settings: ExportSettings) -> FastAPI:
-    return build_runtime(settings).fastapi_app(
+    return service_app(
+        build_runtime(settings),
         "GECC export",
         "Round datasets for OPS/PMO: files, signed batched delivery, reconciliation, deltas.",
     )

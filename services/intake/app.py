@@ -17,6 +17,7 @@ from services.intake.entrypoints.progress import measure_progress
 from services.intake.metrics import IntakeMetrics
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.service.http import service_app
 from shared.standards import load_catalog
 from shared.submission import SubmissionBody
 
@@ -63,7 +64,8 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     wiring = wire(settings)
     runtime = wiring.runtime
     runtime.on_start(ensure_calendar)
-    app = runtime.fastapi_app(
+    app = service_app(
+        runtime,
         "GECC intake",
         "Submissions, rounds and completeness for GECC centers, parent offices and operators.",
     )

@@ -2,6 +2,6 @@ import sys
 
 from services.notifier.app import create_app
 from services.notifier.settings import NotifierSettings
-from shared.messaging.runtime import run_service
+from shared.service.process import run_service
 
 sys.exit(run_service(NotifierSettings(), create_app, sys.argv[1:]))

@@ -12,6 +12,7 @@ from services.notifier.entrypoints.sender import Sender
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.service.http import service_app
 
 
 def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
@@ -61,7 +62,8 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
 
 
 def create_app(settings: NotifierSettings) -> FastAPI:
-    return build_runtime(settings).fastapi_app(
+    return service_app(
+        build_runtime(settings),
         "GECC notifier",
         "The round clock and the messages to centers, parent offices and operators.",
     )

@@ -2,6 +2,6 @@ import sys
 
 from services.scoring.app import create_app
 from services.scoring.settings import ScoringSettings
-from shared.messaging.runtime import run_service
+from shared.service.process import run_service
 
 sys.exit(run_service(ScoringSettings(), create_app, sys.argv[1:]))

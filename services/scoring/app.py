@@ -3,6 +3,7 @@ from fastapi import FastAPI
 from services.scoring.entrypoints import subscribers
 from services.scoring.settings import ScoringSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.service.http import service_app
 from shared.standards import load_catalog
 
 
@@ -13,4 +14,4 @@ def build_runtime(settings: ScoringSettings) -> ServiceRuntime:
 
 
 def create_app(settings: ScoringSettings) -> FastAPI:
-    return build_runtime(settings).fastapi_app("GECC scoring")
+    return service_app(build_runtime(settings), "GECC scoring")

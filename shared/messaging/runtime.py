@@ -1,22 +1,22 @@
 """What every service process runs beside its own logic: the database pool, the Kafka broker
-with its subscribers, the outbox relay, and the ``/health`` and ``/metrics`` routes."""
+with its subscribers, the outbox relay, and background work, from start to stop.
+
+Serving it over HTTP (``/health``, ``/metrics``) and running the process are
+``shared/service``'s."""
 
 import asyncio
 import contextlib
 import gc
 import logging
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
-from fastapi import FastAPI, Response
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from shared.database import create_pool
 from shared.events import Envelope
@@ -239,87 +239,3 @@ class ServiceRuntime:
                     await self.broker.stop()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-
-    async def health(self) -> tuple[bool, dict[str, str]]:
-        checks: dict[str, str] = {}
-        try:
-            async with asyncio.timeout(2):
-                await self.pool.fetchval("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as error:
-            checks["database"] = f"error: {type(error).__name__}"
-        if not self.kafka_connected:
-            checks["kafka"] = "connecting"
-        else:
-            checks["kafka"] = "ok" if await self.broker.ping(timeout=1.0) else "unreachable"
-        return checks["database"] == "ok", checks
-
-    def fastapi_app(self, title: str, description: str = "") -> FastAPI:
-        """The service's HTTP app: starts and stops this runtime, serves /health and /metrics."""
-
-        @asynccontextmanager
-        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            await self.start()
-            try:
-                yield
-            finally:
-                await self.stop()
-
-        app = FastAPI(title=title, description=description, lifespan=lifespan)
-        self.add_routes(app)
-        return app
-
-    def add_routes(self, app: FastAPI) -> None:
-        @app.get("/health", tags=["operations"], summary="Liveness and readiness")
-        async def health(response: Response) -> dict[str, Any]:
-            healthy, checks = await self.health()
-            response.status_code = 200 if healthy else 503
-            return {"service": self.name, "status": "ok" if healthy else "unavailable", **checks}
-
-        @app.get(
-            "/metrics",
-            tags=["operations"],
-            summary="Prometheus metrics",
-            response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
-        )
-        async def metrics() -> Response:
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-def run_service(settings: ServiceSettings, create_app: "Any", argv: list[str]) -> int:
-    """``python -m services.<name> [serve|migrate]``: the same entry for the launcher and Docker."""
-    import uvicorn
-
-    from shared.database import migrate
-    from shared.http_protocol import guarded_protocol
-    from shared.standards import StandardError
-
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    command = argv[0] if argv else "serve"
-    if command == "migrate":
-        applied = asyncio.run(migrate(settings.database_url, settings.service_name))
-        print(f"{settings.service_name}: applied {len(applied)} migration(s) {applied}")
-        return 0
-    if command != "serve":
-        print(f"usage: python -m services.{settings.service_name} [serve|migrate]")
-        return 2
-    try:
-        app = create_app(settings)
-    except StandardError as error:  # a broken definition file: never start half-configured
-        print(f"{settings.service_name}: cannot start: {error}", file=sys.stderr)
-        return 2
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,
-        http=guarded_protocol(settings.http_limits()),
-        loop="uvloop",
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-    )
-    return 0

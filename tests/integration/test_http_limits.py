@@ -1,4 +1,4 @@
-"""The services' HTTP protocol (shared/http_protocol.py) on a real uvicorn server: slow
+"""The services' HTTP protocol (shared/service/http_protocol.py) on a real uvicorn server: slow
 clients are cut off, connections are capped, an early answer reaches a client that is
 still sending, and what is not HTTP gets a problem, not a plain-text page."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from shared.http_protocol import HttpLimits, guarded_protocol
+from shared.service.http_protocol import HttpLimits, guarded_protocol
 from tests.support import raw_http
 from tests.support.polling import eventually
 from tests.support.services import free_port

@@ -6,7 +6,7 @@ from typing import Any
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from shared.http_protocol import GuardedHttpToolsProtocol, JoinedWrites
+from shared.service.http_protocol import GuardedHttpToolsProtocol, JoinedWrites
 
 
 class RecordingTransport(asyncio.Transport):
