@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry
 
 from gecc.stack.config import StackConfig
 from services.scoring import admin
-from services.scoring.adapters.metrics import ScoringMetrics
+from services.scoring.metrics import ScoringMetrics
+from services.scoring.settings import ScoringSettings
 from shared.database import connect
 from shared.standards import StandardError, default_standards_dir, load_catalog
 
@@ -53,6 +54,7 @@ def rescore(
                     catalog,
                     round_id,
                     ScoringMetrics(CollectorRegistry()),
+                    ScoringSettings().clock().now(),
                     standard,
                 )
         finally:

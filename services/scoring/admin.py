@@ -1,13 +1,14 @@
 """Operators' use cases for scoring, run by the ``gecc`` command."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
 from services.scoring import handlers
 from services.scoring.adapters import repository
-from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.domain.history import previous_round_id
+from services.scoring.metrics import ScoringMetrics
 from shared.events import SubmissionReceived, SubmissionScored
 from shared.standards import StandardCatalog
 
@@ -33,6 +34,7 @@ async def rescore_round(
     catalog: StandardCatalog,
     round_id: str,
     metrics: ScoringMetrics,
+    now: datetime,
     standard_id: str | None = None,
 ) -> Rescored:
     """Score each center's latest version of a round again with the standards now loaded;
@@ -49,7 +51,7 @@ async def rescore_round(
         previous = await repository.latest_result(
             conn, received.center_id, previous_round_id(round_id)
         )
-        again = handlers.build_score(catalog, received, previous, row["score_version"] + 1)
+        again = handlers.build_score(catalog, received, now, previous, row["score_version"] + 1)
         if _outcome(again) == _outcome(current):
             continue
         await handlers.publish_score(conn, again, row["received_event_id"], metrics)

@@ -2,15 +2,16 @@
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import asyncpg
 
 from services.scoring.adapters import repository
-from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.adapters.previous_results import PreviousResults
 from services.scoring.domain.history import compare, previous_round_id
 from services.scoring.domain.scoring import judge, sample_of, score_checklist, score_satisfaction
+from services.scoring.metrics import ScoringMetrics
+from shared.clock import Clock
 from shared.events import (
     Envelope,
     PreviousResult,
@@ -29,6 +30,7 @@ SERVICE = "scoring"
 def build_score(
     catalog: StandardCatalog,
     received: SubmissionReceived,
+    scored_at: datetime,
     previous: PreviousResult | None = None,
     score_version: int = 1,
 ) -> SubmissionScored:
@@ -48,7 +50,7 @@ def build_score(
         round_id=received.round_id,
         standard=standard.id,
         standard_version=standard.version,
-        scored_at=datetime.now(UTC),
+        scored_at=scored_at,
         satisfaction=satisfaction,
         checklist=checklist,
         verdict=verdict,
@@ -70,7 +72,7 @@ async def publish_score(
     """Store a score version and its event; False (and nothing published) if it existed."""
     if not await repository.save_score(conn, score, source_event):
         return False
-    scored = new_event(score, producer=SERVICE)
+    scored = new_event(score, producer=SERVICE, occurred_at=score.scored_at)
     await enqueue(conn, Topic.SUBMISSION_SCORED, score.center_id, scored)
     metrics.verdicts.labels(score.round_id, score.verdict).inc()
     return True
@@ -81,6 +83,7 @@ async def score_submissions(
     events: Sequence[Envelope[SubmissionReceived]],
     catalog: StandardCatalog,
     metrics: ScoringMetrics,
+    clock: Clock,
 ) -> None:
     """Score a batch of received versions in order, each against the previous round's latest
     result of its center (read for the whole batch at once, and including the scores made
@@ -92,9 +95,9 @@ async def score_submissions(
     for event in events:
         received = event.data
         previous = previous_results.of(received.center_id, previous_round_id(received.round_id))
-        score = build_score(catalog, received, previous)
+        score = build_score(catalog, received, clock.now(), previous)
         previous_results.note(score)
-        scored = new_event(score, producer=SERVICE)
+        scored = new_event(score, producer=SERVICE, occurred_at=score.scored_at)
         versions.append(
             repository.ScoredVersion(
                 received,

@@ -1,6 +1,7 @@
 """Scoring against the real broker and database: once per event, poison dead-lettered."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -129,3 +130,32 @@ async def test_offsets_are_committed_after_processing(
     async with scoring.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM scores") == 20
         assert await conn.fetchval("SELECT count(*) FROM inbox") == 20
+
+
+async def test_scores_are_dated_by_the_shared_clock(isolated: Isolated) -> None:
+    """Every service reads one timeline (shared/clock.py): on an accelerated or shifted
+    clock a score is dated on it, like a receipt or a reminder."""
+    virtual = datetime(2027, 4, 30, 16, 0, tzinfo=UTC)
+    settings = ScoringSettings(
+        database_url=isolated.service_url("scoring"),
+        kafka_bootstrap=isolated.kafka_bootstrap,
+        topic_namespace=isolated.namespace,
+        clock_start=virtual,
+        clock_epoch=datetime.now(UTC),
+    )
+    runtime = build_runtime(settings)
+    await runtime.start()
+    try:
+        event = received_event("GECC-0001")
+        topic = isolated.topics(Topic.SUBMISSION_RECEIVED)
+        await send(
+            isolated.kafka_bootstrap, topic, [(b"GECC-0001", event.model_dump_json().encode())]
+        )
+        scored = await read_all(
+            isolated.kafka_bootstrap, isolated.topics(Topic.SUBMISSION_SCORED), 1
+        )
+    finally:
+        await runtime.stop()
+    published = Envelope[SubmissionScored].model_validate_json(scored[0].value)
+    assert virtual <= published.data.scored_at < virtual + timedelta(minutes=2)
+    assert published.occurred_at == published.data.scored_at

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -14,9 +15,9 @@ from prometheus_client import CollectorRegistry
 
 from services.scoring import admin
 from services.scoring.adapters import repository
-from services.scoring.adapters.metrics import ScoringMetrics
 from services.scoring.app import build_runtime
 from services.scoring.handlers import build_score
+from services.scoring.metrics import ScoringMetrics
 from services.scoring.settings import ScoringSettings
 from shared.database import connect
 from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
@@ -135,6 +136,7 @@ async def test_rescore_publishes_new_score_versions_only_where_the_result_change
                 load_catalog(corrected),
                 "FY2570-H1",
                 ScoringMetrics(CollectorRegistry()),
+                datetime.now(UTC),
             )
         versions = await conn.fetch(
             "SELECT center_id, score_version, verdict FROM scores WHERE score_version = 2"
@@ -162,7 +164,7 @@ async def test_rescore_applies_the_sample_of_the_fewest_answers_to_stored_versio
     catalog = load_catalog(default_standards_dir())
     thin = received_event("GECC-0001", respondents=30, counts=[0, 0, 0, 0, 1]).data
     full = received_event("GECC-0002").data
-    old_rule = build_score(catalog, thin).model_copy(
+    old_rule = build_score(catalog, thin, datetime.now(UTC)).model_copy(
         update={"verdict": "maintained", "reasons": []}
     )
 
@@ -175,11 +177,12 @@ async def test_rescore_applies_the_sample_of_the_fewest_answers_to_stored_versio
     conn = await connect(isolated.service_url("scoring"))
     try:
         await repository.keep_and_score_many(
-            conn, [stored(thin, old_rule), stored(full, build_score(catalog, full))]
+            conn,
+            [stored(thin, old_rule), stored(full, build_score(catalog, full, datetime.now(UTC)))],
         )
         async with conn.transaction():
             result = await admin.rescore_round(
-                conn, catalog, "FY2570-H1", ScoringMetrics(CollectorRegistry())
+                conn, catalog, "FY2570-H1", ScoringMetrics(CollectorRegistry()), datetime.now(UTC)
             )
         rescored = await conn.fetch(
             "SELECT center_id, verdict, scorecard::text FROM scores WHERE score_version = 2"
@@ -270,7 +273,7 @@ async def test_a_batch_write_keeps_each_score_once_with_one_event(isolated: Isol
     catalog = load_catalog(default_standards_dir())
 
     def version(data: SubmissionReceived) -> repository.ScoredVersion:
-        score = build_score(catalog, data)
+        score = build_score(catalog, data, datetime.now(UTC))
         event = new_event(score, producer="scoring")
         return repository.ScoredVersion(
             data, str(uuid4()), score, outbox_values(Topic.SUBMISSION_SCORED, data.center_id, event)

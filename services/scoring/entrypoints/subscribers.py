@@ -3,7 +3,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from services.scoring import handlers
-from services.scoring.adapters.metrics import ScoringMetrics
+from services.scoring.metrics import ScoringMetrics
 from shared.events import Envelope, SubmissionReceived, SubmissionScored
 from shared.messaging.runtime import ServiceRuntime
 from shared.standards import StandardCatalog
@@ -17,7 +17,7 @@ def register(runtime: ServiceRuntime, catalog: StandardCatalog) -> None:
         conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
     ) -> None:
         """Score each submission version against the standard it names."""
-        await handlers.score_submissions(conn, events, catalog, metrics)
+        await handlers.score_submissions(conn, events, catalog, metrics, runtime.clock)
 
     runtime.subscribe_batch(
         Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], score_submissions
