@@ -54,7 +54,7 @@ Where to look:
                  records.xlsx, records.jsonl, manifest.json
   PMO receiver   {config.pmo_dir}  (one JSON file per batch); the round's view:
                  GET {config.pmo_url}/gecc/v1/rounds/{DEMO_ROUND}/records, signed
-                 with GECC_PMO_SECRET over its path (README: "The PMO receiver")
+                 with GECC_PMO_SECRET over its path (docs/local-stack.md: "The PMO receiver")
   mail (SMTP)    {config.mail_dir}  (one .eml file per message)
   API (OpenAPI)  {intake}/docs
   a submission   curl {auth} \\

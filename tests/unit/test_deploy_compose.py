@@ -122,7 +122,7 @@ def test_the_services_settings_match_the_compose_environment() -> None:
         assert env[f"{prefix}HTTP_HOST"] == "0.0.0.0"
         port = int(env[f"{prefix}HTTP_PORT"])
         assert f"127.0.0.1:{port}/health" in " ".join(service["healthcheck"]["test"])
-        # Published on the host at the local stack's port, so the README's URLs hold for both.
+        # Published on the host at the local stack's port, so the documented URLs hold for both.
         assert container_port(name, DEFAULT_SERVICE_PORTS[name]) == port
         assert "bootstrap" in service["depends_on"]
     notifier, export = environment("notifier"), environment("export")
