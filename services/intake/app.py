@@ -4,14 +4,13 @@ from fastapi import FastAPI
 
 from services.intake.adapters import announcements, repository
 from services.intake.adapters.revocations import follow_revocations
-from services.intake.adapters.submission_store import RoundBook
-from services.intake.adapters.version_batches import VersionWriter
+from services.intake.adapters.round_book import RoundBook
+from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.principals import PrincipalCache
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import exports, http, openapi, problems, rounds, subscribers
 from services.intake.entrypoints.auth import Authentication
-from services.intake.entrypoints.fast_path import SubmissionFastPath
 from services.intake.entrypoints.limits import BodySizeLimit, RequestGuard
 from services.intake.entrypoints.progress import measure_progress
 from services.intake.metrics import IntakeMetrics
@@ -74,20 +73,22 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.catalog = load_catalog(settings.standards_dir)
     app.state.principals = wiring.principals
     app.state.rounds = RoundBook(settings.round_cache_seconds)
-    app.state.writes = VersionWriter(settings.write_batch_max, settings.write_batches_in_flight)
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app.state.writes = VersionWriter(
+        max_batch=settings.write_batch_max, max_in_flight=settings.write_batches_in_flight
+    )
+    app.state.rate_limiter = RateLimiter(
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+    )
     app.state.refused_addresses = RateLimiter(
-        settings.auth_failures_per_minute, settings.auth_failures_burst
+        per_minute=settings.auth_failures_per_minute, burst=settings.auth_failures_burst
     )
     problems.install(app)
     openapi.document(app, SubmissionBody)
     app.include_router(http.router)
     app.include_router(rounds.router)
     app.include_router(exports.router)
-    # Added innermost first: a request meets RequestGuard, Authentication, the submission
-    # route's fast path (which skips the rest), then the body limit.
+    # Added innermost first: a request meets RequestGuard, Authentication, the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SubmissionFastPath, max_bytes=settings.max_body_bytes)
     app.add_middleware(Authentication)
     app.add_middleware(RequestGuard)
     return app

@@ -1,17 +1,17 @@
 """Intake use cases."""
 
 import hashlib
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 
-from services.intake.adapters import announcements, audit, repository, submission_store
-from services.intake.adapters.audit import AuditEntry
-from services.intake.adapters.submission_store import RoundBook, RoundTerms
-from services.intake.adapters.version_batches import VersionWriter
+from services.intake.adapters import announcements, audit, repository, versions
+from services.intake.adapters.round_book import RoundBook, RoundTerms
+from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window, date_problems
@@ -19,7 +19,6 @@ from services.intake.domain.submissions import (
     Acceptance,
     SubmissionRefused,
     accept,
-    receipt_number,
     receipt_prefix,
 )
 from shared.events import (
@@ -30,7 +29,7 @@ from shared.events import (
     SubmissionScored,
     new_event,
 )
-from shared.messaging.outbox import enqueue, outbox_values
+from shared.messaging.outbox import enqueue
 from shared.submission import SubmissionBody
 from shared.topics import Topic
 
@@ -61,213 +60,122 @@ class Answer:
     replayed: bool = False
 
 
-async def submit(
-    pool: asyncpg.Pool,
-    rounds: RoundBook,
-    writes: VersionWriter,
-    center_id: str,
-    body: SubmissionBody,
-    raw_body: bytes,
-    idempotency_key: str,
-    remote_addr: str,
-    received_at: datetime,
-) -> Answer:
-    """Store a new version of the center's submission, its event and its audit entry
-    atomically; a repeated Idempotency-Key gets the first answer again.
-
-    Accepted in one statement against the cached round (``submission_store``, together
-    with the others waiting: ``version_batches``); refused, unknown or changed rounds take
-    the transaction that reads them first."""
-    request = Request(center_id, body, raw_body, hashlib.sha256(raw_body).digest(), idempotency_key)
-    terms = await rounds.terms(pool, body.round_id)
-    if terms is not None:
-        answer = await _submit_in_one_statement(
-            pool, rounds, writes, terms, request, remote_addr, received_at
-        )
-        if answer is not None:
-            return answer
-    return await _submit_in_transaction(pool, request, remote_addr, received_at)
-
-
 @dataclass(frozen=True)
 class Request:
+    """A center's report as it arrived: validated, with the raw text stored and hashed."""
+
     center_id: str
     body: SubmissionBody
     raw_body: bytes
-    fingerprint: bytes
     idempotency_key: str
+    remote_addr: str
+    received_at: datetime
+
+    @property
+    def fingerprint(self) -> bytes:
+        return hashlib.sha256(self.raw_body).digest()
 
 
-async def _submit_in_one_statement(
-    pool: asyncpg.Pool,
-    rounds: RoundBook,
-    writes: VersionWriter,
-    terms: RoundTerms,
-    request: Request,
-    remote_addr: str,
-    received_at: datetime,
-) -> Answer | None:
-    """None when the cached round cannot decide: a refusal (confirmed by the transaction,
-    which reads the round itself) or dates and extensions that changed meanwhile (then
-    the cache reads them again next time)."""
-    round_ = terms.round
-    try:
-        acceptance = accept(round_, received_at, terms.extension_until(request.center_id))
-    except SubmissionRefused:
-        return None
-    new = fast_version(request, terms, acceptance, remote_addr, received_at)
-    try:
-        outcome = await writes.store(pool, new)
-    except asyncpg.UniqueViolationError:  # the same key, committed a moment ago
-        return await _replay(pool, request)
-    if outcome.replay:
-        return await _replay(pool, request)
-    if outcome.stale:
-        rounds.forget(round_.id)
-        return None
-    assert outcome.submission_id and outcome.version and outcome.receipt_number
-    return Answer(
-        submission_store.receipt(
-            outcome.submission_id,
-            outcome.version,
-            outcome.receipt_number,
-            round_.id,
-            received_at,
-            acceptance.late,
-            acceptance.extension,
-        )
-    )
+# A round's dates can change between reading them and writing; read again this often.
+ATTEMPTS = 3
 
 
-def fast_version(
-    request: Request,
-    terms: RoundTerms,
-    acceptance: Acceptance,
-    remote_addr: str,
-    received_at: datetime,
-) -> submission_store.FastVersion:
-    """What the one-statement write needs for an accepted request."""
+async def submit(
+    pool: asyncpg.Pool, rounds: RoundBook, writes: VersionWriter, request: Request
+) -> Answer:
+    """Store a new version of the center's submission with its event, Idempotency-Key and
+    audit entry (one statement, batched with the others waiting: ``versions``); a repeated
+    Idempotency-Key gets the first answer again.
+
+    The acceptance rules read the round from a short cache; a refusal, an unknown round or
+    dates that changed meanwhile are decided again on the round read afresh."""
+    round_id = request.body.round_id
+    for attempt in range(ATTEMPTS):
+        terms = await rounds.terms(pool, round_id, fresh=attempt > 0)
+        if terms is None:
+            refusal = SubmissionRefused(
+                "round_not_found", f"no round {round_id}", f"ไม่พบรอบ {round_id}"
+            )
+            if attempt > 0:
+                return await _replay(pool, request, refusal)
+            continue
+        try:
+            acceptance = accept(
+                terms.round, request.received_at, terms.extension_until(request.center_id)
+            )
+        except SubmissionRefused as refusal:
+            if attempt > 0:
+                return await _replay(pool, request, refusal)
+            continue
+        outcome = await writes.write(pool, new_version(request, terms, acceptance))
+        if outcome.replay:
+            return await _replay(pool, request)
+        if not outcome.stale:
+            assert outcome.submission_id and outcome.version and outcome.receipt_number
+            return Answer(
+                versions.receipt(
+                    outcome.submission_id,
+                    outcome.version,
+                    outcome.receipt_number,
+                    round_id,
+                    request.received_at,
+                    acceptance.late,
+                    acceptance.extension,
+                )
+            )
+    raise RoundChanging(round_id)
+
+
+class RoundChanging(Exception):
+    """The round's dates changed under every attempt to write (an operator is moving them)."""
+
+
+def new_version(request: Request, terms: RoundTerms, acceptance: Acceptance) -> versions.NewVersion:
     center_id, round_ = request.center_id, terms.round
-    # The statement replaces the id (for an amendment), the version and the receipt number.
-    received = _received_event(request, uuid4(), 1, round_.id, received_at, acceptance.late)
-    event = new_event(received, producer=SERVICE, occurred_at=received_at)
-    payload_head, payload_tail = submission_store.payload_around_version(
-        event.model_dump_json(), received.submission_id, received.receipt_number
-    )
-    return submission_store.FastVersion(
+    audit_details = {
+        "round_id": round_.id,
+        "late": acceptance.late,
+        "extension": acceptance.extension,
+    }
+    return versions.NewVersion(
+        round_id=round_.id,
+        opens_at=round_.opens_at,
+        due_at=round_.due_at,
+        closes_at=round_.closes_at,
+        extension_until=terms.extension_until(center_id),
         center_id=center_id,
         idempotency_key=request.idempotency_key,
         request_hash=request.fingerprint,
-        round=round_,
-        extension_until=terms.extension_until(center_id),
-        new_submission_id=received.submission_id,
+        new_submission_id=uuid4(),
         receipt_prefix=receipt_prefix(round_.id, center_id),
-        received_at=received_at,
+        received_at=request.received_at,
         late=acceptance.late,
         extension=acceptance.extension,
         body=request.raw_body.decode(),
-        event_id=event.event_id,
+        event_id=uuid4(),
+        event_type=SubmissionReceived.event_type.value,
+        event_schema_version=SubmissionReceived.schema_version,
+        producer=SERVICE,
         topic=Topic.SUBMISSION_RECEIVED.value,
-        payload_head=payload_head,
-        payload_tail=payload_tail,
-        audit=_audit(center_id, round_.id, acceptance, remote_addr),
+        actor=f"center:{center_id}",
+        action="submission.create",
+        details=json.dumps(audit_details),
+        remote_addr=request.remote_addr,
     )
 
 
-async def _replay(pool: asyncpg.Pool | asyncpg.Connection, request: Request) -> Answer:
-    earlier = await submission_store.earlier_answer(
-        pool, request.center_id, request.idempotency_key
-    )
-    assert earlier is not None
+async def _replay(
+    pool: asyncpg.Pool, request: Request, otherwise: Exception | None = None
+) -> Answer:
+    """The first answer to this Idempotency-Key; ``otherwise`` raised when it is new."""
+    earlier = await versions.earlier_answer(pool, request.center_id, request.idempotency_key)
+    if earlier is None:
+        assert otherwise is not None, "a replayed key that was never stored"
+        raise otherwise
     request_hash, answer = earlier
     if request_hash != request.fingerprint:
         raise IdempotencyKeyReused(request.idempotency_key)
     return Answer(answer, replayed=True)
-
-
-def _received_event(
-    request: Request,
-    submission_id: UUID,
-    version: int,
-    round_id: str,
-    received_at: datetime,
-    late: bool,
-) -> SubmissionReceived:
-    return SubmissionReceived(
-        submission_id=submission_id,
-        version=version,
-        receipt_number=receipt_number(round_id, request.center_id, version),
-        center_id=request.center_id,
-        round_id=round_id,
-        received_at=received_at,
-        late=late,
-        satisfaction=request.body.satisfaction,
-        checklist=request.body.checklist,
-    )
-
-
-def _audit(center_id: str, round_id: str, acceptance: Acceptance, remote_addr: str) -> AuditEntry:
-    """The submission's audit entry; its target (``submission:<id>/v<n>``) is set where the
-    version is known."""
-    return AuditEntry(
-        f"center:{center_id}",
-        "submission.create",
-        "",
-        {"round_id": round_id, "late": acceptance.late, "extension": acceptance.extension},
-        remote_addr,
-    )
-
-
-async def _submit_in_transaction(
-    pool: asyncpg.Pool, request: Request, remote_addr: str, received_at: datetime
-) -> Answer:
-    center_id, body = request.center_id, request.body
-    async with pool.acquire() as conn, conn.transaction():
-        started = await repository.start_version(
-            conn, center_id, request.idempotency_key, request.fingerprint, body.round_id
-        )
-        if not started["claimed"]:
-            return await _replay(conn, request)
-        round_ = repository.round_of(started)
-        if round_ is None:
-            raise SubmissionRefused(
-                "round_not_found", f"no round {body.round_id}", f"ไม่พบรอบ {body.round_id}"
-            )
-        acceptance = accept(round_, received_at, started["extension_until"])
-        submission_id: UUID = started["submission_id"]
-        version: int = started["version"]
-        received = _received_event(
-            request, submission_id, version, round_.id, received_at, acceptance.late
-        )
-        event = new_event(received, producer=SERVICE, occurred_at=received_at)
-        audit_entry = _audit(center_id, round_.id, acceptance, remote_addr)
-        await repository.store_version(
-            conn,
-            repository.NewVersion(
-                center_id=center_id,
-                idempotency_key=request.idempotency_key,
-                submission_id=submission_id,
-                version=version,
-                receipt_number=received.receipt_number,
-                received_at=received_at,
-                late=acceptance.late,
-                extension=acceptance.extension,
-                body=request.raw_body.decode(),
-                event=outbox_values(Topic.SUBMISSION_RECEIVED, center_id, event),
-                audit=replace(audit_entry, target=f"submission:{submission_id}/v{version}"),
-            ),
-        )
-    return Answer(
-        submission_store.receipt(
-            submission_id,
-            version,
-            received.receipt_number,
-            round_.id,
-            received_at,
-            acceptance.late,
-            acceptance.extension,
-        )
-    )
 
 
 async def note_score(conn: asyncpg.Connection, event: Envelope[SubmissionScored]) -> None:

@@ -1,4 +1,4 @@
-"""Submission versions written in batches (``version_batches``) on the real database: each
+"""Submission versions written in batches (``versions``) on the real database: each
 request gets its own outcome, a center's versions keep their order, and a conflict with
 another writer concerns only its own request."""
 
@@ -13,9 +13,9 @@ import asyncpg
 import pytest
 
 from services.intake import handlers
-from services.intake.adapters import submission_store, version_batches
-from services.intake.adapters.submission_store import FastVersion, RoundBook, RoundTerms
-from services.intake.adapters.version_batches import VersionWriter
+from services.intake.adapters import versions
+from services.intake.adapters.round_book import RoundBook, RoundTerms
+from services.intake.adapters.versions import NewVersion, VersionWriter
 from services.intake.domain.submissions import accept
 from shared.events import Envelope, SubmissionReceived
 from shared.submission import SubmissionBody
@@ -41,32 +41,36 @@ async def pool(isolated: Isolated, intake: Intake) -> AsyncIterator[asyncpg.Pool
 @pytest.fixture
 def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     sizes: list[int] = []
-    store_many = version_batches.store_many
+    store = versions.store
 
-    async def counted(pool: asyncpg.Pool, versions: list[FastVersion]) -> Any:
-        sizes.append(len(versions))
-        return await store_many(pool, versions)
+    async def counted(pool: asyncpg.Pool, written: list[NewVersion]) -> Any:
+        sizes.append(len(written))
+        return await store(pool, written)
 
-    monkeypatch.setattr(version_batches, "store_many", counted)
+    monkeypatch.setattr(versions, "store", counted)
     return sizes
 
 
 async def version(
     pool: asyncpg.Pool, center_id: str, key: str, respondents: int = 412
-) -> FastVersion:
+) -> NewVersion:
     terms = await RoundBook().terms(pool, ROUND)
     assert terms is not None
     return _version(terms, center_id, key, respondents)
 
 
-def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> FastVersion:
+def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> NewVersion:
     raw = json.dumps(submission_body(ROUND, respondents=respondents)).encode()
     request = handlers.Request(
-        center_id, SubmissionBody.model_validate_json(raw), raw, raw[:32], key
+        center_id=center_id,
+        body=SubmissionBody.model_validate_json(raw),
+        raw_body=raw,
+        idempotency_key=key,
+        remote_addr="127.0.0.1",
+        received_at=datetime.now(UTC),
     )
-    received_at = datetime.now(UTC)
-    acceptance = accept(terms.round, received_at, None)
-    return handlers.fast_version(request, terms, acceptance, "127.0.0.1", received_at)
+    acceptance = accept(terms.round, request.received_at, None)
+    return handlers.new_version(request, terms, acceptance)
 
 
 async def test_waiting_versions_go_together_each_with_its_own_outcome(
@@ -74,23 +78,23 @@ async def test_waiting_versions_go_together_each_with_its_own_outcome(
 ) -> None:
     writer = VersionWriter(max_batch=64, max_in_flight=1)
     earlier = await version(pool, "GECC-0003", "used")
-    assert not (await writer.store(pool, earlier)).replay  # alone: no batch
-    assert batch_sizes == []
+    assert not (await writer.write(pool, earlier)).replay  # alone: a batch of one
+    assert batch_sizes == [1]
     fresh = [await version(pool, c, f"k-{c}") for c in ("GECC-0001", "GECC-0002")]
     replayed = await version(pool, "GECC-0003", "used")
     stale = replace(
-        await version(pool, "GECC-0003", "k-stale"),
-        round=replace(earlier.round, due_at=earlier.round.due_at + timedelta(days=1)),
+        await version(pool, "GECC-0003", "k-stale"), due_at=earlier.due_at + timedelta(days=1)
     )
     amendments = [await version(pool, "GECC-0001", f"amend-{n}", 500 + n) for n in range(3)]
 
     outcomes = await asyncio.gather(
-        *(writer.store(pool, v) for v in [*fresh, replayed, stale, *amendments])
+        *(writer.write(pool, v) for v in [*fresh, replayed, stale, *amendments])
     )
 
     # The first goes alone; the others wait for it, then go at most one per center at a
-    # time: [0002, 0003 replayed, 0001 amended], [0003 stale, 0001 amended], the last alone.
-    assert batch_sizes == [3, 2]
+    # time: [0002, 0003 replayed, 0001 amended], which fails on the used key and is written
+    # again one by one, [0003 stale, 0001 amended], the last alone.
+    assert batch_sizes == [1, 1, 3, 1, 1, 1, 2, 1]
     a, b, again, old, *amended = outcomes
     assert (again.replay, again.submission_id) == (True, None)
     assert (old.replay, old.stale, old.submission_id) == (False, True, None)
@@ -131,9 +135,9 @@ async def test_a_key_racing_another_writer_fails_only_its_own_request(
     try:
         transaction = other.transaction()
         await transaction.start()
-        await submission_store.store(other, await version(pool, "GECC-0001", "raced"))
-        first = asyncio.ensure_future(writer.store(pool, blocker))
-        racing = [asyncio.ensure_future(writer.store(pool, v)) for v in batch]
+        await versions.store(other, [await version(pool, "GECC-0001", "raced")])
+        first = asyncio.ensure_future(writer.write(pool, blocker))
+        racing = [asyncio.ensure_future(writer.write(pool, v)) for v in batch]
         await asyncio.sleep(0.5)  # the batch now waits on the uncommitted key
         assert not any(r.done() for r in racing)
         await transaction.commit()
@@ -144,7 +148,8 @@ async def test_a_key_racing_another_writer_fails_only_its_own_request(
     # The batch failed on the key; written again alone, the request finds it committed.
     assert [getattr(r, "replay", None) for r in results] == [True, False, False]
     assert [getattr(r, "version", None) for r in results[1:]] == [1, 2]
-    assert batch_sizes == [3]
+    # The other writer's, the blocker's, the batch's, then each of its versions again.
+    assert batch_sizes == [1, 1, 3, 1, 1, 1]
     keys = await intake.fetch("SELECT idempotency_key FROM idempotency_keys ORDER BY 1")
     assert [k["idempotency_key"] for k in keys] == ["free", "free", "raced", "slow"]
 
@@ -153,13 +158,14 @@ async def test_an_error_of_one_request_fails_that_request_alone(
     pool: asyncpg.Pool, intake: Intake, batch_sizes: list[int]
 ) -> None:
     writer = VersionWriter(max_batch=64, max_in_flight=1)
-    first = asyncio.ensure_future(writer.store(pool, await version(pool, "GECC-0003", "first")))
+    first = asyncio.ensure_future(writer.write(pool, await version(pool, "GECC-0003", "first")))
     broken = replace(await version(pool, "GECC-0002", "k"), body="{not json")
     waiting = [await version(pool, "GECC-0001", "k"), broken]
     results = await asyncio.gather(
-        *(writer.store(pool, v) for v in waiting), first, return_exceptions=True
+        *(writer.write(pool, v) for v in waiting), first, return_exceptions=True
     )
-    assert batch_sizes == [2]  # the valid and the broken version went together
+    # The first alone, then the valid and the broken version together, then each again.
+    assert batch_sizes == [1, 2, 1, 1]
     assert results[0].version == 1  # type: ignore[union-attr]
     assert isinstance(results[1], asyncpg.InvalidTextRepresentationError)
     stored = await intake.fetch(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from services.intake.app import create_app
+from services.intake.entrypoints.http import SubmissionHeaders
 from services.intake.settings import IntakeSettings
 from shared.submission import SubmissionBody
 
@@ -42,8 +43,19 @@ def test_every_operation_documents_its_errors_as_problems(spec: dict[str, Any]) 
                     )
 
 
-def test_the_submission_body_is_the_shared_model(spec: dict[str, Any]) -> None:
-    body = spec["paths"]["/v1/submissions"]["post"]["requestBody"]["content"]
+def test_the_submission_route_is_documented_from_its_models(spec: dict[str, Any]) -> None:
+    submit = spec["paths"]["/v1/submissions"]["post"]
+    assert submit["parameters"] == [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": True,
+            "description": SubmissionHeaders.model_fields["idempotency_key"].description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    ]
+    assert submit["security"] == [{"HTTPBearer": []}]
+    body = submit["requestBody"]["content"]
     assert body["application/json"]["schema"] == {"$ref": "#/components/schemas/SubmissionBody"}
     assert spec["components"]["schemas"]["SubmissionBody"]["required"] == list(
         SubmissionBody.model_json_schema()["required"]

@@ -2,18 +2,15 @@
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters.audit import AUDIT_INSERT, AuditEntry
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round
 from shared.events import ExportStatus, SubmissionScored
-from shared.messaging.outbox import OUTBOX_INSERT
 
 
 def token_hash(token: str) -> bytes:
@@ -142,6 +139,12 @@ async def list_extensions(
     return [dict(r) for r in rows]
 
 
+async def extensions_until(conn: asyncpg.Connection, round_id: str) -> dict[str, datetime]:
+    """Until when each center with an extension in the round may submit."""
+    rows = await conn.fetch("SELECT center_id, until FROM extensions WHERE round_id = $1", round_id)
+    return {row["center_id"]: row["until"] for row in rows}
+
+
 async def center_office_path(conn: asyncpg.Connection, center_id: str) -> str | None:
     path: str | None = await conn.fetchval(
         "SELECT office_path FROM centers WHERE id = $1", center_id
@@ -189,102 +192,6 @@ async def audit_entries(
         limit,
     )
     return [dict(r) for r in rows]
-
-
-async def start_version(
-    conn: asyncpg.Connection, center_id: str, key: str, request_hash: bytes, round_id: str
-) -> asyncpg.Record:
-    """In one statement: claim the Idempotency-Key, read the round and any extension, and
-    take the next version of the center's submission for the round (created if new, and
-    locked until the transaction ends, so racing amendments get consecutive versions).
-
-    ``claimed`` is null when the key was used before: nothing else happened, and the earlier
-    request is read by ``submission_store.earlier_answer`` (a new statement, so it sees a
-    racing request that just committed). ``submission_id`` is null when the round does not
-    exist. A caller that refuses the submission after this rolls the transaction back,
-    version bump included.
-    """
-    row = await conn.fetchrow(
-        f"""
-        WITH claim AS (
-            INSERT INTO idempotency_keys (center_id, idempotency_key, request_hash)
-            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING true AS claimed
-        ), round AS (
-            SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $4
-        ), version AS (
-            INSERT INTO submissions (id, center_id, round_id, latest_version)
-            SELECT $5, $1, round.id, 1 FROM round WHERE EXISTS (SELECT FROM claim)
-            ON CONFLICT (center_id, round_id)
-            DO UPDATE SET latest_version = submissions.latest_version + 1
-            RETURNING id, latest_version
-        )
-        SELECT (SELECT claimed FROM claim) AS claimed,
-               (SELECT until FROM extensions WHERE round_id = $4 AND center_id = $1)
-                   AS extension_until,
-               version.id AS submission_id, version.latest_version AS version,
-               {", ".join(f"round.{c}" for c in ROUND_COLUMNS.split(", "))}
-        FROM (SELECT 1) AS one LEFT JOIN round ON true LEFT JOIN version ON true
-        """,
-        center_id,
-        key,
-        request_hash,
-        round_id,
-        uuid4(),
-    )
-    assert row is not None
-    return row
-
-
-def round_of(row: asyncpg.Record) -> Round | None:
-    return None if row["id"] is None else _round(row)
-
-
-@dataclass(frozen=True)
-class NewVersion:
-    """Everything written when a submission version is accepted."""
-
-    center_id: str
-    idempotency_key: str
-    submission_id: UUID
-    version: int
-    receipt_number: str
-    received_at: datetime
-    late: bool
-    extension: bool
-    body: str
-    event: tuple[UUID, str, str, bytes]
-    audit: AuditEntry
-
-
-async def store_version(conn: asyncpg.Connection, new: NewVersion) -> None:
-    """In one statement: the version row, its event in the outbox, the Idempotency-Key's
-    reference to the version (its answer), and the audit entry."""
-    await conn.execute(
-        f"""
-        WITH version AS (
-            INSERT INTO submission_versions
-                (submission_id, version, receipt_number, received_at, late, extension, body)
-            VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb)
-        ), event AS (
-            {OUTBOX_INSERT} VALUES ($8, $9, $10, $11)
-        ), audit AS (
-            {AUDIT_INSERT} VALUES ($12, $13, $14, $15::text::jsonb, $16)
-        )
-        UPDATE idempotency_keys SET submission_id = $1, version = $2
-        WHERE center_id = $17 AND idempotency_key = $18
-        """,
-        new.submission_id,
-        new.version,
-        new.receipt_number,
-        new.received_at,
-        new.late,
-        new.extension,
-        new.body,
-        *new.event,
-        *new.audit.values(),
-        new.center_id,
-        new.idempotency_key,
-    )
 
 
 async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[str, Any] | None:

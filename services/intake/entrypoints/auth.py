@@ -150,7 +150,11 @@ def principal(
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The principal ``Authentication`` found (the dependency documents the scheme)."""
-    found: Principal = request.scope["state"]["principal"]
+    return principal_in(request.scope)
+
+
+def principal_in(scope: Scope) -> Principal:
+    found: Principal = scope["state"]["principal"]
     return found
 
 

@@ -1,19 +1,17 @@
 """Intake's HTTP API for submissions (``/v1/submissions``)."""
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
-from starlette.datastructures import State
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, ValidationError
 
 from services.intake import handlers
-from services.intake.domain.principals import Principal
-from services.intake.entrypoints.auth import Caller, center_of, remote_addr
-from services.intake.entrypoints.openapi import problems, schema_of
+from services.intake.entrypoints.auth import Caller, center_of, client_address, principal_in
+from services.intake.entrypoints.openapi import operation, problems
 from services.intake.entrypoints.problems import NOT_FOUND, Problem, field_errors
 from shared.standards import StandardCatalog
 from shared.submission import SubmissionBody
@@ -35,26 +33,17 @@ class Receipt(BaseModel):
 
 MAX_IDEMPOTENCY_KEY = 255
 
-# The submission route reads its body and headers itself (one JSON pass in pydantic-core,
-# no dependency solving: it is the route every center calls), so its OpenAPI entry is
-# written out here.
-SUBMIT_OPENAPI: dict[str, Any] = {
-    "parameters": [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": True,
-            "description": "Unique per submission attempt; a retry with the same key and body"
-            " gets the first answer again",
-            "schema": {"type": "string", "maxLength": MAX_IDEMPOTENCY_KEY},
-        }
-    ],
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": schema_of(SubmissionBody)}},
-    },
-    "security": [{"HTTPBearer": []}],
-}
+
+class SubmissionHeaders(BaseModel):
+    """The headers of a submission besides the credentials."""
+
+    idempotency_key: str = Field(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=MAX_IDEMPOTENCY_KEY,
+        description="Unique per submission attempt; a retry with the same key and body gets"
+        " the first answer again",
+    )
 
 
 def invalid(reason_en: str, reason_th: str, errors: list[dict[str, Any]]) -> Problem:
@@ -89,42 +78,33 @@ def check_against_standard(catalog: StandardCatalog, body: SubmissionBody) -> No
     response_model=Receipt,
     summary="Submit or amend the caller's report for a round",
     responses=problems(403, 409),
-    openapi_extra=SUBMIT_OPENAPI,
+    openapi_extra=operation(SubmissionBody, SubmissionHeaders),
 )
-async def submit(who: Caller, request: Request) -> JSONResponse:
-    # Served by SubmissionFastPath in front of the framework; this door documents the route
-    # and answers the same when the app runs without that middleware.
-    answer = await accept_submission(
-        request.app.state, who, request.headers.raw, await request.body(), remote_addr(request)
-    )
-    return JSONResponse(answer.body, status_code=201, headers=replay_headers(answer))
-
-
-async def accept_submission(
-    state: State,
-    who: Principal,
-    headers: Sequence[tuple[bytes, bytes]],
-    raw_body: bytes,
-    remote_addr: str,
-) -> handlers.Answer:
-    """A center's report: keyed, validated in one pass, checked against its standard, then
-    stored (see handlers.submit)."""
-    center_id = center_of(who)
-    idempotency_key = idempotency_key_of(headers)
+async def submit(request: Request) -> Response:
+    """The route every center calls: it reads its headers and body itself (one JSON pass in
+    pydantic-core, no dependency to solve); its OpenAPI entry comes from the same models."""
+    scope = request.scope
+    state = request.app.state
+    center_id = center_of(principal_in(scope))
+    idempotency_key = idempotency_key_of(scope["headers"])
+    raw_body = await request.body()
     body = parse_body(raw_body)
     check_against_standard(state.catalog, body)
-    runtime = state.runtime
-    return await handlers.submit(
-        runtime.pool,
+    answer = await handlers.submit(
+        state.runtime.pool,
         state.rounds,
         state.writes,
-        center_id,
-        body,
-        raw_body,
-        idempotency_key,
-        remote_addr,
-        runtime.clock.now(),
+        handlers.Request(
+            center_id=center_id,
+            body=body,
+            raw_body=raw_body,
+            idempotency_key=idempotency_key,
+            remote_addr=client_address(scope),
+            received_at=state.runtime.clock.now(),
+        ),
     )
+    content = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(content, 201, replay_headers(answer), "application/json")
 
 
 def replay_headers(answer: handlers.Answer) -> dict[str, str]:

@@ -41,6 +41,32 @@ def schema_of(model: type[BaseModel]) -> dict[str, Any]:
     return {"$ref": COMPONENT.format(model=model.__name__)}
 
 
+def operation(body: type[BaseModel], headers: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` of a route that reads its body and headers itself: the body as
+    ``body`` (added to the components by ``document``), each field of ``headers`` a header
+    parameter, and the bearer token every /v1 route needs."""
+    schema = headers.model_json_schema()
+    required = set(schema.get("required", ()))
+    parameters = [
+        {
+            "name": name,
+            "in": "header",
+            "required": name in required,
+            "description": field.pop("description", ""),
+            "schema": {key: value for key, value in field.items() if key != "title"},
+        }
+        for name, field in schema["properties"].items()
+    ]
+    return {
+        "parameters": parameters,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema_of(body)}},
+        },
+        "security": [{"HTTPBearer": []}],
+    }
+
+
 def document(app: FastAPI, *models: type[BaseModel]) -> None:
     """Add ``models`` (and ProblemDetails) with everything they refer to to the app's
     components."""
