@@ -1,7 +1,5 @@
 """Intake use cases."""
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,27 +8,20 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from services.intake.adapters import announcements, audit, repository, versions
-from services.intake.adapters.round_book import RoundBook, RoundTerms
+from services.intake.adapters.round_book import RoundBook
 from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window, date_problems
-from services.intake.domain.submissions import (
-    Acceptance,
-    SubmissionRefused,
-    accept,
-    receipt_prefix,
-)
+from services.intake.domain.submissions import Report, SubmissionRefused, accept, receipt
 from shared.events import (
     Envelope,
     ExportRequested,
     ExportStatus,
-    SubmissionReceived,
     SubmissionScored,
     new_event,
 )
 from shared.messaging.outbox import enqueue
-from shared.submission import SubmissionBody
 from shared.topics import Topic
 
 SERVICE = "intake"
@@ -60,28 +51,12 @@ class Answer:
     replayed: bool = False
 
 
-@dataclass(frozen=True)
-class Request:
-    """A center's report as it arrived: validated, with the raw text stored and hashed."""
-
-    center_id: str
-    body: SubmissionBody
-    raw_body: bytes
-    idempotency_key: str
-    remote_addr: str
-    received_at: datetime
-
-    @property
-    def fingerprint(self) -> bytes:
-        return hashlib.sha256(self.raw_body).digest()
-
-
 # A round's dates can change between reading them and writing; read again this often.
 ATTEMPTS = 3
 
 
 async def submit(
-    pool: asyncpg.Pool, rounds: RoundBook, writes: VersionWriter, request: Request
+    pool: asyncpg.Pool, rounds: RoundBook, writes: VersionWriter, request: Report
 ) -> Answer:
     """Store a new version of the center's submission with its event, Idempotency-Key and
     audit entry (one statement, batched with the others waiting: ``versions``); a repeated
@@ -107,20 +82,19 @@ async def submit(
             if attempt > 0:
                 return await _replay(pool, request, refusal)
             continue
-        outcome = await writes.write(pool, new_version(request, terms, acceptance))
+        outcome = await writes.write(pool, versions.NewVersion.of(request, terms, acceptance))
         if outcome.replay:
             return await _replay(pool, request)
         if not outcome.stale:
             assert outcome.submission_id and outcome.version and outcome.receipt_number
             return Answer(
-                versions.receipt(
+                receipt(
                     outcome.submission_id,
                     outcome.version,
                     outcome.receipt_number,
                     round_id,
                     request.received_at,
-                    acceptance.late,
-                    acceptance.extension,
+                    acceptance,
                 )
             )
     raise RoundChanging(round_id)
@@ -130,42 +104,8 @@ class RoundChanging(Exception):
     """The round's dates changed under every attempt to write (an operator is moving them)."""
 
 
-def new_version(request: Request, terms: RoundTerms, acceptance: Acceptance) -> versions.NewVersion:
-    center_id, round_ = request.center_id, terms.round
-    audit_details = {
-        "round_id": round_.id,
-        "late": acceptance.late,
-        "extension": acceptance.extension,
-    }
-    return versions.NewVersion(
-        round_id=round_.id,
-        opens_at=round_.opens_at,
-        due_at=round_.due_at,
-        closes_at=round_.closes_at,
-        extension_until=terms.extension_until(center_id),
-        center_id=center_id,
-        idempotency_key=request.idempotency_key,
-        request_hash=request.fingerprint,
-        new_submission_id=uuid4(),
-        receipt_prefix=receipt_prefix(round_.id, center_id),
-        received_at=request.received_at,
-        late=acceptance.late,
-        extension=acceptance.extension,
-        body=request.raw_body.decode(),
-        event_id=uuid4(),
-        event_type=SubmissionReceived.event_type.value,
-        event_schema_version=SubmissionReceived.schema_version,
-        producer=SERVICE,
-        topic=Topic.SUBMISSION_RECEIVED.value,
-        actor=f"center:{center_id}",
-        action="submission.create",
-        details=json.dumps(audit_details),
-        remote_addr=request.remote_addr,
-    )
-
-
 async def _replay(
-    pool: asyncpg.Pool, request: Request, otherwise: Exception | None = None
+    pool: asyncpg.Pool, request: Report, otherwise: Exception | None = None
 ) -> Answer:
     """The first answer to this Idempotency-Key; ``otherwise`` raised when it is new."""
     earlier = await versions.earlier_answer(pool, request.center_id, request.idempotency_key)

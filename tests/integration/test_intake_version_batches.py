@@ -12,11 +12,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.intake import handlers
 from services.intake.adapters import versions
 from services.intake.adapters.round_book import RoundBook, RoundTerms
 from services.intake.adapters.versions import NewVersion, VersionWriter
-from services.intake.domain.submissions import accept
+from services.intake.domain.submissions import Report, accept
 from shared.events import Envelope, SubmissionReceived
 from shared.submission import SubmissionBody
 from shared.topics import Topic
@@ -61,7 +60,7 @@ async def version(
 
 def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> NewVersion:
     raw = json.dumps(submission_body(ROUND, respondents=respondents)).encode()
-    request = handlers.Request(
+    report = Report(
         center_id=center_id,
         body=SubmissionBody.model_validate_json(raw),
         raw_body=raw,
@@ -69,8 +68,8 @@ def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> N
         remote_addr="127.0.0.1",
         received_at=datetime.now(UTC),
     )
-    acceptance = accept(terms.round, request.received_at, None)
-    return handlers.new_version(request, terms, acceptance)
+    acceptance = accept(terms.round, report.received_at, None)
+    return NewVersion.of(report, terms, acceptance)
 
 
 async def test_waiting_versions_go_together_each_with_its_own_outcome(

@@ -20,17 +20,24 @@ so that only the version at fault sees its error.
 """
 
 import asyncio
+import json
 import typing
 from collections import deque
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
 from services.intake.adapters.audit import AUDIT_INSERT
+from services.intake.adapters.round_book import RoundTerms
+from services.intake.domain.submissions import Acceptance, Report, receipt, receipt_prefix
+from shared.events import SubmissionReceived
 from shared.messaging.outbox import OUTBOX_INSERT
+from shared.topics import Topic
+
+PRODUCER = "intake"
 
 Connection: typing.TypeAlias = asyncpg.Pool | asyncpg.Connection
 
@@ -66,6 +73,40 @@ class NewVersion:
     action: str
     details: str
     remote_addr: str
+
+    @classmethod
+    def of(cls, report: Report, terms: RoundTerms, acceptance: Acceptance) -> "NewVersion":
+        center_id, round_ = report.center_id, terms.round
+        audit_details = {
+            "round_id": round_.id,
+            "late": acceptance.late,
+            "extension": acceptance.extension,
+        }
+        return cls(
+            round_id=round_.id,
+            opens_at=round_.opens_at,
+            due_at=round_.due_at,
+            closes_at=round_.closes_at,
+            extension_until=terms.extension_until(center_id),
+            center_id=center_id,
+            idempotency_key=report.idempotency_key,
+            request_hash=report.fingerprint,
+            new_submission_id=uuid4(),
+            receipt_prefix=receipt_prefix(round_.id, center_id),
+            received_at=report.received_at,
+            late=acceptance.late,
+            extension=acceptance.extension,
+            body=report.raw_body.decode(),
+            event_id=uuid4(),
+            event_type=SubmissionReceived.event_type.value,
+            event_schema_version=SubmissionReceived.schema_version,
+            producer=PRODUCER,
+            topic=Topic.SUBMISSION_RECEIVED.value,
+            actor=f"center:{center_id}",
+            action="submission.create",
+            details=json.dumps(audit_details),
+            remote_addr=report.remote_addr,
+        )
 
 
 SQL_TYPES = {
@@ -305,28 +346,5 @@ async def earlier_answer(
         row["receipt_number"],
         row["round_id"],
         row["received_at"],
-        row["late"],
-        row["extension"],
+        Acceptance(late=row["late"], extension=row["extension"]),
     )
-
-
-def receipt(
-    submission_id: UUID,
-    version: int,
-    receipt_number: str,
-    round_id: str,
-    received_at: datetime,
-    late: bool,
-    extension: bool,
-) -> dict[str, Any]:
-    """The answer to an accepted submission (and to every repetition of its request)."""
-    return {
-        "submission_id": str(submission_id),
-        "version": version,
-        "receipt_number": receipt_number,
-        "round_id": round_id,
-        "received_at": received_at.isoformat(),
-        "late": late,
-        "extension": extension,
-        "status": "received",
-    }

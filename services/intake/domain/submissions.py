@@ -1,9 +1,29 @@
-"""Rules for accepting a submission version."""
+"""Rules for accepting a submission version, and the receipt it gets."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 from services.intake.domain.rounds import Round, Window
+from shared.submission import SubmissionBody
+
+
+@dataclass(frozen=True)
+class Report:
+    """A center's report as it arrived: validated, its raw text kept to store and hash."""
+
+    center_id: str
+    body: SubmissionBody
+    raw_body: bytes
+    idempotency_key: str
+    remote_addr: str
+    received_at: datetime
+
+    @property
+    def fingerprint(self) -> bytes:
+        return hashlib.sha256(self.raw_body).digest()
 
 
 class SubmissionRefused(Exception):
@@ -49,3 +69,24 @@ def receipt_prefix(round_id: str, center_id: str) -> str:
 
 def receipt_number(round_id: str, center_id: str, version: int) -> str:
     return f"{receipt_prefix(round_id, center_id)}{version}"
+
+
+def receipt(
+    submission_id: UUID,
+    version: int,
+    receipt_number: str,
+    round_id: str,
+    received_at: datetime,
+    acceptance: Acceptance,
+) -> dict[str, Any]:
+    """The answer to an accepted submission (and to every repetition of its request)."""
+    return {
+        "submission_id": str(submission_id),
+        "version": version,
+        "receipt_number": receipt_number,
+        "round_id": round_id,
+        "received_at": received_at.isoformat(),
+        "late": acceptance.late,
+        "extension": acceptance.extension,
+        "status": "received",
+    }

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from services.intake import handlers
+from services.intake.domain.submissions import Report
 from services.intake.entrypoints.auth import Caller, center_of, client_address, principal_in
 from services.intake.entrypoints.openapi import operation, problems
 from services.intake.entrypoints.problems import NOT_FOUND, Problem, field_errors
@@ -94,7 +95,7 @@ async def submit(request: Request) -> Response:
         state.runtime.pool,
         state.rounds,
         state.writes,
-        handlers.Request(
+        Report(
             center_id=center_id,
             body=body,
             raw_body=raw_body,
