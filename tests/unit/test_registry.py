@@ -1,13 +1,17 @@
 """The generated GECC registry: its 2022 shape, uniqueness, determinism and scale."""
 
+import hashlib
 import re
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from gecc.cli import app
 from services.intake.domain.centers import Center
 from services.intake.domain.registry import (
     BANGKOK_DISTRICTS,
@@ -18,6 +22,23 @@ from services.intake.domain.registry import (
 )
 
 KNOWN_PATHS = {office.path for office in OFFICES}
+
+# SHA-256 of generate_registry(count, seed), a center a line with its fields tab-separated,
+# recorded from services/intake/domain/registry.py at d82afcd: demos, benchmarks and
+# operators' files rely on the same arguments giving the same registry.
+PINNED = {
+    (0, 2570): "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    (5, 2570): "d442d80b4f7487c5ade2b97b6a5602d5592873227621f2a305512d417739d330",
+    (9, 1): "efe11bf7e3d8fe3d237bbbe4fbbcc3b50483bf8a0f4c3585760d84ec15ed47e2",
+    (10, 2570): "166a22dc7e02b6d83ea74cb9879efe59db7ead81affa0d9db5c5dbb5ed216995",
+    (88, 7): "bccb1d4739f05eca2b5795d534c081dac1835d46a2088f4127f52c84228fb285",
+    (300, 42): "2ebf448e223e72b71b638267ff75bd23ef5389ad5d5d546d8fc5502faf78b8ab",
+    (1343, 2570): "6f21c20e5fb0acde142b35a496ab5048c0cbac4d431605ab3da3b5354dd4fc48",
+    (1343, 2571): "40c9af4a4889a0c171fee9a35825af296d44caeb8b144e11e04a6b5b8522f570",
+    (5000, 2570): "01d943746615c15f52813ffc448723b6c75c7b1ffc35262041fdd1b69ff0d7cc",
+}
+# SHA-256 of the file `gecc centers generate --count 1343` wrote at d82afcd.
+PINNED_FILE_1343 = "a1ae7227a621228066b960e1fb3c03d869e5efa36a2c4e463f1043fb55099261"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +90,35 @@ def test_the_same_arguments_give_the_same_registry_another_seed_another(
 ) -> None:
     assert generate_registry(1343, 2570) == registry
     assert generate_registry(1343, 2571) != registry
+
+
+@pytest.mark.parametrize(("count", "seed"), sorted(PINNED))
+def test_the_generated_registry_is_the_one_pinned(count: int, seed: int) -> None:
+    lines = "".join(
+        "\t".join(
+            (
+                c.id,
+                c.name_th,
+                c.name_en,
+                c.office_path,
+                c.province,
+                c.certified_until.isoformat() if c.certified_until else "",
+                ";".join(c.contact_emails),
+            )
+        )
+        + "\n"
+        for c in generate_registry(count, seed)
+    )
+    assert hashlib.sha256(lines.encode("utf-8")).hexdigest() == PINNED[count, seed]
+
+
+def test_gecc_centers_generate_writes_the_pinned_file(tmp_path: Path) -> None:
+    out = tmp_path / "registry.csv"
+    generated = CliRunner().invoke(
+        app, ["centers", "generate", "--count", "1343", "--out", str(out)]
+    )
+    assert generated.exit_code == 0, generated.output
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == PINNED_FILE_1343
 
 
 def test_every_center_reports_through_a_pmo_office(registry: list[Center]) -> None:
