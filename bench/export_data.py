@@ -21,7 +21,7 @@ from uuid import UUID
 import asyncpg
 
 from gecc.bootstrap import quote_ident
-from services.intake.domain.registry import CENTERS_2022, generate_registry
+from gecc.registry_generator import CENTERS_2022, generate_registry
 from services.intake.domain.rounds import Round, default_round
 from services.intake.domain.submissions import receipt_number
 from services.scoring.domain.scoring import Sample, judge

@@ -32,9 +32,9 @@ from bench.load import RawConnection
 from bench.machine import CpuProbe, ProcessFinder, describe, listener, with_children
 from gecc.demo import DEMO_ROUND, fresh_state, prepare
 from gecc.demo_reports import report
+from gecc.registry_generator import generate_registry
 from gecc.stack import services, stack
 from gecc.stack.config import StackConfig
-from services.intake.domain.registry import generate_registry
 from shared.database import connect
 from shared.standards import default_standards_dir, load_catalog
 from shared.topics import SERVICES

@@ -26,12 +26,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from gecc.bootstrap import ensure_topics, quote_ident
 from gecc.demo_reports import pick_profile, report
+from gecc.registry_generator import generate_registry
 from gecc.stack import stack
 from gecc.stack.config import SUPERUSER, StackConfig
 from gecc.stack.database import prepare_database
 from services.intake import admin
 from services.intake.domain.centers import Center
-from services.intake.domain.registry import generate_registry
 from services.notifier import admin as notifier_admin
 from services.notifier.domain.recipients_file import demo_recipients
 from shared.clock import Clock, build_clock

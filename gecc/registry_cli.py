@@ -12,10 +12,10 @@ from uuid import UUID
 import typer
 
 from gecc.cli_database import fail, on_database
+from gecc.registry_generator import CENTERS_2022, generate_registry
 from services.intake import admin
 from services.intake.domain.centers import Center
 from services.intake.domain.principals import PrincipalKind
-from services.intake.domain.registry import CENTERS_2022, generate_registry
 from services.intake.domain.registry_file import (
     RegistryFileError,
     decode_registry,

@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.submission import Code, StandardId, SubmissionBody
+from shared.validation import validation_problems
 
 Area = Literal["physical", "quality", "outcome"]
 AREAS: tuple[Area, ...] = ("physical", "quality", "outcome")
@@ -137,9 +138,7 @@ def load_standard(path: Path) -> Standard:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise StandardError(f"{path}: cannot read: {error}") from error
     except ValidationError as error:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in error.errors()
-        )
+        details = validation_problems(error, "(file)")
         raise StandardError(f"{path}: invalid standard: {details}") from error
     if path.stem != standard.id:
         raise StandardError(f"{path}: file name must be the standard id {standard.id!r}.toml")

@@ -20,6 +20,7 @@ from shared.signing import (
     parse_timestamp,
     verify_signature,
 )
+from shared.validation import validation_problems
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -179,11 +180,7 @@ def _validate(model: type[M], raw: dict[str, Any]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
-            for issue in error.errors()[:10]
-        )
-        raise Refusal(422, "invalid_body", problems) from None
+        raise Refusal(422, "invalid_body", validation_problems(error, "body", most=10)) from None
 
 
 def _same(name: str, in_body: object, in_path: object) -> None:

@@ -22,12 +22,12 @@ import pytest
 from aiokafka.errors import KafkaError
 from prometheus_client.parser import text_string_to_metric_families
 
+from gecc.registry_generator import generate_registry
 from gecc.stack import kafka, postgres, processes
 from gecc.stack.config import StackConfig
 from gecc.stack.stack import down, up
 from gecc.stack.state import ProcessRecord, load_state
 from services.intake import admin
-from services.intake.domain.registry import generate_registry
 from shared.topics import SERVICES, Topic, TopicNames
 from tests.support.kafka import read_all
 from tests.support.samples import submission_body

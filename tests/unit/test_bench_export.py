@@ -10,8 +10,8 @@ from bench import export_data, fixtures
 from bench.export import Options, Result, Span, Stopwatch, parse_args
 from bench.export_report import render
 from bench.export_writers import FORMATS, write_alone
+from gecc.registry_generator import CENTERS_2022, generate_registry
 from services.export.domain.dataset import RegisteredCenter, build_records
-from services.intake.domain.registry import CENTERS_2022, generate_registry
 
 REASON_CODES = {
     "mandatory_item_not_met",

@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
+from gecc.registry_generator import generate_registry
 from services.intake.domain import registry_file
 from services.intake.domain.centers import Center
-from services.intake.domain.registry import generate_registry
 from services.intake.domain.registry_file import (
     COLUMNS,
     RegistryFileError,
