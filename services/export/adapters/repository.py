@@ -150,36 +150,14 @@ async def create_export(
 
 
 EXPORT_COLUMNS = """id, round_id, kind, trigger, request_id, state, records, batches,
-    batches_acked, attempts, last_error, counts, acknowledged, manifest_call, directory,
-    created_at, updated_at"""
-
-
-def _export(row: asyncpg.Record) -> Export:
-    return Export(
-        id=row["id"],
-        round_id=row["round_id"],
-        kind=row["kind"],
-        trigger=row["trigger"],
-        request_id=row["request_id"],
-        state=row["state"],
-        records=row["records"],
-        batches=row["batches"],
-        batches_acknowledged=row["batches_acked"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        counts=row["counts"],
-        acknowledged=row["acknowledged"],
-        manifest_call=row["manifest_call"],
-        directory=row["directory"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    batches_acked AS batches_acknowledged, attempts, last_error, counts, acknowledged,
+    manifest_call, directory, created_at, updated_at"""
 
 
 async def get_export(conn: asyncpg.Connection, export_id: UUID) -> Export:
     row = await conn.fetchrow(f"SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1", export_id)
     assert row is not None
-    return _export(row)
+    return Export(**dict(row))
 
 
 async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> Export | None:
@@ -196,7 +174,7 @@ async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> Export
         """,
         lease_seconds,
     )
-    return None if row is None else _export(row)
+    return None if row is None else Export(**dict(row))
 
 
 async def release(conn: asyncpg.Connection, export_id: UUID) -> None:
