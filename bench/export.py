@@ -1,16 +1,18 @@
 """Benchmark of the export to OPS/PMO: time to build and to deliver a round of N centers with
-the real ``Exporter`` (``services.export``), beside two baselines measured in the same run on
-the same data:
+the export service's own use cases (``services.export.handlers``), beside two baselines
+measured in the same run on the same data:
 
-- build (``Exporter.build``: records from the export schema, JSONL + CSV + XLSX + manifest,
+- build (``handlers.build``: records from the export schema, JSONL + CSV + XLSX + manifest,
   batches of 500 with their bodies and the fingerprints stored in PostgreSQL) against
-  **baseline a, records only**: the same fetch and ``build_records``, the records written as
+  **baseline a, records only**: the same ``handlers.round_records``, the records written as
   JSON Lines to one file, nothing else;
-- delivery (``Exporter.deliver``: each batch POSTed signed through ``PmoClient`` and
+- delivery (``handlers.deliver``: each batch POSTed signed through ``PmoClient`` and
   acknowledged in the database, then the manifest and the reconciliation) against
   **baseline b, raw delivery**: the same batch bodies and manifest (under a new export id,
   so the receiver stores them again) POSTed one after the other with a plain httpx client,
   signed before the clock starts, nothing written to the database.
+
+Where the time goes inside each is what the use cases time themselves (``Timings``).
 
 Both go to the reference receiver (``python -m gecc.pmo_receiver``) started for the run.
 Usage::
@@ -30,15 +32,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
-from unittest import mock
+from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
@@ -56,14 +56,14 @@ from bench.machine import CpuProbe, describe, listener, with_children
 from gecc.bootstrap import on_database, prepare_database, quote_ident, with_login
 from gecc.pmo_receiver import API_PREFIX
 from gecc.pmo_receiver.client import signed_headers
+from services.export import handlers
 from services.export.adapters import repository
 from services.export.adapters.pmo import PmoClient
 from services.export.domain import batches as batching
 from services.export.domain import dataset
-from services.export.domain.dataset import ExportRecord, LatestVersion, RegisteredCenter
-from services.export.entrypoints import exporter as exporter_module
-from services.export.entrypoints.exporter import Exporter
-from services.export.metrics import ExportMetrics
+from services.export.domain.dataset import ExportRecord
+from services.export.domain.files import MANIFEST
+from services.export.metrics import ExportMetrics, Timings
 from shared.database import create_pool
 from shared.retry import RetryPolicy
 
@@ -76,9 +76,6 @@ SECRET = "gecc-bench-export-secret"
 # exporter counts a failed attempt and returns), so the bench allows more.
 PMO_TIMEOUT = 60.0
 LIBRARIES = ("openpyxl", "httpx", "asyncpg", "uvicorn", "starlette", "pydantic")
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m bench.export",
         description=(
-            "Time to build and deliver a round's export with the real Exporter, beside a"
+            "Time to build and deliver a round's export with the export's use cases, beside a"
             " records-only build (a) and a raw delivery of the same bodies (b) in the same run."
         ),
     )
@@ -117,7 +114,7 @@ def parse_args(argv: list[str] | None) -> Options:
     add("--json", dest="json_path", type=Path, help="also write the results here")
     add("--keep", action="store_true", help="keep the temporary directory (files, logs)")
     add("--batch-size", type=int, default=batching.BATCH_SIZE, help="records per batch (500)")
-    add("--no-breakdown", dest="breakdown", action="store_false", help="no timing wrappers")
+    add("--no-breakdown", dest="breakdown", action="store_false", help="no parts table")
     add("--no-formats", dest="formats", action="store_false", help="skip writers-alone timing")
     add("--unscored", type=float, default=0.0, help="share of latest versions not yet scored")
     add("--quiet-wait", type=float, default=60.0, help="seconds to wait for an idle machine")
@@ -158,73 +155,30 @@ class Clock:
             span.cores = {k: round(v, 3) for k, v in cores.items()}
 
 
-class Stopwatch:
-    """Seconds spent inside wrapped functions, by label (the parts of a build or delivery)."""
-
-    def __init__(self) -> None:
-        self.seconds: defaultdict[str, float] = defaultdict(float)
-        self.calls: Counter[str] = Counter()
-
-    def sync(self, label: str, function: Callable[P, R]) -> Callable[P, R]:
-        def timed(*args: P.args, **kwargs: P.kwargs) -> R:
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds[label] += time.perf_counter() - started
-                self.calls[label] += 1
-
-        return timed
-
-    def awaited(self, label: str, function: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        async def timed(*args: P.args, **kwargs: P.kwargs) -> R:
-            started = time.perf_counter()
-            try:
-                return await function(*args, **kwargs)
-            finally:
-                self.seconds[label] += time.perf_counter() - started
-                self.calls[label] += 1
-
-        return timed
-
-
-# Parts of Exporter.build and Exporter.deliver: the functions the exporter calls, timed.
+# Parts of handlers.build and handlers.deliver, as they time themselves.
 BUILD_PARTS = ("records", "files", "bodies", "fingerprints", "save")
 DELIVERY_PARTS = ("read", "post", "ack", "manifest")
 
 
-@contextmanager
-def instrumented(watch: Stopwatch, pmo: PmoClient) -> Iterator[None]:
-    """Timing wrappers around what the exporter calls; the code itself is unchanged."""
-    patches: list[AbstractContextManager[Any]] = [
-        mock.patch.object(
-            exporter_module, "write_dataset", watch.sync("files", exporter_module.write_dataset)
-        ),
-        mock.patch.object(batching, "batch_body", watch.sync("bodies", batching.batch_body)),
-        mock.patch.object(dataset, "fingerprint", watch.sync("fingerprints", dataset.fingerprint)),
-        mock.patch.object(repository, "save_built", watch.awaited("save", repository.save_built)),
-        mock.patch.object(
-            repository, "unacked_batches", watch.awaited("read", repository.unacked_batches)
-        ),
-        mock.patch.object(repository, "ack_batch", watch.awaited("ack", repository.ack_batch)),
-        mock.patch.object(pmo, "send_batch", watch.awaited("post", pmo.send_batch)),
-        mock.patch.object(pmo, "send_manifest", watch.awaited("manifest", pmo.send_manifest)),
-    ]
-    with ExitStack() as stack:
-        for patch in patches:
-            stack.enter_context(patch)
-        yield
+class RecordingPmo(PmoClient):
+    """The real client; each call's body also kept, for baseline b to send the same bytes."""
 
+    def __init__(self, client: httpx.AsyncClient, base_url: str, secret: str) -> None:
+        super().__init__(client, base_url, secret)
+        self.batches: list[tuple[int, bytes]] = []
+        self.manifest = b""
 
-class TimedExporter(Exporter):
-    """The real exporter; ``records`` timed on ``watch`` when there is one."""
+    async def send_batch(
+        self, round_id: str, number: int, idempotency_key: str, body: bytes
+    ) -> dict[str, Any]:
+        self.batches.append((number, body))
+        return await super().send_batch(round_id, number, idempotency_key, body)
 
-    watch: Stopwatch | None = None
-
-    async def records(self, conn: asyncpg.Connection, round_id: str) -> list[ExportRecord]:
-        if self.watch is None:
-            return await super().records(conn, round_id)
-        return await self.watch.awaited("records", super().records)(conn, round_id)
+    async def send_manifest(
+        self, round_id: str, idempotency_key: str, body: bytes
+    ) -> dict[str, Any]:
+        self.manifest = body
+        return await super().send_manifest(round_id, idempotency_key, body)
 
 
 # -- the receiver ---------------------------------------------------------------------------
@@ -300,7 +254,7 @@ class Context:
     options: Options
     db: BenchDatabase
     pool: asyncpg.Pool
-    pmo: PmoClient
+    client: httpx.AsyncClient
     receiver: Receiver
     clock: Clock
     work: Path
@@ -317,17 +271,12 @@ def _records_jsonl(path: Path, records: list[ExportRecord]) -> None:
 
 
 async def fetch_records(pool: asyncpg.Pool, round_id: str) -> list[ExportRecord]:
-    """What ``Exporter.records`` does, written out: the registry, the latest versions."""
     async with pool.acquire() as conn:
-        centers = [RegisteredCenter(**dict(r)) for r in await repository.registered_centers(conn)]
-        latest = [
-            LatestVersion(**dict(r)) for r in await repository.latest_versions(conn, round_id)
-        ]
-    return dataset.build_records(round_id, centers, latest)
+        return await handlers.round_records(conn, round_id)
 
 
 async def records_only(ctx: Context, result: Result, round_id: str) -> list[ExportRecord]:
-    """Baseline a: fetch + build_records + one JSONL file (in a thread, as write_dataset)."""
+    """Baseline a: round_records + one JSONL file (in a thread, as write_dataset)."""
     path = ctx.work / "baseline-a" / f"{result.centers}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with ctx.clock.phase(result.records_only):
@@ -341,68 +290,56 @@ async def records_only(ctx: Context, result: Result, round_id: str) -> list[Expo
     return records
 
 
-async def export_round(
-    ctx: Context, result: Result, round_id: str, exporter: TimedExporter
-) -> UUID:
-    """The real export, as ``work_once`` runs it: claimed, built, delivered."""
+async def export_round(ctx: Context, result: Result, round_id: str, pmo: RecordingPmo) -> UUID:
+    """The real export, as the exporter's ``work_once`` runs it: claimed, built, delivered."""
     async with ctx.pool.acquire() as conn:
         export_id = await repository.create_export(conn, round_id, "full", "operator", uuid4())
         claimed = await repository.claim_export(conn, 60.0)
-    assert export_id is not None and claimed is not None and claimed["id"] == export_id
-    watch = Stopwatch()
-    exporter.watch = watch if ctx.options.breakdown else None
-    with ExitStack() as stack:
-        if ctx.options.breakdown:
-            stack.enter_context(instrumented(watch, ctx.pmo))
-        with ctx.clock.phase(result.total):
-            with ctx.clock.phase(result.build):
-                built = await exporter.build(claimed)
-            build_watch = dict(watch.seconds)
-            with ctx.clock.phase(result.delivery):
-                await exporter.deliver(built)
+    assert export_id is not None and claimed is not None and claimed.id == export_id
+    metrics = ExportMetrics(CollectorRegistry())
+    # A failed attempt ends the delivery (the export waits for a retry), and the run below.
+    policy = RetryPolicy(max_attempts=1)
+    build, delivery = Timings(), Timings()
+    with ctx.clock.phase(result.total):
+        with ctx.clock.phase(result.build):
+            built = await handlers.build(
+                claimed, ctx.pool, ctx.work / "exports", ctx.options.batch_size, metrics, build
+            )
+        with ctx.clock.phase(result.delivery):
+            await handlers.deliver(built, ctx.pool, pmo, policy, metrics, delivery)
     if ctx.options.breakdown:
-        result.build_parts = {k: build_watch.get(k, 0.0) for k in BUILD_PARTS}
-        result.delivery_parts = {k: watch.seconds.get(k, 0.0) for k in DELIVERY_PARTS}
+        result.build_parts = {k: build.seconds.get(k, 0.0) for k in BUILD_PARTS}
+        result.delivery_parts = {k: delivery.seconds.get(k, 0.0) for k in DELIVERY_PARTS}
     async with ctx.pool.acquire() as conn:
         done = await repository.get_export(conn, export_id)
-        result.batch_bytes = int(
-            await conn.fetchval(
-                "SELECT coalesce(sum(length(body)), 0) FROM export_batches WHERE export_id = $1",
-                export_id,
-            )
-        )
-    result.state, result.records, result.batches = done["state"], done["records"], done["batches"]
-    result.counts = {k: v for k, v in done["counts"].items() if k != "total"}
-    result.file_bytes.update({f["name"]: f["bytes"] for f in done["manifest"]["files"]})
+    result.state, result.records, result.batches = done.state, done.records, done.batches
+    result.counts = {k: v for k, v in done.counts.items() if k != "total"}
+    result.batch_bytes = sum(len(body) for _, body in pmo.batches)
+    assert done.directory is not None
+    manifest = json.loads((Path(done.directory) / MANIFEST).read_text(encoding="utf-8"))
+    result.file_bytes.update({f["name"]: f["bytes"] for f in manifest["files"]})
     if result.state != "reconciled":
         raise RuntimeError(
-            f"export {export_id} ended {result.state!r}: {done['last_error']}"
-            f" (ours {done['counts']}, theirs {done['acknowledged']})"
+            f"export {export_id} ended {result.state!r}: {done.last_error}"
+            f" (ours {done.counts}, theirs {done.acknowledged})"
         )
     return export_id
 
 
-async def raw_delivery(ctx: Context, result: Result, round_id: str, export_id: UUID) -> None:
+async def raw_delivery(
+    ctx: Context, result: Result, round_id: str, export_id: UUID, sent: RecordingPmo
+) -> None:
     """Baseline b: the same bodies under a new export id, POSTed with a plain client."""
     old, new = str(export_id).encode(), str(uuid4()).encode()
-    async with ctx.pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT number, body FROM export_batches WHERE export_id = $1 ORDER BY number",
-            export_id,
-        )
-        manifest = bytes((await repository.get_export(conn, export_id))["manifest_call"])
     base = f"{ctx.receiver.url}{API_PREFIX}/rounds/{round_id}"
     calls: list[tuple[str, bytes, str]] = []
-    for row in rows:
-        body = bytes(row["body"])
+    for number, body in sent.batches:
         if body.count(old) != 1:
-            raise RuntimeError(f"batch {row['number']} names its export {body.count(old)} times")
-        calls.append(
-            (f"{base}/batches/{row['number']}", body.replace(old, new), f"{row['number']}")
-        )
-    if manifest.count(old) != 1:
+            raise RuntimeError(f"batch {number} names its export {body.count(old)} times")
+        calls.append((f"{base}/batches/{number}", body.replace(old, new), f"{number}"))
+    if sent.manifest.count(old) != 1:
         raise RuntimeError("the manifest call does not name its export once")
-    calls.append((f"{base}/manifest", manifest.replace(old, new), "manifest"))
+    calls.append((f"{base}/manifest", sent.manifest.replace(old, new), "manifest"))
     # Signed now, before the clock starts: the receiver refuses unsigned calls (401), and the
     # baseline is the transfer and the receiver's work, not the signing.
     signed = [
@@ -447,15 +384,8 @@ async def measure_size(ctx: Context, centers: int) -> Result:
     result.background = await asyncio.to_thread(wait_quiet, ctx.options.quiet_wait)
     records = await records_only(ctx, result, round_id)
     print(f"  records only {result.records_only.seconds:.2f} s", file=sys.stderr)
-    exporter = TimedExporter(
-        ctx.pool,
-        ctx.pmo,
-        ctx.work / "exports",
-        RetryPolicy(max_attempts=1),
-        ExportMetrics(CollectorRegistry()),
-        batch_size=ctx.options.batch_size,
-    )
-    export_id = await export_round(ctx, result, round_id, exporter)
+    pmo = RecordingPmo(ctx.client, ctx.receiver.url, SECRET)
+    export_id = await export_round(ctx, result, round_id, pmo)
     print(
         f"  build {result.build.seconds:.2f} s, delivery {result.delivery.seconds:.2f} s",
         file=sys.stderr,
@@ -465,7 +395,7 @@ async def measure_size(ctx: Context, centers: int) -> Result:
     expected = {k: v for k, v in dataset.counts(records).items() if k != "total"}
     if result.counts != expected or result.records != centers:
         raise RuntimeError(f"exported {result.records} records {result.counts}, not {expected}")
-    await raw_delivery(ctx, result, round_id, export_id)
+    await raw_delivery(ctx, result, round_id, export_id, pmo)
     print(f"  raw delivery {result.raw_delivery.seconds:.2f} s", file=sys.stderr)
     if ctx.options.formats:
         await asyncio.to_thread(writers_alone, ctx, result, records)
@@ -513,7 +443,7 @@ async def run(options: Options, work: Path, rec: Receiver) -> tuple[list[Result]
     pool = await create_pool(with_login(db.admin_url, "export", db.name))
     try:
         async with httpx.AsyncClient(timeout=PMO_TIMEOUT) as client:
-            ctx = Context(options, db, pool, PmoClient(client, rec.url, SECRET), rec, clock, work)
+            ctx = Context(options, db, pool, client, rec, clock, work)
             results = [await measure_size(ctx, n) for n in options.sizes]
     finally:
         await pool.close()

@@ -54,10 +54,10 @@ def phases_table(results: list["Result"]) -> str:
     ]
     for r in results:
         rows = [
-            ("build (Exporter.build)", r.build, _ratio(r.build.seconds, r.records_only.seconds)),
+            ("build (handlers.build)", r.build, _ratio(r.build.seconds, r.records_only.seconds)),
             ("a: records only", r.records_only, "1.00"),
             (
-                "delivery (Exporter.deliver)",
+                "delivery (handlers.deliver)",
                 r.delivery,
                 _ratio(r.delivery.seconds, r.raw_delivery.seconds),
             ),

@@ -17,17 +17,8 @@ def build_runtime(settings: ExportSettings) -> ServiceRuntime:
 
     async def exporter(runtime: ServiceRuntime) -> None:
         async with httpx.AsyncClient(timeout=settings.pmo_timeout_seconds) as client:
-            await Exporter(
-                runtime.pool,
-                PmoClient(client, settings.pmo_url, settings.pmo_secret),
-                settings.exports_dir,
-                settings.retry_policy(),
-                metrics,
-                batch_size=settings.batch_size,
-                lease_seconds=settings.lease_seconds,
-                poll_seconds=settings.poll_seconds,
-                correction_quiet_seconds=settings.correction_quiet_seconds,
-            ).run()
+            pmo = PmoClient(client, settings.pmo_url, settings.pmo_secret)
+            await Exporter(runtime.pool, pmo, settings, metrics).run()
 
     runtime.in_background("exporter", exporter)
     return runtime

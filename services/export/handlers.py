@@ -1,11 +1,33 @@
-"""The export service's use cases on events: keep its copies, open exports, tell intake."""
+"""The export service's use cases: keep its copies of the registry and submissions, open
+exports (at a round's close, on request, as deltas for corrections), build and deliver them,
+reconcile with the PMO system, and tell intake where each export stands.
 
-from collections.abc import Sequence
+Building and delivering commit every step as it is done, so a process that dies (or loses
+its lease) leaves the export where another, or itself after a restart, continues: from the
+first batch the PMO system has not acknowledged, with the same bytes under the same
+Idempotency-Keys.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.export.adapters import repository
+from services.export.adapters.pmo import PmoClient, PmoError
+from services.export.domain import batches as batching
+from services.export.domain import dataset
+from services.export.domain.dataset import ExportRecord
+from services.export.domain.exports import Export, acknowledged_counts
+from services.export.domain.files import write_dataset
+from services.export.metrics import ExportMetrics, Timings
 from shared.events import (
     CenterRegistered,
     Envelope,
@@ -17,8 +39,10 @@ from shared.events import (
     new_event,
 )
 from shared.messaging.outbox import enqueue
+from shared.retry import RetryPolicy
 from shared.topics import Topic
 
+log = logging.getLogger(__name__)
 SERVICE = "export"
 
 
@@ -60,24 +84,184 @@ async def export_on_request(conn: asyncpg.Connection, event: Envelope[ExportRequ
         await announce(conn, export_id)
 
 
+async def open_corrections(pool: asyncpg.Pool, quiet_seconds: float) -> None:
+    """A delta export for each round whose records changed after it was exported, once the
+    changes have been quiet for ``quiet_seconds``: if any record's content differs."""
+    async with pool.acquire() as conn, conn.transaction():
+        for round_id, changed in await repository.rounds_changed_since_export(conn, quiet_seconds):
+            await repository.checked_through(conn, round_id, changed)
+            delta = dataset.delta(
+                await repository.exported_fingerprints(conn, round_id),
+                await round_records(conn, round_id),
+            )
+            if not delta:
+                continue
+            export_id = await repository.create_export(conn, round_id, "delta", "correction")
+            assert export_id is not None
+            await announce(conn, export_id)
+            log.info("round %s: %d changed, delta %s", round_id, len(delta), export_id)
+
+
+async def round_records(conn: asyncpg.Connection, round_id: str) -> list[ExportRecord]:
+    """The round's dataset as it stands: one record per center."""
+    centers = await repository.registered_centers(conn)
+    latest = await repository.latest_versions(conn, round_id)
+    return dataset.build_records(round_id, centers, latest)
+
+
+async def build(
+    export: Export,
+    pool: asyncpg.Pool,
+    exports_dir: Path,
+    batch_size: int,
+    metrics: ExportMetrics,
+    timings: Timings,
+) -> Export:
+    """Fix a pending export's content: its records (a delta's: those changed since the PMO
+    system acknowledged them), its files, its batches with their exact bytes and each
+    record's fingerprint; stored in one transaction, the export then delivering."""
+    started = time.perf_counter()
+    export_id, round_id = str(export.id), export.round_id
+    async with pool.acquire() as conn:
+        with timings.part("records"):
+            records = await round_records(conn, round_id)
+        if export.kind == "delta":
+            exported = await repository.exported_fingerprints(conn, round_id)
+            records = dataset.delta(exported, records)
+    directory = exports_dir / round_id / export_id
+    with timings.part("files"):
+        manifest = await asyncio.to_thread(
+            write_dataset, directory, round_id, export_id, records, datetime.now(UTC)
+        )
+    batches = batching.split(export_id, records, batch_size)
+    with timings.part("bodies"):
+        calls = batching.calls(export_id, round_id, export.kind, batches)
+    with timings.part("fingerprints"):
+        fingerprints = [(r.center_id, dataset.fingerprint(r)) for r in records]
+    counts = dataset.counts(records)
+    closing = batching.manifest_body(
+        export_id, round_id, export.kind, batches, counts, manifest.hashes()
+    )
+    built = export.built(len(records), counts, len(calls), closing, str(directory))
+    async with pool.acquire() as conn, conn.transaction():
+        with timings.part("save"):
+            await repository.save_built(conn, built, manifest.to_json(), calls, fingerprints)
+        await announce(conn, built.id)
+    metrics.build_seconds.observe(time.perf_counter() - started)
+    log.info(
+        "export %s of %s built: %d records, %d batches (%s)",
+        export_id,
+        round_id,
+        built.records,
+        built.batches,
+        timings,
+    )
+    return built
+
+
+async def deliver(
+    export: Export,
+    pool: asyncpg.Pool,
+    pmo: PmoClient,
+    policy: RetryPolicy,
+    metrics: ExportMetrics,
+    timings: Timings,
+) -> Export:
+    """Send each batch the PMO system has not acknowledged (each acknowledgement committed at
+    once), then the manifest, and reconcile the answer; a failure counts an attempt."""
+    closing = export.manifest_call
+    assert closing is not None, "only a built export is delivered"
+    async with pool.acquire() as conn:
+        with timings.part("read"):
+            unsent = await repository.unacked_batches(conn, export.id)
+    try:
+        for batch in unsent:
+            with timings.part("post"):
+                answer = await pmo.send_batch(
+                    export.round_id, batch.number, batch.idempotency_key, batch.body
+                )
+            async with pool.acquire() as conn:
+                with timings.part("ack"):
+                    await repository.ack_batch(conn, export.id, batch.number)
+            export = export.batch_acknowledged()
+            outcome = "duplicate" if answer.get("duplicate") else "acknowledged"
+            metrics.batches.labels(outcome).inc()
+        with timings.part("manifest"):
+            acknowledged = await pmo.send_manifest(
+                export.round_id, batching.manifest_key(str(export.id)), closing
+            )
+    except PmoError as error:
+        return await record_failure(export, error, pool, policy, metrics)
+    done = await reconcile(export, acknowledged, pool, metrics)
+    log.info(
+        "export %s of %s delivered: %s (ours %s, theirs %s; %s)",
+        done.id,
+        done.round_id,
+        done.state,
+        done.counts,
+        done.acknowledged,
+        timings,
+    )
+    return done
+
+
+async def record_failure(
+    export: Export,
+    error: PmoError,
+    pool: asyncpg.Pool,
+    policy: RetryPolicy,
+    metrics: ExportMetrics,
+) -> Export:
+    """Transient failures are retried without end (the wait capped); a refusal is final."""
+    failed = export.attempt_failed(str(error), final=not error.temporary)
+    retry_at = None
+    if error.temporary:
+        retry_at = datetime.now(UTC) + policy.delay(failed.attempts, random.random())
+    metrics.batches.labels("retried" if error.temporary else "failed").inc()
+    log.warning("export %s attempt %d failed: %s", export.id, failed.attempts, error)
+    async with pool.acquire() as conn, conn.transaction():
+        await repository.attempt_failed(conn, export.id, str(error), retry_at)
+        await announce(conn, export.id)
+    return failed
+
+
+async def reconcile(
+    export: Export,
+    answer: Mapping[str, Any],
+    pool: asyncpg.Pool,
+    metrics: ExportMetrics,
+) -> Export:
+    """Delivered: reconciled, or a mismatch (alerted on) when the PMO system's counts differ."""
+    done = export.delivered(acknowledged_counts(answer))
+    async with pool.acquire() as conn, conn.transaction():
+        await repository.finish(conn, done.id, done.state, done.acknowledged)
+        await announce(conn, done.id)
+    reconciled = done.state == "reconciled"
+    metrics.reconciliations.labels(done.state).inc()
+    metrics.mismatch.labels(done.round_id).set(0 if reconciled else 1)
+    if reconciled:
+        metrics.last_success.set(time.time())
+    return done
+
+
 async def announce(conn: asyncpg.Connection, export_id: UUID) -> None:
     """Publish the export's current state (in the transaction that changed it)."""
-    row = await repository.get_export(conn, export_id)
+    export = await repository.get_export(conn, export_id)
     status = ExportStatus(
-        export_id=row["id"],
-        round_id=row["round_id"],
-        kind=row["kind"],
-        trigger=row["trigger"],
-        request_id=row["request_id"],
-        state=row["state"],
-        records=row["records"],
-        batches=row["batches"],
-        batches_acknowledged=row["batches_acked"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        counts=row["counts"],
-        acknowledged=row["acknowledged"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        export_id=export.id,
+        round_id=export.round_id,
+        kind=export.kind,
+        trigger=export.trigger,
+        request_id=export.request_id,
+        state=export.state,
+        records=export.records,
+        batches=export.batches,
+        batches_acknowledged=export.batches_acknowledged,
+        attempts=export.attempts,
+        last_error=export.last_error,
+        counts=export.counts,
+        acknowledged=export.acknowledged,
+        created_at=export.created_at,
+        updated_at=export.updated_at,
     )
     await enqueue(conn, Topic.EXPORT_STATUS, str(export_id), new_event(status, SERVICE))

@@ -1,3 +1,7 @@
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
@@ -34,3 +38,22 @@ class ExportMetrics:
             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120),
             registry=registry,
         )
+
+
+class Timings:
+    """Seconds spent in each named part of one build or delivery, added up over its calls."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            spent = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + spent
+
+    def __str__(self) -> str:
+        return ", ".join(f"{name} {seconds:.3f} s" for name, seconds in self.seconds.items())

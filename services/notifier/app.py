@@ -35,17 +35,8 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
         mail = SmtpSender(settings.smtp(), max_idle=settings.delivery_concurrency)
         try:
             async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
-                await Sender(
-                    runtime.pool,
-                    mail,
-                    WebhookSender(client),
-                    settings.retry_policy(),
-                    metrics,
-                    settings.delivery_batch_size,
-                    settings.delivery_poll_seconds,
-                    settings.delivery_lease_seconds,
-                    settings.delivery_concurrency,
-                ).run()
+                webhooks = WebhookSender(client)
+                await Sender(runtime.pool, mail, webhooks, metrics, settings.sender()).run()
         finally:
             await mail.close()
 

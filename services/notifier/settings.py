@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.notifier.adapters.mail import SmtpSettings
 from services.notifier.domain.schedule import DEFAULT_OFFSETS_DAYS
+from services.notifier.entrypoints.sender import SenderSettings
 from shared.email_addresses import normalized_email
 from shared.retry import RetryPolicy
 from shared.settings import ServiceSettings
@@ -67,9 +68,15 @@ class NotifierSettings(ServiceSettings):
             timeout=self.smtp_timeout_seconds,
         )
 
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            max_attempts=self.delivery_max_attempts,
-            first=timedelta(seconds=self.delivery_first_retry_seconds),
-            cap=timedelta(seconds=self.delivery_max_retry_seconds),
+    def sender(self) -> SenderSettings:
+        return SenderSettings(
+            batch_size=self.delivery_batch_size,
+            poll_seconds=self.delivery_poll_seconds,
+            lease_seconds=self.delivery_lease_seconds,
+            concurrency=self.delivery_concurrency,
+            retry=RetryPolicy(
+                max_attempts=self.delivery_max_attempts,
+                first=timedelta(seconds=self.delivery_first_retry_seconds),
+                cap=timedelta(seconds=self.delivery_max_retry_seconds),
+            ),
         )

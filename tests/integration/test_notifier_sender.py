@@ -22,9 +22,8 @@ from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.domain import messages
 from services.notifier.domain.notices import Outgoing
 from services.notifier.domain.schedule import RoundSnapshot
-from services.notifier.entrypoints.sender import Sender
+from services.notifier.entrypoints.sender import Sender, SenderSettings
 from services.notifier.metrics import NotifierMetrics
-from shared.retry import RetryPolicy
 from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 from tests.support.isolation import Isolated
 
@@ -70,9 +69,8 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
     metrics = NotifierMetrics(registry)
     mail = SmtpSender(SmtpSettings(port=bound_port(server)), max_idle=8)
     async with httpx.AsyncClient() as client:
-        sender = Sender(
-            pool, mail, WebhookSender(client), RetryPolicy(), metrics, batch_size=100, concurrency=8
-        )
+        settings = SenderSettings(batch_size=100, concurrency=8)
+        sender = Sender(pool, mail, WebhookSender(client), metrics, settings)
         try:
             assert await sender.send_due() == 41
             assert await sender.send_due() == 0  # nothing left due: each sent exactly once
@@ -159,7 +157,7 @@ async def send_all(pool: asyncpg.Pool, port: int, queued: list[Outgoing]) -> Non
     mail = SmtpSender(SmtpSettings(port=port))
     async with httpx.AsyncClient() as client:
         metrics = NotifierMetrics(CollectorRegistry())
-        sender = Sender(pool, mail, WebhookSender(client), RetryPolicy(), metrics)
+        sender = Sender(pool, mail, WebhookSender(client), metrics, SenderSettings())
         try:
             assert await sender.send_due() == len(queued)
         finally:

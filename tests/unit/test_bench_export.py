@@ -1,13 +1,13 @@
-"""The export benchmark's own pieces: its data, its timing wrappers, its printed ratios."""
+"""The export benchmark's own pieces: its data, its recording client, its printed ratios."""
 
-import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench import export_data, fixtures
-from bench.export import Options, Result, Span, Stopwatch, parse_args
+from bench.export import Options, RecordingPmo, Result, Span, parse_args
 from bench.export_report import render
 from bench.export_writers import FORMATS, write_alone
 from gecc.registry_generator import CENTERS_2022, generate_registry
@@ -75,22 +75,26 @@ def test_every_writer_writes(data: export_data.Dataset, tmp_path: Path) -> None:
     assert {p.name for p in tmp_path.iterdir()} == {"records.jsonl", "records.csv", "records.xlsx"}
 
 
-def test_the_stopwatch_adds_up_calls() -> None:
-    watch = Stopwatch()
-    double = watch.sync("double", lambda x: 2 * x)
+async def test_the_recording_client_sends_each_call_and_keeps_its_body() -> None:
+    seen: list[tuple[str, bytes]] = []
 
-    async def half(x: float) -> float:
-        return x / 2
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.content))
+        return httpx.Response(200, json={"stored": True})
 
-    assert [double(1), double(2)] == [2, 4]
-
-    async def twice() -> float:
-        timed = watch.awaited("half", half)
-        return await timed(3)
-
-    assert asyncio.run(twice()) == 1.5
-    assert watch.calls == {"double": 2, "half": 1}
-    assert set(watch.seconds) == {"double", "half"}
+    transport = httpx.MockTransport(receiver)
+    async with httpx.AsyncClient(transport=transport) as client:
+        pmo = RecordingPmo(client, "http://pmo.test", "secret")
+        assert await pmo.send_batch("R1", 1, "e:1", b'{"batch":1}') == {"stored": True}
+        await pmo.send_batch("R1", 2, "e:2", b'{"batch":2}')
+        await pmo.send_manifest("R1", "e:manifest", b'{"batches":2}')
+    assert pmo.batches == [(1, b'{"batch":1}'), (2, b'{"batch":2}')]
+    assert pmo.manifest == b'{"batches":2}'
+    assert seen == [
+        ("/gecc/v1/rounds/R1/batches/1", b'{"batch":1}'),
+        ("/gecc/v1/rounds/R1/batches/2", b'{"batch":2}'),
+        ("/gecc/v1/rounds/R1/manifest", b'{"batches":2}'),
+    ]
 
 
 def test_sizes_and_defaults() -> None:
@@ -117,8 +121,8 @@ def test_the_table_prints_ratios_against_the_baselines() -> None:
         records_only_parts={"records": 0.5, "jsonl": 0.5},
     )
     text = render(options, datetime(2026, 1, 1, tzinfo=UTC), [result], {"cpu": "test"})
-    build_line = next(line for line in text.splitlines() if "Exporter.build" in line)
-    delivery_line = next(line for line in text.splitlines() if "Exporter.deliver" in line)
+    build_line = next(line for line in text.splitlines() if "handlers.build" in line)
+    delivery_line = next(line for line in text.splitlines() if "handlers.deliver" in line)
     assert "3.00" in build_line.split()  # 3.0 s ÷ 1.0 s
     assert "1.25" in delivery_line.split()  # 2.0 s ÷ 1.6 s
     assert "cpu         test" in text

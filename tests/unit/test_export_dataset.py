@@ -7,7 +7,13 @@ from uuid import UUID, uuid5
 
 import pytest
 
-from services.export.domain.batches import batch_body, manifest_body, split
+from services.export.domain.batches import (
+    BatchCall,
+    batch_body,
+    calls,
+    manifest_body,
+    split,
+)
 from services.export.domain.dataset import (
     FIELDS,
     ExportRecord,
@@ -241,6 +247,16 @@ def test_batch_bodies_are_canonical_and_byte_identical_across_calls(
     assert list(parsed) == ["export_id", "round_id", "kind", "batch", "records"]
     assert (parsed["kind"], parsed["batch"]) == ("full", 1)
     assert parsed["records"] == [r.to_json() for r in records]
+
+
+def test_each_call_is_its_batch_s_number_key_size_and_body() -> None:
+    batches = split("export-1", many(1343))
+    assert calls("export-1", ROUND, "full", batches) == [
+        BatchCall(
+            b.number, b.idempotency_key, len(b.records), batch_body("export-1", ROUND, "full", b)
+        )
+        for b in batches
+    ]
 
 
 def test_the_manifest_body_states_batches_records_counts_and_file_hashes(

@@ -2,11 +2,13 @@
 recipients file's."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from services.notifier.settings import NotifierSettings
+from shared.retry import RetryPolicy
 from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 
 VARIABLE = "GECC_NOTIFIER_OPERATOR_EMAILS"
@@ -37,3 +39,24 @@ def test_an_undeliverable_operator_email_stops_the_settings_with_the_reason(
     assert error["loc"] == ("operator_emails",)
     assert f"{address!r} is not an e-mail address: " in error["msg"]
     assert reason in error["msg"]
+
+
+def test_the_sender_gets_each_delivery_setting_under_its_own_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "BATCH_SIZE": "120",
+        "POLL_SECONDS": "0.25",
+        "LEASE_SECONDS": "45",
+        "CONCURRENCY": "16",
+        "MAX_ATTEMPTS": "3",
+        "FIRST_RETRY_SECONDS": "2",
+        "MAX_RETRY_SECONDS": "60",
+    }.items():
+        monkeypatch.setenv(f"GECC_NOTIFIER_DELIVERY_{name}", value)
+    sender = NotifierSettings().sender()
+    assert (sender.batch_size, sender.poll_seconds, sender.lease_seconds) == (120, 0.25, 45.0)
+    assert sender.concurrency == 16
+    assert sender.retry == RetryPolicy(
+        max_attempts=3, first=timedelta(seconds=2), cap=timedelta(seconds=60)
+    )

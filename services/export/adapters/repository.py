@@ -1,5 +1,5 @@
 """All of the export service's SQL: its copies of the registry and submissions, and the
-exports with their batches."""
+exports with their batches. Rows leave here as the domain's dataclasses."""
 
 import json
 from collections.abc import Sequence
@@ -9,6 +9,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.export.domain.batches import BatchCall
+from services.export.domain.dataset import LatestVersion, RegisteredCenter
+from services.export.domain.exports import Export
 from shared.events import CenterRegistered, SubmissionReceived, SubmissionScored
 
 
@@ -95,18 +98,19 @@ async def record_center(conn: asyncpg.Connection, center: CenterRegistered) -> N
     )
 
 
-async def registered_centers(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def registered_centers(conn: asyncpg.Connection) -> list[RegisteredCenter]:
+    rows = await conn.fetch(
         "SELECT id, name_th, name_en, office_path, province, certified_until FROM centers"
         " ORDER BY id"
     )
+    return [RegisteredCenter(**dict(r)) for r in rows]
 
 
-async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[asyncpg.Record]:
+async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[LatestVersion]:
     """Each center's latest received version of the round, with how many it sent; ``late``
     when its first version was (the report's timeliness, as intake counts it: an amendment
     after the due date does not make an on-time report late)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """
         SELECT DISTINCT ON (center_id) center_id, submission_id, version,
                count(*) OVER (PARTITION BY center_id) AS versions, receipt_number,
@@ -122,6 +126,7 @@ async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[async
         """,
         round_id,
     )
+    return [LatestVersion(**dict(r)) for r in rows]
 
 
 async def create_export(
@@ -145,17 +150,17 @@ async def create_export(
 
 
 EXPORT_COLUMNS = """id, round_id, kind, trigger, request_id, state, records, batches,
-    batches_acked, attempts, last_error, counts, acknowledged, manifest, manifest_call,
-    directory, created_at, updated_at"""
+    batches_acked AS batches_acknowledged, attempts, last_error, counts, acknowledged,
+    manifest_call, directory, created_at, updated_at"""
 
 
-async def get_export(conn: asyncpg.Connection, export_id: UUID) -> asyncpg.Record:
+async def get_export(conn: asyncpg.Connection, export_id: UUID) -> Export:
     row = await conn.fetchrow(f"SELECT {EXPORT_COLUMNS} FROM exports WHERE id = $1", export_id)
     assert row is not None
-    return row
+    return Export(**dict(row))
 
 
-async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> asyncpg.Record | None:
+async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> Export | None:
     """The oldest export that is due, leased to this process (another process, or this one
     after a crash, takes it over when the lease ends)."""
     row: asyncpg.Record | None = await conn.fetchrow(
@@ -169,7 +174,7 @@ async def claim_export(conn: asyncpg.Connection, lease_seconds: float) -> asyncp
         """,
         lease_seconds,
     )
-    return row
+    return None if row is None else Export(**dict(row))
 
 
 async def release(conn: asyncpg.Connection, export_id: UUID) -> None:
@@ -178,45 +183,43 @@ async def release(conn: asyncpg.Connection, export_id: UUID) -> None:
 
 async def save_built(
     conn: asyncpg.Connection,
-    export_id: UUID,
-    *,
-    records: int,
-    counts: dict[str, int],
+    built: Export,
     manifest: dict[str, Any],
-    manifest_call: bytes,
-    directory: str,
-    batches: Sequence[tuple[int, str, int, bytes]],
+    batches: Sequence[BatchCall],
     fingerprints: Sequence[tuple[str, str]],
 ) -> None:
+    """The built export (state delivering) with its batches and each record's fingerprint."""
     await conn.executemany(
         "INSERT INTO export_batches (export_id, number, idempotency_key, records, body)"
         " VALUES ($1, $2, $3, $4, $5)",
-        [(export_id, *batch) for batch in batches],
+        [(built.id, b.number, b.idempotency_key, b.records, b.body) for b in batches],
     )
     await conn.copy_records_to_table(
         "export_fingerprints",
-        records=[(export_id, center, fingerprint) for center, fingerprint in fingerprints],
+        records=[(built.id, center, fingerprint) for center, fingerprint in fingerprints],
         columns=["export_id", "center_id", "fingerprint"],
     )
     await conn.execute(
-        "UPDATE exports SET state = 'delivering', records = $2, counts = $3, manifest = $4,"
-        " directory = $5, batches = $6, manifest_call = $7, updated_at = now() WHERE id = $1",
-        export_id,
-        records,
-        counts,
+        "UPDATE exports SET state = $2, records = $3, counts = $4, manifest = $5,"
+        " directory = $6, batches = $7, manifest_call = $8, updated_at = now() WHERE id = $1",
+        built.id,
+        built.state,
+        built.records,
+        built.counts,
         manifest,
-        directory,
-        len(batches),
-        manifest_call,
+        built.directory,
+        built.batches,
+        built.manifest_call,
     )
 
 
-async def unacked_batches(conn: asyncpg.Connection, export_id: UUID) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def unacked_batches(conn: asyncpg.Connection, export_id: UUID) -> list[BatchCall]:
+    rows = await conn.fetch(
         "SELECT number, idempotency_key, records, body FROM export_batches"
         " WHERE export_id = $1 AND acked_at IS NULL ORDER BY number",
         export_id,
     )
+    return [BatchCall(r["number"], r["idempotency_key"], r["records"], r["body"]) for r in rows]
 
 
 async def ack_batch(conn: asyncpg.Connection, export_id: UUID, number: int) -> None:

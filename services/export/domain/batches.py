@@ -18,6 +18,16 @@ class Batch:
     idempotency_key: str
 
 
+@dataclass(frozen=True)
+class BatchCall:
+    """A batch as it is sent: fixed when the export is built, the same bytes on every try."""
+
+    number: int
+    idempotency_key: str
+    records: int
+    body: bytes
+
+
 def split(export_id: str, records: Sequence[ExportRecord], size: int = BATCH_SIZE) -> list[Batch]:
     """Batches of at most ``size`` records in the given order, numbered from 1.
 
@@ -34,6 +44,19 @@ def split(export_id: str, records: Sequence[ExportRecord], size: int = BATCH_SIZ
 
 def idempotency_key(export_id: str, number: int) -> str:
     return f"{export_id}:{number}"
+
+
+def manifest_key(export_id: str) -> str:
+    return f"{export_id}:manifest"
+
+
+def calls(export_id: str, round_id: str, kind: Kind, batches: Sequence[Batch]) -> list[BatchCall]:
+    return [
+        BatchCall(
+            b.number, b.idempotency_key, len(b.records), batch_body(export_id, round_id, kind, b)
+        )
+        for b in batches
+    ]
 
 
 def batch_body(export_id: str, round_id: str, kind: Kind, batch: Batch) -> bytes:

@@ -4,6 +4,7 @@ with backoff and giving up (dead letter) after the last attempt."""
 import asyncio
 import logging
 import random
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,28 +21,35 @@ from shared.retry import GiveUp, RetryPolicy
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class SenderSettings:
+    """How much the sender takes at once, how often it looks, and its retries."""
+
+    batch_size: int = 50
+    poll_seconds: float = 0.5
+    lease_seconds: float = 30.0
+    concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
 class Sender:
     def __init__(
         self,
         pool: asyncpg.Pool,
         mail: SmtpSender,
         webhooks: WebhookSender,
-        policy: RetryPolicy,
         metrics: NotifierMetrics,
-        batch_size: int = 50,
-        poll_seconds: float = 0.5,
-        lease_seconds: float = 30.0,
-        concurrency: int = 8,
+        settings: SenderSettings,
     ) -> None:
         self._pool = pool
         self._mail = mail
         self._webhooks = webhooks
-        self._policy = policy
         self._metrics = metrics
-        self._batch_size = batch_size
-        self._poll = poll_seconds
-        self._lease = lease_seconds
-        self._concurrency = concurrency
+        self._policy = settings.retry
+        self._batch_size = settings.batch_size
+        self._poll = settings.poll_seconds
+        self._lease = settings.lease_seconds
+        self._concurrency = settings.concurrency
 
     async def run(self) -> None:
         while True:
