@@ -58,11 +58,11 @@ from gecc.pmo_receiver import API_PREFIX
 from gecc.pmo_receiver.client import signed_headers
 from services.export import handlers
 from services.export.adapters import repository
+from services.export.adapters.files import MANIFEST
 from services.export.adapters.pmo import PmoClient
 from services.export.domain import batches as batching
 from services.export.domain import dataset
 from services.export.domain.dataset import ExportRecord
-from services.export.domain.files import MANIFEST
 from services.export.metrics import ExportMetrics, Timings
 from shared.database import create_pool
 from shared.retry import RetryPolicy

@@ -2,7 +2,7 @@
 
 ``write_dataset`` writes JSON Lines, CSV and XLSX in one pass (one ``to_json`` per record for
 all three), so its parts cannot be timed from outside. These writers repeat, one format at a
-time, the calls of ``services.export.domain.files`` (its own helpers for the cells), each
+time, the calls of ``services.export.adapters.files`` (its own helpers for the cells), each
 with its own ``to_json`` per record; ``to_json`` alone is timed too, so each format's own
 cost is its time minus that. Files are fsynced like the real ones.
 """
@@ -16,7 +16,7 @@ from typing import IO
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from services.export.domain import files
+from services.export.adapters import files
 from services.export.domain.dataset import FIELDS, ExportRecord
 from shared.sheets import SheetWriter
 

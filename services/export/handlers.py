@@ -21,12 +21,12 @@ from uuid import UUID
 import asyncpg
 
 from services.export.adapters import repository
+from services.export.adapters.files import write_dataset
 from services.export.adapters.pmo import PmoClient, PmoError
 from services.export.domain import batches as batching
 from services.export.domain import dataset
 from services.export.domain.dataset import ExportRecord
 from services.export.domain.exports import Export, acknowledged_counts
-from services.export.domain.files import write_dataset
 from services.export.metrics import ExportMetrics, Timings
 from shared.events import (
     CenterRegistered,

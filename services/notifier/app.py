@@ -21,15 +21,7 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
     subscribers.register(runtime, metrics)
 
     async def round_clock(runtime: ServiceRuntime) -> None:
-        clock = RoundClock(
-            runtime.pool,
-            runtime.clock,
-            settings.reminder_days,
-            settings.operator_emails,
-            metrics,
-            settings.clock_poll_seconds,
-        )
-        await clock.run()
+        await RoundClock(runtime.pool, runtime.clock, metrics, settings.round_clock()).run()
 
     async def sender(runtime: ServiceRuntime) -> None:
         mail = SmtpSender(settings.smtp(), max_idle=settings.delivery_concurrency)

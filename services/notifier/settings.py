@@ -5,6 +5,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.notifier.adapters.mail import SmtpSettings
 from services.notifier.domain.schedule import DEFAULT_OFFSETS_DAYS
+from services.notifier.entrypoints.clock import RoundClockSettings
 from services.notifier.entrypoints.sender import SenderSettings
 from shared.email_addresses import normalized_email
 from shared.retry import RetryPolicy
@@ -66,6 +67,13 @@ class NotifierSettings(ServiceSettings):
             password=self.smtp_password,
             from_address=self.smtp_from,
             timeout=self.smtp_timeout_seconds,
+        )
+
+    def round_clock(self) -> RoundClockSettings:
+        return RoundClockSettings(
+            reminder_days=tuple(self.reminder_days),
+            operator_emails=tuple(self.operator_emails),
+            poll_seconds=self.clock_poll_seconds,
         )
 
     def sender(self) -> SenderSettings:

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.notifier import handlers
-from services.notifier.entrypoints.clock import RoundClock
+from services.notifier.entrypoints.clock import RoundClock, RoundClockSettings
 from services.notifier.metrics import NotifierMetrics
 from shared.clock import ManualClock
 from shared.database import connect
@@ -54,7 +54,8 @@ async def schedule(isolated: Isolated, due_at: datetime) -> None:
 
 
 def clock_for(pool: asyncpg.Pool, now: datetime) -> RoundClock:
-    return RoundClock(pool, ManualClock(now), (14, 7, 1), (), NotifierMetrics(CollectorRegistry()))
+    metrics = NotifierMetrics(CollectorRegistry())
+    return RoundClock(pool, ManualClock(now), metrics, RoundClockSettings())
 
 
 async def ledger(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from openpyxl import load_workbook
 
+from services.export.adapters.files import CSV, JSONL, MANIFEST, XLSX, Manifest, write_dataset
 from services.export.domain.dataset import (
     FIELDS,
     ExportRecord,
@@ -18,7 +19,6 @@ from services.export.domain.dataset import (
     RegisteredCenter,
     build_records,
 )
-from services.export.domain.files import CSV, JSONL, MANIFEST, XLSX, Manifest, write_dataset
 
 ROUND = "FY2570-H1"
 CREATED = datetime(2027, 5, 15, 0, 0, tzinfo=UTC)

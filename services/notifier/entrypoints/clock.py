@@ -4,7 +4,7 @@ makes each moment happen once."""
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -18,22 +18,29 @@ from shared.database import DATABASE_UNAVAILABLE
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RoundClockSettings:
+    """Days before the due date that remind, who the operators are, how often to look."""
+
+    reminder_days: tuple[int, ...] = (14, 7, 1)
+    operator_emails: tuple[str, ...] = ()
+    poll_seconds: float = 1.0
+
+
 class RoundClock:
     def __init__(
         self,
         pool: asyncpg.Pool,
         clock: Clock,
-        offsets_days: Sequence[int],
-        operator_emails: Sequence[str],
         metrics: NotifierMetrics,
-        poll_seconds: float = 1.0,
+        settings: RoundClockSettings,
     ) -> None:
         self._pool = pool
         self._clock = clock
-        self._offsets = tuple(offsets_days)
-        self._operators = tuple(operator_emails)
+        self._offsets = settings.reminder_days
+        self._operators = settings.operator_emails
         self._metrics = metrics
-        self._poll = poll_seconds
+        self._poll = settings.poll_seconds
 
     async def run(self) -> None:
         """Until cancelled; a missed moment is caught up on start (see schedule.plan)."""
