@@ -88,7 +88,6 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     os.environ.update(
         GECC_CLOCK_SPEED=str(86_400 / DAY_SECONDS),
         GECC_CLOCK_EPOCH=epoch.isoformat(),
-        GECC_EXPORT_EXPORTS_DIR=str(config.home / "exports"),
     )
     stack.start_services(config)
     clock = build_clock(86_400 / DAY_SECONDS, epoch=epoch)
@@ -129,7 +128,7 @@ async def fresh_state(config: StackConfig) -> None:
         await admin_conn.close()
     await prepare_database(config)
     await recreate_topics(config)
-    for folder in (config.mail_dir, config.home / "exports"):
+    for folder in (config.mail_dir, config.exports_dir):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
     print("state     database, topics, mail and exports emptied for this demo", flush=True)

@@ -145,6 +145,11 @@ class StackConfig:
         return self.home / "pmo"
 
     @property
+    def exports_dir(self) -> Path:
+        """Where the export service writes each export's files (``<round>/<export id>/``)."""
+        return self.home / "exports"
+
+    @property
     def prometheus_address(self) -> str:
         return f"{LOCALHOST}:{self.prometheus_port}"
 
@@ -171,7 +176,8 @@ class StackConfig:
         return f"{LOCALHOST}:{self.service_ports[self._known(name)]}"
 
     def service_env(self, name: str) -> dict[str, str]:
-        """The environment a service process runs with: the parent's plus where everything is."""
+        """The environment a service process runs with: the parent's plus where everything is,
+        every path under ``home``."""
         prefix = f"GECC_{self._known(name).upper()}_"
         env = {
             **os.environ,
@@ -188,6 +194,7 @@ class StackConfig:
         if name == "export":
             env[f"{prefix}PMO_URL"] = self.pmo_url
             env[f"{prefix}PMO_SECRET"] = self.pmo_secret
+            env[f"{prefix}EXPORTS_DIR"] = str(self.exports_dir)
         return env
 
     @property

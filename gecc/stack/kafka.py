@@ -39,7 +39,7 @@ def start_broker(config: StackConfig) -> ProcessRecord:
     processes.ensure_port_free(
         config.kafka_controller_port, "the Kafka controller", "GECC_KAFKA_CONTROLLER_PORT"
     )
-    command = [java, *HEAP, "-cp", classpath, _log4j_option(), "kafka.Kafka", str(properties)]
+    command = [java, *HEAP, *_jvm_options(config), "-cp", classpath, "kafka.Kafka", str(properties)]
     return processes.spawn(
         command, config.log_file("kafka"), config.kafka_bootstrap, cwd=_kafka_dir(config)
     )
@@ -172,7 +172,7 @@ def _resolve_with_maven(config: StackConfig, cache: Path) -> str:
 def _format_storage(config: StackConfig, java: str, classpath: str, properties: Path) -> None:
     if (_data_dir(config) / "meta.properties").exists():
         return
-    command = [java, "-cp", classpath, _log4j_option(), "kafka.tools.StorageTool", "format"]
+    command = [java, *_jvm_options(config), "-cp", classpath, "kafka.tools.StorageTool", "format"]
     command += ["--standalone", "-t", _new_cluster_id(), "-c", str(properties)]
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
@@ -216,8 +216,17 @@ async def _port_accepts(port: int) -> bool:
     return True
 
 
-def _log4j_option() -> str:
-    return f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"
+def _jvm_options(config: StackConfig) -> list[str]:
+    """Logging to stdout, and no file outside the home: the JVM's temporary files (native
+    libraries it unpacks) go under it, and it keeps no perf-data file in /tmp (``jps`` and
+    ``jstat`` do not see the broker)."""
+    temporary = _kafka_dir(config) / "tmp"
+    temporary.mkdir(parents=True, exist_ok=True)
+    return [
+        f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+        f"-Djava.io.tmpdir={temporary}",
+        "-XX:-UsePerfData",
+    ]
 
 
 def _kafka_dir(config: StackConfig) -> Path:

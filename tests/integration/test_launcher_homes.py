@@ -1,0 +1,157 @@
+"""Two local stacks with different homes at once: every file the launcher and the services
+write lands under its own stack's GECC_HOME, none in the repository or the temporary folder."""
+
+import asyncio
+import os
+import pwd
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from gecc.stack.config import REPO_ROOT, StackConfig
+from gecc.stack.stack import down, up
+from gecc.stack.state import load_state
+from services.intake import admin
+from services.intake.domain.centers import Center
+from shared.topics import SERVICES
+from tests.support.samples import submission_body
+from tests.support.services import free_port
+
+ROUND = "FY2570-H1"
+CENTER = Center(
+    "GECC-0001",
+    "สำนักงานเขตพระนคร",
+    "Phra Nakhon",
+    "PMO/BMA/DISTRICT",
+    "กรุงเทพมหานคร",
+    contact_emails=("gecc-0001@example.go.th",),
+)
+# Not state: git's, the virtualenv and tool caches, and bytecode Python writes beside the code.
+NOT_STATE = {".git", ".venv", "tools", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+FINISHED = {"reconciled", "mismatch", "failed"}
+# Where a JVM keeps a file per process unless told not to (it ignores TMPDIR).
+JVM_PERF_DATA = Path("/tmp") / f"hsperfdata_{pwd.getpwuid(os.getuid()).pw_name}"
+
+
+@pytest.fixture
+def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The temporary folder the launcher and every process it starts see (TMPDIR)."""
+    folder = Path(tempfile.mkdtemp(prefix="gecc-outside-"))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def configs() -> Iterator[list[StackConfig]]:
+    # Short homes in /tmp, as test_launcher.py's: PostgreSQL's socket must fit in 107 bytes.
+    homes = [Path(tempfile.mkdtemp(prefix=f"gecc-home{n}-")) for n in (1, 2)]
+    yield [
+        StackConfig(
+            home=home,
+            kafka_port=free_port(),
+            kafka_controller_port=free_port(),
+            postgres_port=free_port(),
+            mailsink_port=free_port(),
+            pmo_port=free_port(),
+            topic_namespace=f"homes{n}.",
+            service_ports={name: free_port() for name in SERVICES},
+            start_timeout=120,
+        )
+        for n, home in enumerate(homes, start=1)
+    ]
+    for home in homes:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_two_stacks_write_only_under_their_own_homes(
+    configs: list[StackConfig], outside: Path
+) -> None:
+    repository_before = files_under(REPO_ROOT)
+    exports: dict[Path, str] = {}
+    try:
+        for config in configs:
+            up(config)
+        for config in configs:
+            broker = load_state(config.state_file)["kafka"].pid
+            assert not (JVM_PERF_DATA / str(broker)).exists()
+            exports[config.home] = submit_and_export(config)
+        for config in configs:
+            wait_for_mail(config)
+    finally:
+        for config in configs:
+            down(config)
+
+    assert files_under(REPO_ROOT) - repository_before == set()
+    assert files_under(outside) == set()
+    for config in configs:
+        written = {path.relative_to(config.home).parts[0] for path in files_under(config.home)}
+        assert {"exports", "pmo", "mail", "logs", "postgres", "kafka"} <= written
+        export = config.home / "exports" / ROUND / exports[config.home]
+        assert (export / "manifest.json").is_file()
+        assert list((config.home / "pmo" / ROUND / exports[config.home]).glob("batch-*.json"))
+        others = set(exports.values()) - {exports[config.home]}
+        assert not [p for p in files_under(config.home) if others & set(p.parts)]
+
+
+def files_under(root: Path) -> set[Path]:
+    found: set[Path] = set()
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in NOT_STATE]
+        found.update(Path(folder) / name for name in names)
+    return found
+
+
+def submit_and_export(config: StackConfig) -> str:
+    """A report through intake (scored, mailed) and an export to the PMO receiver; the
+    export's id once it finished."""
+    center, operator = asyncio.run(registry_and_round(config))
+    intake = f"http://{config.service_address('intake')}"
+    with httpx.Client(base_url=intake, timeout=10) as client:
+        submitted = client.post(
+            "/v1/submissions",
+            json=submission_body(ROUND),
+            headers={"Authorization": f"Bearer {center}", "Idempotency-Key": "homes-1"},
+        )
+        assert submitted.status_code == 201, submitted.text
+        operator_auth = {"Authorization": f"Bearer {operator}"}
+        requested = client.post(f"/v1/rounds/{ROUND}/exports", headers=operator_auth)
+        assert requested.status_code == 202, requested.text
+        deadline = time.monotonic() + 60
+        while True:
+            found = client.get(f"/v1/rounds/{ROUND}/exports", headers=operator_auth).json()
+            done = [e for e in found["exports"] if e["state"] in FINISHED]
+            if done:
+                return str(done[0]["export_id"])
+            assert time.monotonic() < deadline, found
+            time.sleep(0.2)
+
+
+async def registry_and_round(config: StackConfig) -> tuple[str, str]:
+    """One center, its token and an operator's, and the round open now."""
+    conn = await asyncpg.connect(config.service_dsn("intake"))
+    try:
+        await admin.register_centers(conn, [CENTER])
+        center = await admin.issue_token(conn, "center", center_id=CENTER.id)
+        operator = await admin.issue_token(conn, "operator", label="homes")
+        now = datetime.now(UTC)
+        day = timedelta(days=1)
+        await admin.set_round_dates(conn, ROUND, now - day, now + 5 * day, now + 9 * day)
+    finally:
+        await conn.close()
+    return center.token, operator.token
+
+
+def wait_for_mail(config: StackConfig, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not list(config.mail_dir.glob("*.eml")):
+        assert time.monotonic() < deadline, f"no mail in {config.mail_dir}"
+        time.sleep(0.2)
