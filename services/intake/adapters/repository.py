@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -306,4 +307,68 @@ async def round_progress(conn: asyncpg.Connection, at: datetime) -> list[asyncpg
         GROUP BY r.id, r.due_at
         """,
         at,
+    )
+
+
+@dataclass(frozen=True)
+class ScoringLag:
+    """Seconds from a version's receipt to its score, over a round's scored versions."""
+
+    p50: float
+    p99: float
+    max: float
+
+
+@dataclass(frozen=True)
+class RoundSubmissions:
+    """A round's submissions: how many, how many late (their first version) and amended,
+    the latest version's verdicts (None: not scored yet), and every version's scoring."""
+
+    submitted: int
+    late: int
+    amended: int
+    verdicts: dict[str | None, int]
+    versions: int
+    versions_scored: int
+    scoring_lag: ScoringLag | None
+
+
+async def round_submissions(conn: asyncpg.Connection, round_id: str) -> RoundSubmissions:
+    by_verdict = await conn.fetch(
+        """
+        SELECT latest.verdict, count(*) AS submitted,
+               count(*) FILTER (WHERE first.late) AS late,
+               count(*) FILTER (WHERE versions.n > 1) AS amended,
+               sum(versions.n) AS versions, sum(versions.scored) AS scored
+        FROM submissions s
+        CROSS JOIN LATERAL (SELECT count(*) AS n, count(scored_at) AS scored
+                            FROM submission_versions WHERE submission_id = s.id) versions
+        CROSS JOIN LATERAL (SELECT late FROM submission_versions
+                            WHERE submission_id = s.id ORDER BY version LIMIT 1) first
+        CROSS JOIN LATERAL (SELECT verdict FROM submission_versions
+                            WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest
+        WHERE s.round_id = $1
+        GROUP BY latest.verdict
+        """,
+        round_id,
+    )
+    lag = await conn.fetchrow(
+        """
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99, max(lag) AS max
+        FROM (SELECT extract(epoch FROM v.scored_at - v.received_at)::float8 AS lag
+              FROM submissions s JOIN submission_versions v ON v.submission_id = s.id
+              WHERE s.round_id = $1 AND v.scored_at IS NOT NULL) lags
+        """,
+        round_id,
+    )
+    assert lag is not None
+    return RoundSubmissions(
+        submitted=sum(r["submitted"] for r in by_verdict),
+        late=sum(r["late"] for r in by_verdict),
+        amended=sum(r["amended"] for r in by_verdict),
+        verdicts={r["verdict"]: r["submitted"] for r in by_verdict},
+        versions=sum(r["versions"] for r in by_verdict),
+        versions_scored=sum(r["scored"] for r in by_verdict),
+        scoring_lag=None if lag["max"] is None else ScoringLag(lag["p50"], lag["p99"], lag["max"]),
     )

@@ -1,4 +1,5 @@
-"""Intake's HTTP API for rounds: calendar, administration, extensions, completeness."""
+"""Intake's HTTP API for rounds: calendar, administration, extensions, completeness, and
+the submissions' summary tools read (the demo, the benchmark) instead of intake's tables."""
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -8,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import handlers
 from services.intake.adapters import repository
+from services.intake.adapters.repository import RoundSubmissions
 from services.intake.domain.completeness import (
     VERDICTS,
     CenterState,
@@ -61,6 +63,46 @@ class RoundDatesChange(BaseModel):
     opens_at: Moment | None = None
     due_at: Moment | None = None
     closes_at: Moment | None = None
+
+
+class ScoringLagView(BaseModel):
+    p50_seconds: float
+    p99_seconds: float
+    max_seconds: float
+
+
+class RoundSubmissionsView(BaseModel):
+    round_id: str
+    submitted: int = Field(description="Centers that submitted")
+    late: int = Field(description="Submissions whose first version was late")
+    amended: int = Field(description="Submissions with more than one version")
+    verdicts: dict[str, int] = Field(
+        description="The latest version's verdict; pending: not scored yet"
+    )
+    versions: int = Field(description="Versions received, amendments included")
+    versions_scored: int
+    scoring_lag: ScoringLagView | None = Field(
+        description="From a version's receipt to its score, over the scored versions"
+    )
+
+    @classmethod
+    def of(cls, round_id: str, found: RoundSubmissions) -> "RoundSubmissionsView":
+        verdicts = dict.fromkeys((*VERDICTS, "pending"), 0)
+        for verdict, n in found.verdicts.items():
+            verdicts[verdict or "pending"] = n
+        lag = found.scoring_lag
+        return cls(
+            round_id=round_id,
+            submitted=found.submitted,
+            late=found.late,
+            amended=found.amended,
+            verdicts=verdicts,
+            versions=found.versions,
+            versions_scored=found.versions_scored,
+            scoring_lag=None
+            if lag is None
+            else ScoringLagView(p50_seconds=lag.p50, p99_seconds=lag.p99, max_seconds=lag.max),
+        )
 
 
 class ExtensionGrant(BaseModel):
@@ -178,6 +220,21 @@ async def get_completeness(
         "levels": [level_row(level) for level in report.levels],
         "missing": [missing_row(c) for c in report.missing],
     }
+
+
+@router.get(
+    "/rounds/{round_id}/submissions/summary",
+    response_model=RoundSubmissionsView,
+    summary="A round's submissions: late, amended, verdicts, scoring lag (operators)",
+    responses=problems(403),
+)
+async def submissions_summary(round_id: str, who: Caller, request: Request) -> RoundSubmissionsView:
+    require(who, "operator")
+    async with request.app.state.runtime.pool.acquire() as conn:
+        if await repository.get_round(conn, round_id) is None:
+            raise NOT_FOUND
+        found = await repository.round_submissions(conn, round_id)
+    return RoundSubmissionsView.of(round_id, found)
 
 
 @router.get(
