@@ -21,7 +21,13 @@ class NotifierMetrics:
         )
         self.deliveries = Gauge(
             "gecc_notifications_in_ledger",
-            "Deliveries in the ledger by status (pending, sent, dead).",
-            ["status"],
+            "Deliveries in the ledger by kind and status (pending, sent, dead); 0 for none.",
+            ["kind", "status"],
+            registry=registry,
+        )
+        self.round_due = Gauge(
+            "gecc_round_clock_due_timestamp_seconds",
+            "Each round's due time as the round clock knows it (Unix seconds, shared clock).",
+            ["round"],
             registry=registry,
         )

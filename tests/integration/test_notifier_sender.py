@@ -72,8 +72,11 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
         settings = SenderSettings(batch_size=100, concurrency=8)
         sender = Sender(pool, mail, WebhookSender(client), metrics, settings)
         try:
+            await sender.count_ledger()
+            assert in_ledger(registry, "reminder") == {"pending": 41, "sent": 0, "dead": 0}
             assert await sender.send_due() == 41
             assert await sender.send_due() == 0  # nothing left due: each sent exactly once
+            await sender.count_ledger()
         finally:
             await mail.close()
             server.close()
@@ -94,6 +97,18 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
         for outcome in ("sent", "dead_lettered")
     }
     assert counted == {"sent": 40, "dead_lettered": 1}
+    # The ledger's gauge follows it: pending back to 0, every other kind shown as 0.
+    assert in_ledger(registry, "reminder") == {"pending": 0, "sent": 40, "dead": 1}
+    assert in_ledger(registry, "receipt") == {"pending": 0, "sent": 0, "dead": 0}
+
+
+def in_ledger(registry: CollectorRegistry, kind: str) -> dict[str, float | None]:
+    return {
+        status: registry.get_sample_value(
+            "gecc_notifications_in_ledger", {"kind": kind, "status": status}
+        )
+        for status in ("pending", "sent", "dead")
+    }
 
 
 def center(n: int) -> messages.CenterContact:

@@ -91,3 +91,17 @@ async def test_two_clocks_at_once_fire_each_moment_once(
     fired = [entry for entry in await ledger(pool) if entry[2] == "fired"]
     assert fired == [("round_closed", 0, "fired")]
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 1  # one RoundClosed event
+
+
+async def test_the_clock_shows_each_rounds_due_time_as_it_knows_it(
+    isolated: Isolated, pool: asyncpg.Pool
+) -> None:
+    registry = CollectorRegistry()
+    clock = RoundClock(pool, ManualClock(NOW), NotifierMetrics(registry), RoundClockSettings())
+    for due_at in (NOW + timedelta(days=20), NOW + timedelta(days=25, seconds=0.25)):
+        await schedule(isolated, due_at)  # intake moved the due date
+        await clock.tick()
+        shown = registry.get_sample_value(
+            "gecc_round_clock_due_timestamp_seconds", {"round": "FY2570-H1"}
+        )
+        assert shown == due_at.timestamp()

@@ -369,9 +369,15 @@ async def mark_dead(pool: asyncpg.Pool, delivery_id: int, error: str) -> None:
     )
 
 
-async def delivery_counts(pool: asyncpg.Pool) -> dict[str, int]:
-    rows = await pool.fetch("SELECT status, count(*) AS n FROM deliveries GROUP BY status")
-    return {r["status"]: r["n"] for r in rows}
+LEDGER_STATUSES = ("pending", "sent", "dead")
+
+
+async def delivery_counts(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+    """Deliveries by (kind, status); a pair with none is missing."""
+    rows = await pool.fetch(
+        "SELECT kind, status, count(*) AS n FROM deliveries GROUP BY kind, status"
+    )
+    return {(r["kind"], r["status"]): r["n"] for r in rows}
 
 
 async def hold_notice(

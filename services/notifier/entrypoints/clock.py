@@ -57,6 +57,8 @@ class RoundClock:
         so changed round dates are seen soon)."""
         async with self._pool.acquire() as conn:
             rounds = await repository.rounds(conn)
+            for known in rounds:
+                self._metrics.round_due.labels(known.id).set(known.due_at.timestamp())
             done = await repository.clock_done(conn)
             now = self._clock.now()
             todo = plan(rounds, now, self._offsets, done)

@@ -14,6 +14,7 @@ from services.notifier.adapters.delivery import DeliveryError
 from services.notifier.adapters.mail import SmtpSender
 from services.notifier.adapters.repository import Delivery
 from services.notifier.adapters.webhook import WebhookEndpoint, WebhookSender
+from services.notifier.domain.rendering import Kind
 from services.notifier.metrics import NotifierMetrics
 from shared.database import DATABASE_UNAVAILABLE
 from shared.retry import GiveUp, RetryPolicy
@@ -55,8 +56,7 @@ class Sender:
         while True:
             try:
                 sent = await self.send_due()
-                for status, n in (await repository.delivery_counts(self._pool)).items():
-                    self._metrics.deliveries.labels(status).set(n)
+                await self.count_ledger()
             except DATABASE_UNAVAILABLE as error:
                 log.warning("sender: database unavailable (%s); trying again", error)
                 sent = 0
@@ -64,6 +64,13 @@ class Sender:
             # of receipts) should not wait out a poll interval behind a part-full batch.
             if not sent:
                 await asyncio.sleep(self._poll)
+
+    async def count_ledger(self) -> None:
+        """Show the ledger by kind and status, every pair (0 once the last one left it)."""
+        counts = await repository.delivery_counts(self._pool)
+        for kind in Kind:
+            for status in repository.LEDGER_STATUSES:
+                self._metrics.deliveries.labels(kind, status).set(counts.get((kind, status), 0))
 
     async def send_due(self) -> int:
         """Deliver one batch of due messages, ``concurrency`` at a time, each group marked
