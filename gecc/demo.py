@@ -30,6 +30,7 @@ from gecc.registry_generator import generate_registry
 from gecc.stack import stack
 from gecc.stack.config import SUPERUSER, StackConfig
 from gecc.stack.database import prepare_database
+from gecc.stack_client import StackClient
 from services.intake import admin
 from services.intake.domain.centers import Center
 from services.notifier import admin as notifier_admin
@@ -50,6 +51,9 @@ AMEND_SHARE = 0.10
 FINISH_DEADLINE_SECONDS = 300
 LEAD = 3 * DAY
 CONCURRENCY = 16
+# The notifier's metrics the demo reads (services/notifier/metrics.py).
+ROUND_DUE = "gecc_round_clock_due_timestamp_seconds"
+IN_LEDGER = "gecc_notifications_in_ledger"
 
 
 @dataclass(frozen=True)
@@ -97,22 +101,25 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     # may still be joining their group right after the services started.
     start = clock.now() + LEAD
     tokens, operator = await prepare(config, centers, start)
-    await round_known(config, start + DUE_IN)
-    result = DemoResult(count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE)
-    jobs = plan(centers, share, _standard(), rng)
-    print(
-        f"round     {DEMO_ROUND}: {len(centers):,} centers, {len(jobs):,} reports to send;"
-        f" one virtual day = {DAY_SECONDS:g} s, due on day 15, closes on day 20",
-        flush=True,
-    )
-    progress = asyncio.create_task(show_progress(config, clock, result))
-    try:
-        await send_all(config, clock, start, jobs, tokens, result)
-        await until(clock, result.closes_at)
-        await wait_finished(config, result)
-    finally:
-        progress.cancel()
-    await summarise(config, result)
+    async with StackClient(config, operator) as stack_client:
+        await round_known(stack_client, start + DUE_IN)
+        result = DemoResult(
+            count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
+        )
+        jobs = plan(centers, share, _standard(), rng)
+        print(
+            f"round     {DEMO_ROUND}: {len(centers):,} centers, {len(jobs):,} reports to send;"
+            f" one virtual day = {DAY_SECONDS:g} s, due on day 15, closes on day 20",
+            flush=True,
+        )
+        progress = asyncio.create_task(show_progress(stack_client, clock, result))
+        try:
+            await send_all(config, clock, start, jobs, tokens, result)
+            await until(clock, result.closes_at)
+            await wait_finished(stack_client, result)
+        finally:
+            progress.cancel()
+        await summarise(stack_client, result)
     result.real_seconds = time.perf_counter() - started
     return result
 
@@ -179,16 +186,14 @@ async def prepare(
     return tokens, operator
 
 
-async def round_known(config: StackConfig, due_at: datetime) -> None:
-    """Until the notifier's copy of the round has the demo's dates."""
-    conn = await connect(config.service_dsn("notifier"))
-    try:
-        for _ in range(600):
-            if await conn.fetchval("SELECT due_at FROM rounds WHERE id = $1", DEMO_ROUND) == due_at:
-                return
-            await asyncio.sleep(0.1)
-    finally:
-        await conn.close()
+async def round_known(stack_client: StackClient, due_at: datetime) -> None:
+    """Until the notifier's round clock has the demo round's due date."""
+    for _ in range(600):
+        metrics = await stack_client.metrics("notifier")
+        known = metrics.total(ROUND_DUE, round=DEMO_ROUND)
+        if abs(known - due_at.timestamp()) < 0.001:
+            return
+        await asyncio.sleep(0.1)
     raise RuntimeError("the notifier did not learn the demo round's dates within 60 s")
 
 
@@ -252,14 +257,14 @@ async def send_all(
         await asyncio.gather(*tasks)
 
 
-async def show_progress(config: StackConfig, clock: Clock, result: DemoResult) -> None:
+async def show_progress(stack_client: StackClient, clock: Clock, result: DemoResult) -> None:
     """A line every two virtual days until the round's export is done."""
     while True:
         await asyncio.sleep(2 * DAY_SECONDS)
         day = (clock.now() - result.round_started) / DAY
         if day < 0:
             continue
-        await summarise(config, result)
+        await summarise(stack_client, result)
         sent = result.messages
         print(
             f"day {day:4.1f}  submitted {result.submitted:>5,} ({result.late:,} late)"
@@ -269,11 +274,11 @@ async def show_progress(config: StackConfig, clock: Clock, result: DemoResult) -
         )
 
 
-async def wait_finished(config: StackConfig, result: DemoResult) -> None:
+async def wait_finished(stack_client: StackClient, result: DemoResult) -> None:
     """Until the export is reconciled and every message is out (or the deadline passes)."""
     deadline = time.monotonic() + FINISH_DEADLINE_SECONDS
     while time.monotonic() < deadline:
-        await summarise(config, result)
+        await summarise(stack_client, result)
         done = result.export.get("state") in ("reconciled", "mismatch", "failed")
         if done and not result.messages_pending and result.messages.get("operator_summary"):
             return
@@ -281,62 +286,22 @@ async def wait_finished(config: StackConfig, result: DemoResult) -> None:
     print(f"the round did not finish within {FINISH_DEADLINE_SECONDS} s; see the logs", flush=True)
 
 
-async def summarise(config: StackConfig, result: DemoResult) -> None:
-    intake = await connect(config.service_dsn("intake"))
-    try:
-        row = await intake.fetchrow(
-            """
-            SELECT count(DISTINCT s.id) AS submitted,
-                   count(DISTINCT s.id) FILTER (WHERE v.version = 1 AND v.late) AS late,
-                   count(DISTINCT s.id) FILTER (WHERE v.version > 1) AS amended
-            FROM submissions s JOIN submission_versions v ON v.submission_id = s.id
-            WHERE s.round_id = $1
-            """,
-            DEMO_ROUND,
-        )
-        assert row is not None
-        result.submitted, result.late, result.amended = (
-            row["submitted"],
-            row["late"],
-            row["amended"],
-        )
-        verdicts = await intake.fetch(
-            """
-            SELECT coalesce(latest.verdict, 'not scored yet') AS verdict, count(*) AS n
-            FROM submissions s, LATERAL (SELECT verdict FROM submission_versions
-                WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest
-            WHERE s.round_id = $1 GROUP BY 1
-            """,
-            DEMO_ROUND,
-        )
-        result.verdicts = {r["verdict"]: r["n"] for r in verdicts}
-    finally:
-        await intake.close()
-    notifier = await connect(config.service_dsn("notifier"))
-    try:
-        rows = await notifier.fetch(
-            "SELECT kind, status, count(*) AS n FROM deliveries GROUP BY kind, status"
-        )
-        result.messages = {}
-        result.messages_pending = 0
-        for r in rows:
-            if r["status"] == "sent":
-                result.messages[r["kind"]] = r["n"]
-            elif r["status"] == "pending":
-                result.messages_pending += r["n"]
-    finally:
-        await notifier.close()
-    export = await connect(config.service_dsn("export"))
-    try:
-        found = await export.fetchrow(
-            "SELECT id, state, records, batches, batches_acked, attempts, counts, acknowledged,"
-            " directory FROM exports WHERE round_id = $1 AND kind = 'full'"
-            " ORDER BY created_at LIMIT 1",
-            DEMO_ROUND,
-        )
-        result.export = {} if found is None else dict(found)
-    finally:
-        await export.close()
+async def summarise(stack_client: StackClient, result: DemoResult) -> None:
+    """The round as intake's API and the notifier's metrics show it."""
+    submissions = await stack_client.round_submissions(DEMO_ROUND)
+    result.submitted = submissions["submitted"]
+    result.late = submissions["late"]
+    result.amended = submissions["amended"]
+    result.verdicts = {
+        "not scored yet" if verdict == "pending" else verdict: n
+        for verdict, n in submissions["verdicts"].items()
+        if n
+    }
+    ledger = await stack_client.metrics("notifier")
+    result.messages = {k: int(n) for k, n in ledger.by(IN_LEDGER, "kind", status="sent").items()}
+    result.messages_pending = int(ledger.total(IN_LEDGER, status="pending"))
+    exports = await stack_client.round_exports(DEMO_ROUND)
+    result.export = next((e for e in exports if e["kind"] == "full"), {})
 
 
 def _standard() -> Standard:

@@ -34,7 +34,7 @@ def render(config: StackConfig, result: DemoResult) -> str:
     width = max(len(label) for label, _ in rows)
     table = "\n".join(f"  {label:<{width}}  {value}" for label, value in rows)
     intake = f"http://{config.service_address('intake')}"
-    files = export.get("directory", "(no export)")
+    files = config.exports_dir / DEMO_ROUND / export["export_id"] if export else "(no export)"
     metrics = "\n".join(
         f"  {name:<9}      http://{config.service_address(name)}/metrics" for name in SERVICES
     )
@@ -77,6 +77,6 @@ def _export(export: dict[str, object]) -> str:
         return "none"
     return (
         f"{export['state']}: {export['records']:,} records in {export['batches']} batches,"
-        f" {export['batches_acked']} acknowledged, {export['attempts']} attempt(s);"
+        f" {export['batches_acknowledged']} acknowledged, {export['attempts']} attempt(s);"
         f" PMO counts {export['acknowledged']}"
     )
