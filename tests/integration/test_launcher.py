@@ -4,13 +4,10 @@ recovers, leaves nothing."""
 import contextlib
 import json
 import os
-import shutil
 import signal
 import smtplib
-import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import httpx
 import psutil
@@ -21,27 +18,13 @@ from gecc.pmo_receiver.client import signed_headers
 from gecc.stack.config import StackConfig
 from gecc.stack.stack import Health, down, status, up
 from gecc.stack.state import load_state
-from tests.support.services import free_port
+from tests.support.stacks import private_stack
 
 
 @pytest.fixture
 def config() -> Iterator[StackConfig]:
-    # Not under pytest's tmp_path: another pytest run resets /tmp/pytest-of-<user> to 0700,
-    # and PostgreSQL, which runs as its own account when we are root, would lose its data.
-    home = Path(tempfile.mkdtemp(prefix="gecc-launcher-"))
-    yield StackConfig(
-        home=home,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        postgres_port=free_port(),
-        mailsink_port=free_port(),
-        pmo_port=free_port(),
-        pmo_secret="launcher-pmo-secret",
-        topic_namespace="launcher.",
-        service_ports={name: free_port() for name in ("intake", "scoring", "notifier", "export")},
-        start_timeout=120,
-    )
-    shutil.rmtree(home, ignore_errors=True)
+    with private_stack("gecc-launcher-", "launcher.", pmo_secret="launcher-pmo-secret") as own:
+        yield own
 
 
 COMPONENTS = {"mailsink", "pmo", "postgres", "kafka", "intake", "scoring", "notifier", "export"}

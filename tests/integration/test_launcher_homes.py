@@ -20,9 +20,8 @@ from gecc.stack.stack import down, up
 from gecc.stack.state import load_state
 from services.intake import admin
 from services.intake.domain.centers import Center
-from shared.topics import SERVICES
 from tests.support.samples import submission_body
-from tests.support.services import free_port
+from tests.support.stacks import private_stack
 
 ROUND = "FY2570-H1"
 CENTER = Center(
@@ -41,35 +40,23 @@ JVM_PERF_DATA = Path("/tmp") / f"hsperfdata_{pwd.getpwuid(os.getuid()).pw_name}"
 
 
 @pytest.fixture
-def outside(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The temporary folder the launcher and every process it starts see (TMPDIR)."""
+def configs() -> Iterator[list[StackConfig]]:
+    with (
+        private_stack("gecc-home1-", "homes1.") as first,
+        private_stack("gecc-home2-", "homes2.") as second,
+    ):
+        yield [first, second]
+
+
+@pytest.fixture
+def outside(configs: list[StackConfig], monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The temporary folder the launcher and every process it starts see (TMPDIR), set after
+    the homes were made in the usual one."""
     folder = Path(tempfile.mkdtemp(prefix="gecc-outside-"))
     monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def configs() -> Iterator[list[StackConfig]]:
-    # Short homes in /tmp, as test_launcher.py's: PostgreSQL's socket must fit in 107 bytes.
-    homes = [Path(tempfile.mkdtemp(prefix=f"gecc-home{n}-")) for n in (1, 2)]
-    yield [
-        StackConfig(
-            home=home,
-            kafka_port=free_port(),
-            kafka_controller_port=free_port(),
-            postgres_port=free_port(),
-            mailsink_port=free_port(),
-            pmo_port=free_port(),
-            topic_namespace=f"homes{n}.",
-            service_ports={name: free_port() for name in SERVICES},
-            start_timeout=120,
-        )
-        for n, home in enumerate(homes, start=1)
-    ]
-    for home in homes:
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def test_two_stacks_write_only_under_their_own_homes(
