@@ -84,7 +84,7 @@ async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
     """Create every topic the system uses that is missing; return the names created now."""
     names = TopicNames(namespace)
     wanted = names.all_with_partitions()
-    compacted = names.compacted()
+    configs = names.configs()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     try:
         await admin.start()
@@ -94,7 +94,7 @@ async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
                 name,
                 n,
                 1,
-                topic_configs={"cleanup.policy": "compact"} if name in compacted else {},
+                topic_configs=configs.get(name, {}),
             )
             for name, n in wanted.items()
             if name not in existing

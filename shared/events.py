@@ -28,6 +28,7 @@ class EventType(StrEnum):
     CENTER_REGISTERED = "center.registered"
     EXPORT_REQUESTED = "export.requested"
     EXPORT_STATUS = "export.status"
+    SIGN_IN_REQUESTED = "account.sign_in_requested"
 
 
 class EventData(BaseModel):
@@ -218,3 +219,17 @@ def new_event(data: DataT, producer: str, occurred_at: datetime | None = None) -
         schema_version=data.schema_version,
         data=data,
     )
+
+
+class SignInRequested(EventData):
+    """A person asked to sign in to the portal with the address of an enabled account: the
+    notifier sends them the one-time link (first of every kind of message). Key: the
+    address. The code is what the link carries; only its hash is stored, it is valid until
+    ``expires_at`` and once, and the topic keeps the event an hour."""
+
+    event_type: ClassVar[EventType] = EventType.SIGN_IN_REQUESTED
+    request_id: UUID
+    email: str
+    code: str
+    expires_at: datetime
+    locale: Literal["th", "en"] = "th"

@@ -17,6 +17,7 @@ class Topic(StrEnum):
     CENTER_REGISTERED = "gecc.registry.center.v1"
     EXPORT_REQUESTED = "gecc.export.requested.v1"
     EXPORT_STATUS = "gecc.export.status.v1"
+    SIGN_IN_REQUESTED = "gecc.account.sign-in-requested.v1"
 
 
 # Submission events are keyed by center id: more partitions let consumers scale out while
@@ -30,11 +31,16 @@ PARTITIONS: dict[Topic, int] = {
     Topic.CENTER_REGISTERED: 3,
     Topic.EXPORT_REQUESTED: 1,
     Topic.EXPORT_STATUS: 1,
+    Topic.SIGN_IN_REQUESTED: 3,
 }
 
 # State topics: the latest event per key is the current state, so Kafka keeps at least that
 # one forever (a new consumer reads the whole registry and calendar from the beginning).
 COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED, Topic.EXPORT_STATUS})
+
+# Topics whose events must not outlive their use: a sign-in event carries a one-time code
+# (valid 15 minutes), so Kafka drops it after an hour.
+RETENTION_MS: dict[Topic, int] = {Topic.SIGN_IN_REQUESTED: 60 * 60 * 1000}
 
 DEAD_LETTER_PARTITIONS = 1
 SERVICES = ("intake", "scoring", "notifier", "export")
@@ -52,6 +58,15 @@ class TopicNames:
 
     def compacted(self) -> frozenset[str]:
         return frozenset(self(topic) for topic in COMPACTED)
+
+    def configs(self) -> dict[str, dict[str, str]]:
+        """Each topic's settings beyond the broker's defaults."""
+        found: dict[str, dict[str, str]] = {}
+        for topic in COMPACTED:
+            found[self(topic)] = {"cleanup.policy": "compact"}
+        for topic, milliseconds in RETENTION_MS.items():
+            found[self(topic)] = {"retention.ms": str(milliseconds)}
+        return found
 
     def all_with_partitions(self) -> dict[str, int]:
         """Every topic the system uses, with its partition count, for creating them up front."""

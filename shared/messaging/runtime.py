@@ -35,8 +35,11 @@ Background = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
 
 class ServiceRuntime:
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, messaging: bool = True) -> None:
+        """``messaging=False``: a service with a database and no Kafka (no broker, no
+        subscribers, no outbox relay), like the portal."""
         self.settings = settings
+        self.messaging = messaging
         self.name = settings.service_name
         self.clock = settings.clock()
         self.registry = CollectorRegistry()
@@ -144,6 +147,18 @@ class ServiceRuntime:
         self._pool = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
         for step in self._startup:
             await step(self)
+        for name, work in self._background:
+            self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
+        if self.messaging:
+            self._start_messaging(relay)
+        # What exists now (modules, the app, settings, caches) lives until the process ends:
+        # kept out of the collector's full passes, which otherwise walk it all again and
+        # showed as the tail of the request latency.
+        gc.freeze()
+
+    def _start_messaging(self, relay: bool) -> None:
+        s = self.settings
+        assert self._pool is not None
         self._consumer = EventConsumer(
             service=self.name,
             pool=self._pool,
@@ -153,8 +168,6 @@ class ServiceRuntime:
         )
         self._tasks.append(asyncio.create_task(self._connect_broker(), name="kafka-connect"))
         self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
-        for name, work in self._background:
-            self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         relay_settings = RelaySettings(
             s.database_url,
             self.name,
@@ -169,10 +182,6 @@ class ServiceRuntime:
             in_loop = relay_settings.relay(self._pool, self.metrics)
             self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
             self._relay_in_loop = in_loop
-        # What exists now (modules, the app, settings, caches) lives until the process ends:
-        # kept out of the collector's full passes, which otherwise walk it all again and
-        # showed as the tail of the request latency.
-        gc.freeze()
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -52,8 +52,12 @@ async def health_of(runtime: ServiceRuntime) -> tuple[bool, dict[str, str]]:
         checks["database"] = "ok"
     except Exception as error:
         checks["database"] = f"error: {type(error).__name__}"
-    if not runtime.kafka_connected:
-        checks["kafka"] = "connecting"
-    else:
-        checks["kafka"] = "ok" if await runtime.broker.ping(timeout=1.0) else "unreachable"
+    if runtime.messaging:
+        checks["kafka"] = await _kafka_state(runtime)
     return checks["database"] == "ok", checks
+
+
+async def _kafka_state(runtime: ServiceRuntime) -> str:
+    if not runtime.kafka_connected:
+        return "connecting"
+    return "ok" if await runtime.broker.ping(timeout=1.0) else "unreachable"

@@ -1,0 +1,27 @@
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings, env
+
+
+class PortalSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="GECC_PORTAL_", extra="ignore")
+
+    service_name: str = "portal"
+    database_url: str = "postgresql://portal@127.0.0.1:5432/gecc"
+    http_port: int = 8084
+    # Where the portal reaches intake's HTTP API, and the credential it does so with for
+    # the calls before anyone is signed in (sign-in requests and links); shared with intake.
+    intake_url: str = "http://127.0.0.1:8080"
+    client_secret: str = Field(
+        "gecc-local-portal-secret", validation_alias=env("portal_client_secret")
+    )
+    # The address people open (in sign-in links); cookies are Secure unless it is loopback.
+    public_url: str = "http://127.0.0.1:8084"
+    # A form posted after its session or token expired is kept this long for that browser.
+    kept_form_minutes: int = Field(30, ge=1)
+    # The page warns this long before the session ends.
+    session_warning_minutes: int = Field(10, ge=1)
+    # Sign-in requests per client address.
+    sign_in_per_minute: int = Field(10, ge=1)
+    sign_in_burst: int = Field(5, ge=1)
