@@ -96,6 +96,11 @@ async def keep_form(
         )
 
 
+async def ended_session_center(pool: asyncpg.Pool, cookie: str) -> str | None:
+    async with pool.acquire() as conn:
+        return await repository.ended_session_center(conn, cookie)
+
+
 async def center_rounds(
     pool: asyncpg.Pool, intake: IntakeClient, session: Session
 ) -> list[CenterRound]:

@@ -135,7 +135,12 @@ class IntakeClient:
         return cached
 
     async def submission(self, token: str, submission_id: str) -> dict[str, Any]:
+        """The submission with its versions, their times as datetimes."""
         found: dict[str, Any] = await self._call("GET", f"/v1/submissions/{submission_id}", token)
+        for version in found["versions"]:
+            for name in ("received_at", "scored_at"):
+                if version.get(name):
+                    version[name] = datetime.fromisoformat(version[name])
         return found
 
     async def submit(self, token: str, report: str, idempotency_key: str) -> dict[str, Any]:

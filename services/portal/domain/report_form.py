@@ -182,7 +182,7 @@ def percent_of(counts: list[int]) -> float | None:
     if total == 0:
         return None
     mean = sum((rating + 1) * count for rating, count in enumerate(counts)) / total
-    return round(mean / RATING_SCALE * 100, 1)
+    return round(mean / RATING_SCALE * 100, 2)
 
 
 def _whole(text: str) -> int | None:

@@ -3,7 +3,7 @@ stands in each (not started, draft, submitted on time or late, scored with a ver
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -17,6 +17,8 @@ class CenterRound:
     ``GET /v1/centers/{id}/rounds`` gives it, and whether the portal holds a draft."""
 
     round_id: str
+    period_start: date
+    period_end: date
     opens_at: datetime
     due_at: datetime
     closes_at: datetime
@@ -35,6 +37,8 @@ class CenterRound:
         extension = entry.get("extension_until")
         return cls(
             round_id=round_["id"],
+            period_start=date.fromisoformat(round_["period_start"]),
+            period_end=date.fromisoformat(round_["period_end"]),
             opens_at=datetime.fromisoformat(round_["opens_at"]),
             due_at=datetime.fromisoformat(round_["due_at"]),
             closes_at=datetime.fromisoformat(round_["closes_at"]),
@@ -72,3 +76,13 @@ class CenterRound:
 
     def can_report(self, now: datetime) -> bool:
         return self.window(now) in ("open", "late")
+
+    @property
+    def kind(self) -> str:
+        """``H1`` (the 6-month round) or ``FY`` (the 12-month round)."""
+        return self.round_id.rsplit("-", 1)[1]
+
+    @property
+    def fiscal_year(self) -> str:
+        """The Buddhist-Era fiscal year of ``FY2570-H1``: ``2570``."""
+        return self.round_id[2:6]

@@ -5,11 +5,21 @@ both languages, thousands separators."""
 
 import tomllib
 from collections.abc import Mapping
+from datetime import date as DateOnly
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from shared.thai import english_date, english_datetime, thai_date, thai_datetime
+from shared.thai import (
+    BANGKOK,
+    BE_OFFSET,
+    MONTHS_EN,
+    MONTHS_TH,
+    english_date,
+    english_datetime,
+    thai_date,
+    thai_datetime,
+)
 
 Locale = Literal["th", "en"]
 LOCALES: tuple[Locale, ...] = ("th", "en")
@@ -62,7 +72,14 @@ def number(value: int | float | None, locale: Locale = DEFAULT) -> str:
 
 
 def percent(value: float | None, locale: Locale = DEFAULT) -> str:
-    return NOTHING if value is None else f"{value:.1f} %"
+    return NOTHING if value is None else f"{value:.2f} %"
+
+
+def day(value: "datetime | DateOnly", locale: Locale = DEFAULT) -> str:
+    """A calendar day (no time), ``1 ตุลาคม 2569`` / ``1 October 2569 B.E.``."""
+    months = MONTHS_TH if locale == "th" else MONTHS_EN
+    year = f"{value.year + BE_OFFSET}" if locale == "th" else f"{value.year + BE_OFFSET} B.E."
+    return f"{value.day} {months[value.month - 1]} {year}"
 
 
 def date(moment: datetime | None, locale: Locale = DEFAULT) -> str:
@@ -75,3 +92,8 @@ def date_time(moment: datetime | None, locale: Locale = DEFAULT) -> str:
     if moment is None:
         return NOTHING
     return thai_datetime(moment) if locale == "th" else english_datetime(moment)
+
+
+def clock_time(moment: datetime) -> str:
+    """The time of day in Bangkok, ``10:32``."""
+    return f"{moment.astimezone(BANGKOK):%H:%M}"

@@ -124,6 +124,7 @@ class Page:
             number=partial(i18n.number, locale=self.locale),
             percent=partial(i18n.percent, locale=self.locale),
             date=partial(i18n.date, locale=self.locale),
+            day=partial(i18n.day, locale=self.locale),
             date_time=partial(i18n.date_time, locale=self.locale),
             warning_minutes=settings.session_warning_minutes,
             **context,
