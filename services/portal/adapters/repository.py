@@ -97,7 +97,9 @@ async def remove_session(conn: asyncpg.Connection, cookie: str) -> Session | Non
 
 async def forget_ended(conn: asyncpg.Connection, now: datetime) -> None:
     """Sessions ended more than a day ago and kept forms past their time."""
-    await conn.execute("DELETE FROM sessions WHERE expires_at < $1 - interval '1 day'", now)
+    await conn.execute(
+        "DELETE FROM sessions WHERE expires_at < $1::timestamptz - interval '1 day'", now
+    )
     await conn.execute("DELETE FROM kept_forms WHERE expires_at < $1", now)
 
 
