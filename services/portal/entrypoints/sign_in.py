@@ -85,7 +85,9 @@ async def link_sent(page: Current, next: str = "/") -> Response:
 
 @router.get("/sign-in/{code}")
 async def confirm(page: Current, code: str, next: str = "/rounds") -> Response:
-    return page.render("sign_in_confirm.html", code=code, next=safe_next(next), scopes=[])
+    return page.render(
+        "sign_in_confirm.html", code=code, next=safe_next(next), scopes=[], token=page.form_token
+    )
 
 
 @router.post("/sign-in/{code}")
@@ -96,13 +98,14 @@ async def use_link(
     scope: Annotated[str | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    if not page.csrf_ok(csrf_token):
+    if not page.form_token_ok(csrf_token):
         return page.render(
             "sign_in_confirm.html",
             400,
             code=code,
             next=safe_next(next),
             scopes=[],
+            token=page.form_token,
             notice="form_expired",
         )
     state = page.request.app.state
@@ -118,13 +121,19 @@ async def use_link(
         )
     except ChooseScope as choice:
         return page.render(
-            "sign_in_confirm.html", code=code, next=safe_next(next), scopes=choice.scopes
+            "sign_in_confirm.html",
+            code=code,
+            next=safe_next(next),
+            scopes=choice.scopes,
+            token=page.form_token,
         )
     except Refused as refusal:
-        if refusal.status in (410, 422):
-            state.metrics.sign_ins.labels("link_refused").inc()
-            return page.render("link_invalid.html", 410)
-        raise
+        if refusal.status not in (410, 422):
+            raise
+        if page.session is not None:  # the same button pressed twice: already signed in
+            return page.redirect(safe_next(next))
+        state.metrics.sign_ins.labels("link_refused").inc()
+        return page.render("link_invalid.html", 410)
     state.metrics.sign_ins.labels("signed_in").inc()
     page.session = session
     target = safe_next(next)

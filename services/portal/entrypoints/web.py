@@ -103,13 +103,18 @@ class Page:
 
     @property
     def csrf(self) -> str:
-        """The token every form of this page carries."""
+        """The token every form of this page carries (before sign-in: ``form_token``)."""
         if self.session is not None:
             return hmac.new(self.session.csrf_secret, b"form", "sha256").hexdigest()
         return self.form_token
 
     def csrf_ok(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given, self.csrf)
+
+    def form_token_ok(self, given: str | None) -> bool:
+        """The token of a form shown before sign-in (the sign-in link's button), which a
+        session begun meanwhile (a double click) does not change."""
+        return given is not None and hmac.compare_digest(given, self.form_token)
 
     def t(self, key: str, **params: Any) -> str:
         catalogue: Catalogue = self.request.app.state.catalogue
