@@ -1,5 +1,7 @@
 # Everything installs into the repository: uv (pinned) under .gecc/tools, the locked
 # dependencies into .venv, the Kafka jars into the Maven cache on first `gecc stack up`.
+# The system packages the tests and the demo use (Chromium, Thai fonts, Prometheus) are
+# installed where they can be: on Debian as root; elsewhere `make install` says what to install.
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
@@ -8,9 +10,12 @@ UV := $(UV_HOME)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint unit asyncapi down clean
+.PHONY: install system-packages demo test lint unit asyncapi down clean
 
-install: $(VENV)/.installed
+install: system-packages $(VENV)/.installed
+
+system-packages:
+	@sh deploy/install-system-packages.sh
 
 $(UV):
 	$(PYTHON) -m venv $(UV_HOME)

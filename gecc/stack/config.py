@@ -207,7 +207,8 @@ class StackConfig:
     def service_env(self, name: str) -> dict[str, str]:
         """The environment a service process runs with: the parent's plus where everything is,
         every path under ``home``; intake and the portal share the stack's portal client
-        secret, and the portal knows intake's address and its own."""
+        secret, the portal knows intake's address and its own, and the notifier's sign-in
+        links lead to the portal."""
         prefix = f"GECC_{self._known(name).upper()}_"
         env = {
             **os.environ,
@@ -221,6 +222,7 @@ class StackConfig:
         if name == "notifier":
             env[f"{prefix}SMTP_HOST"] = LOCALHOST
             env[f"{prefix}SMTP_PORT"] = str(self.mailsink_port)
+            env[f"{prefix}PORTAL_URL"] = self.portal_url
         if name == "export":
             env[f"{prefix}PMO_URL"] = self.pmo_url
             env[f"{prefix}PMO_SECRET"] = self.pmo_secret

@@ -18,7 +18,7 @@ from shared.service.http import service_app
 def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
     runtime = ServiceRuntime(settings)
     metrics = NotifierMetrics(runtime.registry)
-    subscribers.register(runtime, metrics)
+    subscribers.register(runtime, metrics, settings.portal_url)
 
     async def round_clock(runtime: ServiceRuntime) -> None:
         await RoundClock(runtime.pool, runtime.clock, metrics, settings.round_clock()).run()

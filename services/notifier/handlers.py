@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from services.notifier.adapters import repository
-from services.notifier.domain import notices
+from services.notifier.domain import messages, notices
 from services.notifier.domain.notices import Address, CenterState, Outgoing
 from services.notifier.domain.schedule import Moment, RoundSnapshot, Tick
 from services.notifier.metrics import NotifierMetrics
@@ -19,6 +19,7 @@ from shared.events import (
     Envelope,
     RoundClosed,
     RoundScheduled,
+    SignInRequested,
     SubmissionReceived,
     SubmissionScored,
     new_event,
@@ -33,10 +34,30 @@ SERVICE = "notifier"
 async def queue(
     conn: asyncpg.Connection, outgoing: Sequence[Outgoing], metrics: NotifierMetrics
 ) -> None:
-    """Add to the delivery ledger (one statement however many)."""
-    await repository.add_deliveries(conn, outgoing)
+    """Add to the delivery ledger (one statement however many); count those new there."""
+    new = await repository.add_deliveries(conn, outgoing)
     for o in outgoing:
-        metrics.notifications.labels(o.message.kind.value, o.channel, "queued").inc()
+        if o.message.delivery_id in new:
+            metrics.notifications.labels(o.message.kind.value, o.channel, "queued").inc()
+
+
+async def send_sign_in_link(
+    conn: asyncpg.Connection,
+    event: Envelope[SignInRequested],
+    portal_url: str,
+    metrics: NotifierMetrics,
+) -> None:
+    """Queue the one-time link to the address that asked, once per request, ahead of every
+    other message."""
+    requested = event.data
+    link = messages.sign_in_link(
+        request_id=requested.request_id,
+        email=requested.email,
+        code=requested.code,
+        expires_at=requested.expires_at,
+        portal_url=portal_url,
+    )
+    await queue(conn, [Outgoing("email", link)], metrics)
 
 
 async def note_round(

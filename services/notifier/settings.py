@@ -35,6 +35,8 @@ class NotifierSettings(ServiceSettings):
     smtp_from: str = "GECC <no-reply@gecc.localhost>"
     smtp_timeout_seconds: float = 30.0
     webhook_timeout_seconds: float = 10.0
+    # Where the links of sign-in e-mails lead: the portal's address as people open it.
+    portal_url: str = "http://127.0.0.1:8084"
     # Always told at a round's close, besides the 'operators' recipients in the database.
     operator_emails: list[str] = Field(default_factory=list)
 

@@ -56,6 +56,7 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         notifier_env = psutil.Process(first["notifier"].pid).environ()
         assert notifier_env["GECC_NOTIFIER_SMTP_HOST"] == "127.0.0.1"
         assert notifier_env["GECC_NOTIFIER_SMTP_PORT"] == str(config.mailsink_port)
+        assert notifier_env["GECC_NOTIFIER_PORTAL_URL"] == config.portal_url  # sign-in links
         send_mail(config, "first")
         # The PMO receiver too, and the export service pushes to it with the stack's secret.
         assert first["pmo"].started_epoch <= first["export"].started_epoch

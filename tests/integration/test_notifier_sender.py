@@ -64,7 +64,7 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
     server = await loop.create_server(lambda: SMTP(handler, loop=loop), "127.0.0.1", 0)
     async with pool.acquire() as conn:
         queued = [reminder(n) for n in range(1, 41)] + [reminder(41, REFUSED)]
-        assert await repository.add_deliveries(conn, queued) == 41
+        assert len(await repository.add_deliveries(conn, queued)) == 41
     registry = CollectorRegistry()
     metrics = NotifierMetrics(registry)
     mail = SmtpSender(SmtpSettings(port=bound_port(server)), max_idle=8)
@@ -168,7 +168,7 @@ async def test_receipts_go_before_results_and_results_before_reminders(
 
 async def send_all(pool: asyncpg.Pool, port: int, queued: list[Outgoing]) -> None:
     async with pool.acquire() as conn:
-        assert await repository.add_deliveries(conn, queued) == len(queued)
+        assert len(await repository.add_deliveries(conn, queued)) == len(queued)
     mail = SmtpSender(SmtpSettings(port=port))
     async with httpx.AsyncClient() as client:
         metrics = NotifierMetrics(CollectorRegistry())

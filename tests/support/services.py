@@ -99,12 +99,16 @@ def running_services(
 
 def link(processes: dict[str, ServiceProcess]) -> None:
     """What the launcher tells the services of each other: the portal where intake is and
-    where it is itself."""
+    where it is itself, the notifier where its sign-in links lead."""
     portal, intake = processes.get("portal"), processes.get("intake")
-    if portal is not None:
-        portal.env["GECC_PORTAL_PUBLIC_URL"] = portal.url
-        if intake is not None:
-            portal.env["GECC_PORTAL_INTAKE_URL"] = intake.url
+    if portal is None:
+        return
+    portal.env["GECC_PORTAL_PUBLIC_URL"] = portal.url
+    if intake is not None:
+        portal.env["GECC_PORTAL_INTAKE_URL"] = intake.url
+    for process in processes.values():
+        if process.name == "notifier":
+            process.env["GECC_NOTIFIER_PORTAL_URL"] = portal.url
 
 
 def _wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -162,6 +162,8 @@ def test_the_portal_starts_after_intake_reaches_it_and_shares_its_secret() -> No
     default = settings_class("portal").model_fields["client_secret"].default
     assert portal[PORTAL_CLIENT_SECRET] == f"${{{PORTAL_CLIENT_SECRET}:-{default}}}"
     assert intake[PORTAL_CLIENT_SECRET] == portal[PORTAL_CLIENT_SECRET]
+    # The notifier's sign-in links lead where the portal says it is.
+    assert environment("notifier")["GECC_NOTIFIER_PORTAL_URL"] == public
     assert PORTAL_CLIENT_SECRET in variables("portal")
     for name in set(SERVICES) - {"intake", "portal"}:
         assert PORTAL_CLIENT_SECRET not in environment(name), name

@@ -1,7 +1,18 @@
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from shared.events import Envelope, EventType, RoundClosed, SubmissionReceived, new_event
+import pytest
+from pydantic import ValidationError
+
+from shared.events import (
+    Envelope,
+    EventType,
+    RoundClosed,
+    SignInRequested,
+    SubmissionReceived,
+    new_event,
+)
+from shared.messaging.consumer import malformed
 from shared.submission import SubmissionBody
 from shared.topics import TopicNames
 from tests.support.samples import submission_body
@@ -41,3 +52,26 @@ def test_topic_namespace_prefixes_every_topic() -> None:
     assert all(name.startswith("test-1.gecc.") for name in names)
     assert names["test-1.gecc.submission.received.v1"] == 6
     assert "test-1.gecc.dead-letter.scoring.v1" in names
+    assert "test-1.gecc.dead-letter.portal.v1" not in names  # the portal consumes nothing
+
+
+def test_a_malformed_event_is_described_by_its_fields_never_its_values() -> None:
+    event = new_event(
+        SignInRequested(
+            request_id=uuid4(),
+            email="staff@example.go.th",
+            code="one-time-code-xyz",
+            expires_at=datetime.now(UTC),
+        ),
+        "intake",
+    )
+    raw = event.model_dump(mode="json")
+    del raw["data"]["expires_at"]
+    raw["data"]["request_id"] = "one-time-code-xyz"
+    with pytest.raises(ValidationError) as error:
+        Envelope[SignInRequested].model_validate(raw)
+    described = malformed(error.value)
+    assert "one-time-code-xyz" in str(error.value)  # pydantic's own text shows the values
+    assert "one-time-code-xyz" not in described
+    assert "data.request_id: Input should be a valid UUID" in described
+    assert "data.expires_at: Field required" in described

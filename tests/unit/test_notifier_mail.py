@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.parser import BytesParser
 from pathlib import Path
+from uuid import UUID
 
 import aiosmtplib
 import pytest
@@ -77,6 +78,23 @@ async def test_a_message_arrives_whole_with_thai_subject_and_body(sink: Sink) ->
     assert mail.get_content_charset() == "utf-8"
     assert mail.get_content() == REMINDER.body
     assert "30 เมษายน 2570" in mail.get_content()
+
+
+async def test_a_sign_in_link_names_no_round(sink: Sink) -> None:
+    link = messages.sign_in_link(
+        request_id=UUID("5d1e0c55-8a0f-4f0e-9a57-2a43c2b4f0a1"),
+        email="staff@example.go.th",
+        code="one-time-code",
+        expires_at=datetime(2027, 4, 30, 17, 30, tzinfo=UTC),
+        portal_url="http://127.0.0.1:8084",
+    )
+    await sink.sender.send(link)
+
+    (mail,) = read_mailbox(sink.directory)
+    assert mail["X-GECC-Kind"] == "sign_in"
+    assert "X-GECC-Round" not in mail
+    assert mail["Message-ID"] == f"<{link.delivery_id}@gecc.go.th>"
+    assert "http://127.0.0.1:8084/sign-in/one-time-code" in mail.get_content()
 
 
 async def test_each_message_is_its_own_file_in_arrival_order(sink: Sink) -> None:

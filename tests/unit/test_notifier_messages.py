@@ -231,8 +231,70 @@ def test_a_template_variable_left_out_is_an_error_not_a_blank() -> None:
         render(Kind.OVERDUE, center=CENTER)
 
 
-def test_receipts_are_sent_before_results_and_results_before_everything_else() -> None:
+def test_sign_in_links_go_first_then_receipts_then_results_then_everything_else() -> None:
     by_kind = {kind: Message(kind, "a@example.go.th", "s", "b", "FY2570-H1") for kind in Kind}
     order = sorted(Kind, key=lambda kind: by_kind[kind].priority)
-    assert order[:2] == [Kind.RECEIPT, Kind.RESULT]
-    assert {by_kind[k].priority for k in order[2:]} == {2}
+    assert order[:3] == [Kind.SIGN_IN, Kind.RECEIPT, Kind.RESULT]
+    assert [by_kind[k].priority for k in order[:3]] == [0, 1, 2]
+    assert {by_kind[k].priority for k in order[3:]} == {3}
+
+
+REQUEST = UUID("5d1e0c55-8a0f-4f0e-9a57-2a43c2b4f0a1")
+CODE = "Zq3-x_9pLmN0aBcDeFgHiJkLmNoPqRsTuVwXyZ012345"
+EXPIRES = datetime(2027, 4, 30, 17, 30, tzinfo=UTC)
+
+
+def sign_in(request_id: UUID = REQUEST, portal_url: str = "https://gecc.example.go.th/") -> Message:
+    return messages.sign_in_link(
+        request_id=request_id,
+        email="staff@example.go.th",
+        code=CODE,
+        expires_at=EXPIRES,
+        portal_url=portal_url,
+    )
+
+
+def test_the_sign_in_link_says_where_until_when_once_and_what_if_not_asked_thai_first() -> None:
+    message = sign_in()
+    assert (message.kind, message.recipient, message.round_id) == (
+        Kind.SIGN_IN,
+        "staff@example.go.th",
+        None,
+    )
+    assert message.subject.startswith("ลิงก์เข้าสู่ระบบ") and "sign-in link" in message.subject
+    thai, english = thai_then_english(message)
+    link = f"https://gecc.example.go.th/sign-in/{CODE}"
+    assert link in thai and link in english
+    assert "หมดอายุเมื่อ 1 พฤษภาคม 2570 เวลา 00:30 น." in thai
+    assert "ใช้ได้ครั้งเดียว" in thai
+    assert "หากท่านไม่ได้ขอเข้าสู่ระบบ ไม่ต้องดำเนินการใด ๆ" in thai
+    assert "expires at 1 May 2570 B.E., 00:30 Bangkok time" in english
+    assert "works once" in english
+    assert "If you did not ask to sign in, you need not do anything" in english
+    # Only the body carries the code: the ledger forgets it once the message has gone.
+    assert Kind.SIGN_IN in messages.ONE_TIME
+    assert CODE not in str(message.data) and CODE not in message.subject
+    assert message.data == {"request_id": str(REQUEST), "expires_at": EXPIRES.isoformat()}
+
+
+def test_a_sign_in_link_is_one_message_per_request_and_expires() -> None:
+    assert sign_in().delivery_id == sign_in().delivery_id
+    other = UUID("5d1e0c55-8a0f-4f0e-9a57-2a43c2b4f0a2")
+    assert sign_in(other).delivery_id != sign_in().delivery_id
+    assert (
+        sign_in(portal_url="http://127.0.0.1:8084").body.count(
+            f"http://127.0.0.1:8084/sign-in/{CODE}\n"
+        )
+        == 2
+    )
+    assert not sign_in().expired(datetime(2027, 4, 30, 17, 29, 59, tzinfo=UTC))
+    assert sign_in().expired(EXPIRES)
+    assert not messages.receipt(
+        CENTER,
+        H1,
+        submission_id=SUBMISSION,
+        receipt_number="r",
+        version=1,
+        received_at=EXPIRES,
+        late=False,
+    ).expired(datetime(2100, 1, 1, tzinfo=UTC))

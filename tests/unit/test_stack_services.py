@@ -24,12 +24,13 @@ def test_every_service_has_its_own_default_port_and_the_portal_is_on_8084() -> N
     assert DEFAULT_SERVICE_PORTS["portal"] == 8084
 
 
-def test_the_portal_reaches_intake_and_knows_its_own_address(tmp_path: Path) -> None:
+def test_the_portal_reaches_intake_and_the_sign_in_links_lead_to_the_portal(tmp_path: Path) -> None:
     config = StackConfig(home=tmp_path, service_ports={**DEFAULT_SERVICE_PORTS, "intake": 18080})
     env = config.service_env("portal")
     assert env["GECC_PORTAL_INTAKE_URL"] == "http://127.0.0.1:18080"
     assert env["GECC_PORTAL_PUBLIC_URL"] == "http://127.0.0.1:8084" == config.portal_url
     assert env["GECC_PORTAL_HTTP_PORT"] == "8084"
+    assert config.service_env("notifier")["GECC_NOTIFIER_PORTAL_URL"] == config.portal_url
 
 
 def test_intake_and_the_portal_share_a_random_secret_made_once_per_home(tmp_path: Path) -> None:

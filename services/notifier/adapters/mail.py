@@ -89,7 +89,7 @@ def to_email(message: Message, from_address: str, sent_at: datetime) -> Email:
         ("Message-ID", f"<{delivery_id}@{_domain(from_address)}>"),
         ("Auto-Submitted", "auto-generated"),
         ("X-GECC-Kind", message.kind.value),
-        ("X-GECC-Round", message.round_id),
+        *([("X-GECC-Round", message.round_id)] if message.round_id is not None else []),
         ("X-GECC-Delivery", delivery_id),
         ("MIME-Version", "1.0"),
         ("Content-Type", 'text/plain; charset="utf-8"'),

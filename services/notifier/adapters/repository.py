@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.notifier.domain.messages import Message
+from services.notifier.domain.messages import ONE_TIME, Message
 from services.notifier.domain.notices import Address, CenterState, Outgoing
 from services.notifier.domain.rendering import Kind
 from services.notifier.domain.schedule import Moment, MomentKey, RoundSnapshot
@@ -253,23 +253,24 @@ async def operator_addresses(conn: asyncpg.Connection) -> list[Address]:
     return [Address(r["channel"], r["address"]) for r in rows]
 
 
-async def add_deliveries(conn: asyncpg.Connection, outgoing: Sequence[Outgoing]) -> int:
+async def add_deliveries(conn: asyncpg.Connection, outgoing: Sequence[Outgoing]) -> set[str]:
     """Queue messages; one already queued for the same (channel, recipient, round, kind,
-    sequence) is left alone. Returns how many are new."""
+    sequence), or for the same sign-in request, is left alone. Returns the delivery ids of
+    those new in the ledger."""
     if not outgoing:
-        return 0
+        return set()
     rows = await conn.fetch(
         """
         INSERT INTO deliveries (delivery_id, channel, recipient, round_id, kind, sequence,
-            subject, body, data, submission_id, version, priority)
+            subject, body, data, submission_id, version, priority, request_id, expires_at)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
             $6::int[], $7::text[], $8::text[], $9::text[]::jsonb[], $10::uuid[], $11::int[],
-            $12::smallint[])
-        ON CONFLICT DO NOTHING RETURNING id
+            $12::smallint[], $13::uuid[], $14::timestamptz[])
+        ON CONFLICT DO NOTHING RETURNING delivery_id
         """,
         *zip(*(_row(o) for o in outgoing), strict=True),
     )
-    return len(rows)
+    return {str(r["delivery_id"]) for r in rows}
 
 
 def _row(outgoing: Outgoing) -> tuple[Any, ...]:
@@ -287,6 +288,8 @@ def _row(outgoing: Outgoing) -> tuple[Any, ...]:
         m.submission_id,
         m.version,
         m.priority,
+        m.request_id,
+        m.expires_at,
     )
 
 
@@ -312,7 +315,8 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
               AND (leased_until IS NULL OR leased_until < now())
             ORDER BY priority, next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING d.id, d.priority, d.channel, d.recipient, d.round_id, d.kind, d.sequence,
-            d.subject, d.body, d.data, d.submission_id, d.version, d.attempts,
+            d.subject, d.body, d.data, d.submission_id, d.version, d.request_id, d.expires_at,
+            d.attempts,
             (SELECT secret FROM recipients r WHERE r.channel = d.channel
                 AND r.address = d.recipient LIMIT 1) AS secret
         """,
@@ -332,6 +336,8 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
                 sequence=r["sequence"],
                 submission_id=r["submission_id"],
                 version=r["version"],
+                request_id=r["request_id"],
+                expires_at=r["expires_at"],
                 data=r["data"],
             ),
             attempts=r["attempts"],
@@ -341,12 +347,22 @@ async def claim_deliveries(pool: asyncpg.Pool, limit: int, lease_seconds: float)
     ]
 
 
+# A sent or dead message whose body held a one-time credential (``messages.ONE_TIME``) keeps
+# this instead: nothing left in the ledger opens a session once the message has gone.
+FORGOTTEN_BODY = "(removed once sent or given up on: it held a one-time link)"
+ONE_TIME_KINDS = sorted(kind.value for kind in ONE_TIME)
+
+
 async def mark_sent(pool: asyncpg.Pool, delivery_ids: Sequence[int]) -> None:
     if delivery_ids:
         await pool.execute(
             "UPDATE deliveries SET status = 'sent', sent_at = now(), attempts = attempts + 1,"
-            " leased_until = NULL, last_error = NULL WHERE id = ANY($1::bigint[])",
+            " leased_until = NULL, last_error = NULL,"
+            " body = CASE WHEN kind = ANY($2::text[]) THEN $3 ELSE body END"
+            " WHERE id = ANY($1::bigint[])",
             list(delivery_ids),
+            ONE_TIME_KINDS,
+            FORGOTTEN_BODY,
         )
 
 
@@ -363,9 +379,12 @@ async def mark_retry(pool: asyncpg.Pool, delivery_id: int, at: datetime, error: 
 async def mark_dead(pool: asyncpg.Pool, delivery_id: int, error: str) -> None:
     await pool.execute(
         "UPDATE deliveries SET status = 'dead', attempts = attempts + 1, leased_until = NULL,"
-        " last_error = $2 WHERE id = $1",
+        " last_error = $2, body = CASE WHEN kind = ANY($3::text[]) THEN $4 ELSE body END"
+        " WHERE id = $1",
         delivery_id,
         error,
+        ONE_TIME_KINDS,
+        FORGOTTEN_BODY,
     )
 
 

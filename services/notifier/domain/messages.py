@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID, uuid5
 
 from services.notifier.domain.rendering import VERDICT_LABELS, Kind, render
@@ -18,35 +19,50 @@ from shared.events import Verdict
 DELIVERY_NAMESPACE = UUID("6f0c2d0e-8a51-4c1e-9d0a-3b7e5f1a2c44")
 
 
-SENDING_PRIORITY = {Kind.RECEIPT: 0, Kind.RESULT: 1}
+SENDING_PRIORITY = {Kind.SIGN_IN: 0, Kind.RECEIPT: 1, Kind.RESULT: 2}
+
+# Kinds whose body carries a credential that works once (a sign-in link): the delivery ledger
+# keeps the body only until the message is sent or given up on.
+ONE_TIME = frozenset({Kind.SIGN_IN})
 
 DedupeKey = tuple[str, str, str, int]
-"""(recipient, round id, kind, sequence): sequence is the submission version for receipts and
-results, the days before the deadline for reminders, 0 otherwise."""
+"""(recipient, what it is about, kind, sequence): what it is about is the round id, or the
+sign-in request's id; sequence is the submission version for receipts and results, the days
+before the deadline for reminders, 0 otherwise."""
 
 
 @dataclass(frozen=True)
 class Message:
+    """``round_id`` is None for a message about no round (a sign-in link, which answers the
+    request ``request_id``); ``expires_at``: not worth sending after that moment."""
+
     kind: Kind
     recipient: str
     subject: str
     body: str
-    round_id: str
+    round_id: str | None
     sequence: int = 0
     submission_id: UUID | None = None
     version: int | None = None
+    request_id: UUID | None = None
+    expires_at: datetime | None = None
     data: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def dedupe_key(self) -> DedupeKey:
-        return (self.recipient, self.round_id, self.kind.value, self.sequence)
+        about = self.round_id if self.round_id is not None else str(self.request_id)
+        return (self.recipient, about, self.kind.value, self.sequence)
 
     @property
     def priority(self) -> int:
-        """Lower goes first when messages wait to be sent: a center's receipt (its report
-        arrived) before results, results before reminders and summaries, which a burst of
-        reports must not hold back receipts for (docs/benchmarks.md)."""
+        """Lower goes first when messages wait to be sent: a sign-in link (a person waits
+        for it) first, then a center's receipt (its report arrived), results, and last
+        reminders and summaries, which a burst of reports must not hold back receipts for
+        (docs/benchmarks.md)."""
         return SENDING_PRIORITY.get(self.kind, len(SENDING_PRIORITY))
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
     @property
     def delivery_id(self) -> str:
@@ -278,4 +294,23 @@ def operator_summary(
                 for t in totals
             ]
         },
+    )
+
+
+def sign_in_link(
+    *, request_id: UUID, email: str, code: str, expires_at: datetime, portal_url: str
+) -> Message:
+    """The one-time link a person asked for: ``<portal>/sign-in/<code>``, sent to the address
+    they gave. ``data`` leaves the code out: the ledger keeps it only in the body (``ONE_TIME``)."""
+    link = f"{portal_url.rstrip('/')}/sign-in/{quote(code, safe='')}"
+    subject, body = render(Kind.SIGN_IN, link=link, expires_at=expires_at)
+    return Message(
+        Kind.SIGN_IN,
+        email,
+        subject,
+        body,
+        None,
+        request_id=request_id,
+        expires_at=expires_at,
+        data={"request_id": str(request_id), "expires_at": expires_at.isoformat()},
     )

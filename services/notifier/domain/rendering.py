@@ -27,6 +27,7 @@ class Kind(StrEnum):
     OVERDUE = "overdue"
     OFFICE_SUMMARY = "office_summary"
     OPERATOR_SUMMARY = "operator_summary"
+    SIGN_IN = "sign_in"
 
 
 def render(kind: Kind, **context: Any) -> tuple[str, str]:

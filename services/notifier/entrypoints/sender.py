@@ -20,6 +20,7 @@ from shared.database import DATABASE_UNAVAILABLE
 from shared.retry import GiveUp, RetryPolicy
 
 log = logging.getLogger(__name__)
+EXPIRED = "expired before it could be sent"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,11 @@ class Sender:
         """Send one message: True when delivered (the caller marks it sent); a failure is
         recorded here as a retry or, after the last attempt, a dead letter."""
         kind = delivery.message.kind.value
+        if delivery.message.expired(datetime.now(UTC)):
+            await repository.mark_dead(self._pool, delivery.id, EXPIRED)
+            self._metrics.notifications.labels(kind, delivery.channel, "dead_lettered").inc()
+            log.error("gave up on delivery %s: %s", delivery.id, EXPIRED)
+            return False
         try:
             if delivery.channel == "webhook":
                 endpoint = WebhookEndpoint(delivery.message.recipient, delivery.secret or "")

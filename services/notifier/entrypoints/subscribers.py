@@ -10,6 +10,7 @@ from shared.events import (
     Envelope,
     RoundClosed,
     RoundScheduled,
+    SignInRequested,
     SubmissionReceived,
     SubmissionScored,
 )
@@ -17,7 +18,7 @@ from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 
 
-def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
+def register(runtime: ServiceRuntime, metrics: NotifierMetrics, portal_url: str) -> None:
     async def note_submission(
         conn: asyncpg.Connection, events: Sequence[Envelope[SubmissionReceived]]
     ) -> None:
@@ -38,6 +39,11 @@ def register(runtime: ServiceRuntime, metrics: NotifierMetrics) -> None:
         """Keep the center's name, parent office and contact addresses."""
         await handlers.note_center(conn, event, metrics)
 
+    async def send_sign_in_link(conn: asyncpg.Connection, event: Envelope[SignInRequested]) -> None:
+        """Send the one-time sign-in link a person asked for (before any other message)."""
+        await handlers.send_sign_in_link(conn, event, portal_url, metrics)
+
+    runtime.subscribe(Topic.SIGN_IN_REQUESTED, Envelope[SignInRequested], send_sign_in_link)
     runtime.subscribe_batch(
         Topic.SUBMISSION_RECEIVED, Envelope[SubmissionReceived], note_submission
     )
