@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 HOW_TO_GET_CHROMIUM = (
     "the browser tests need Debian's chromium and fonts-thai-tlwg: run `make install` as root"
     " on Debian (it installs them), or `apt-get install chromium fonts-thai-tlwg`; Playwright's"
     " own browser download is not used"
 )
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=900)
 
 
 def chromium_path() -> str:
