@@ -20,7 +20,8 @@ from starlette.routing import Match
 from starlette.types import Send
 
 from services.intake.domain.submissions import SubmissionRefused
-from services.intake.handlers import IdempotencyKeyReused, InvalidRequest, NotFound
+from services.intake.handlers.errors import InvalidRequest, NotFound
+from services.intake.handlers.submissions import IdempotencyKeyReused
 from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
 

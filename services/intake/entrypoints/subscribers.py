@@ -1,4 +1,4 @@
-from services.intake import handlers
+from services.intake.handlers import exports, submissions
 from shared.events import (
     CenterRegistered,
     Envelope,
@@ -13,8 +13,8 @@ from shared.topics import Topic
 
 
 def register(runtime: ServiceRuntime) -> None:
-    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.note_score)
-    runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], handlers.note_export_status)
+    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], submissions.note_score)
+    runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], exports.note_export_status)
     runtime.publishes(
         Topic.EXPORT_REQUESTED,
         Envelope[ExportRequested],
