@@ -13,7 +13,7 @@ from gecc.cli_output import bangkok_time, echo_table
 from gecc.registry_generator import CENTERS_2022, generate_registry
 from services.intake import admin
 from services.intake.domain.centers import Center
-from services.intake.domain.principals import PrincipalKind
+from services.intake.domain.principals import Role
 from services.intake.domain.registry_file import (
     RegistryFileError,
     decode_registry,
@@ -92,9 +92,7 @@ def issue_token(
         raise typer.BadParameter(
             "give exactly one of them", param_hint="--center / --office / --operator"
         )
-    kind: PrincipalKind = (
-        "center" if center is not None else "office" if office is not None else "operator"
-    )
+    kind: Role = "center" if center is not None else "office" if office is not None else "operator"
     try:
         issued = on_database(
             "intake",

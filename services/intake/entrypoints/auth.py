@@ -6,10 +6,13 @@ refused (400) rather than one of them chosen. A refusal is logged (never the tok
 counted in ``gecc_auth_refusals_total{reason}``. Tokens that are unknown or malformed cost
 a database lookup each, so they are budgeted per client address; known tokens have a
 budget of their own.
+
+A session is refused once it ended, even from the cache.
 """
 
 import math
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -74,30 +77,9 @@ def bearer_token(values: list[bytes]) -> str:
 
 async def authenticate(state: State, token: str, client: str) -> Principal:
     key = repository.token_hash(token)
-    now = time.monotonic()
-    cache: PrincipalCache = state.principals
-    found = cache.get(key, now)
-    if found is None:
-        refused: RateLimiter = state.refused_addresses
-        wait = refused.wait(client, now)
-        if wait > 0:
-            raise Refused(
-                "throttled",
-                _too_many(
-                    "Too many refused credentials from this address",
-                    "ใช้โทเคนไม่ถูกต้องบ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
-                    wait,
-                ),
-            )
-        generation = cache.generation
-        async with state.runtime.pool.acquire() as conn:
-            found = await repository.principal_by_hash(conn, key)
-        if found is None:
-            refused.retry_after(client, now)
-            raise Refused("unknown", UNAUTHENTICATED)
-        cache.put(key, found, now, generation)
+    found = await _known(state, key, client)
     limiter: RateLimiter = state.rate_limiter
-    wait = limiter.retry_after(key.hex(), now)
+    wait = limiter.retry_after(key.hex(), time.monotonic())
     if wait > 0:
         raise Refused(
             "rate_limited",
@@ -107,6 +89,34 @@ async def authenticate(state: State, token: str, client: str) -> Principal:
                 wait,
             ),
         )
+    return found
+
+
+async def _known(state: State, key: bytes, client: str) -> Principal:
+    """The principal of a token (or session) from the cache or the database."""
+    now, wall_now = time.monotonic(), datetime.now(UTC)
+    cache: PrincipalCache = state.principals
+    found = cache.get(key, now)
+    if found is not None:
+        return found
+    refused: RateLimiter = state.refused_addresses
+    wait = refused.wait(client, now)
+    if wait > 0:
+        raise Refused(
+            "throttled",
+            _too_many(
+                "Too many refused credentials from this address",
+                "ใช้โทเคนไม่ถูกต้องบ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
+                wait,
+            ),
+        )
+    generation = cache.generation
+    async with state.runtime.pool.acquire() as conn:
+        found = await repository.principal_by_hash(conn, key, wall_now)
+    if found is None:
+        refused.retry_after(client, now)
+        raise Refused("unknown", UNAUTHENTICATED)
+    cache.put(key, found, now, generation, wall_now)
     return found
 
 
@@ -142,7 +152,9 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
-bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
+bearer = HTTPBearer(
+    auto_error=False, description="A center, office or operator API token, or a person's session"
+)
 
 
 def principal(
