@@ -86,7 +86,8 @@ async def submit(request: Request) -> Response:
     pydantic-core, no dependency to solve); its OpenAPI entry comes from the same models."""
     scope = request.scope
     state = request.app.state
-    center_id = center_of(principal_in(scope))
+    who = principal_in(scope)
+    center_id = center_of(who)
     idempotency_key = idempotency_key_of(scope["headers"])
     raw_body = await request.body()
     body = parse_body(raw_body)
@@ -97,6 +98,7 @@ async def submit(request: Request) -> Response:
         state.writes,
         Report(
             center_id=center_id,
+            actor=who.actor,
             body=body,
             raw_body=raw_body,
             idempotency_key=idempotency_key,
