@@ -34,7 +34,7 @@ def test_every_operation_documents_its_errors_as_problems(spec: dict[str, Any]) 
             continue
         for method, operation in operations.items():
             responses = operation["responses"]
-            for status in ("400", "401", "413", "422", "429", "503"):
+            for status in ("400", "401", "403", "413", "422", "429", "503"):
                 assert status in responses, f"{method.upper()} {path} lacks {status}"
             for status, response in responses.items():
                 if status.startswith(("4", "5")):

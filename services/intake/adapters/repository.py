@@ -219,7 +219,7 @@ async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[
         return None
     versions = await conn.fetch(
         "SELECT version, receipt_number, received_at, late, extension, status, verdict,"
-        " scorecard, scored_at"
+        " scorecard, scored_at, body AS report"
         " FROM submission_versions WHERE submission_id = $1 ORDER BY version",
         submission_id,
     )

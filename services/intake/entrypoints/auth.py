@@ -7,9 +7,12 @@ counted in ``gecc_auth_refusals_total{reason}``. Tokens that are unknown or malf
 a database lookup each, so they are budgeted per client address; known tokens have a
 budget of their own.
 
-A session is refused once it ended, even from the cache.
+The portal's own credential (a secret both hold, compared as SHA-256 digests in constant
+time) may only ask to sign in: every route that reads its caller with ``Caller`` or
+``principal_in`` answers it 403. A session is refused once it ended, even from the cache.
 """
 
+import hmac
 import math
 import time
 from datetime import UTC, datetime
@@ -21,7 +24,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.intake.adapters import repository
-from services.intake.domain.principals import Principal, PrincipalCache, PrincipalKind
+from services.intake.domain.principals import PORTAL, Principal, PrincipalCache, PrincipalKind
 from services.intake.domain.rate_limit import RateLimiter
 from services.intake.entrypoints.problems import (
     DATABASE_DOWN,
@@ -77,7 +80,9 @@ def bearer_token(values: list[bytes]) -> str:
 
 async def authenticate(state: State, token: str, client: str) -> Principal:
     key = repository.token_hash(token)
-    found = await _known(state, key, client)
+    found = PORTAL if hmac.compare_digest(key, state.portal_client) else None
+    if found is None:
+        found = await _known(state, key, client)
     limiter: RateLimiter = state.rate_limiter
     wait = limiter.retry_after(key.hex(), time.monotonic())
     if wait > 0:
@@ -153,7 +158,9 @@ def client_address(scope: Scope) -> str:
 
 
 bearer = HTTPBearer(
-    auto_error=False, description="A center, office or operator API token, or a person's session"
+    auto_error=False,
+    description="A center, office or operator API token, a person's session, or (for the"
+    " sign-in routes only) the portal's credential",
 )
 
 
@@ -166,8 +173,29 @@ def principal(
 
 
 def principal_in(scope: Scope) -> Principal:
+    """The caller of any route but the sign-in routes: never the portal's credential."""
     found: Principal = scope["state"]["principal"]
+    if found.kind == "portal":
+        raise PORTAL_ONLY_SIGNS_IN
     return found
+
+
+def portal(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller of a sign-in route: the portal's credential only."""
+    found: Principal = request.scope["state"]["principal"]
+    require(found, "portal")
+    return found
+
+
+PORTAL_ONLY_SIGNS_IN = Problem(
+    403,
+    "forbidden",
+    "The portal's credential may only ask to sign in",
+    "ข้อมูลรับรองของพอร์ทัลใช้ได้เฉพาะการเข้าสู่ระบบ",
+)
 
 
 def require(who: Principal, *kinds: PrincipalKind) -> None:
@@ -191,3 +219,4 @@ def remote_addr(request: Request) -> str:
 
 
 Caller = Annotated[Principal, Depends(principal)]
+Portal = Annotated[Principal, Depends(portal)]

@@ -5,6 +5,7 @@ from shared.events import (
     ExportRequested,
     ExportStatus,
     RoundScheduled,
+    SignInRequested,
     SubmissionReceived,
     SubmissionScored,
 )
@@ -30,6 +31,12 @@ def register(runtime: ServiceRuntime) -> None:
         Envelope[RoundScheduled],
         "A round's schedule as it now stands (new, dates changed, or again at intake's"
         " start); key: round id; compacted.",
+    )
+    runtime.publishes(
+        Topic.SIGN_IN_REQUESTED,
+        Envelope[SignInRequested],
+        "A person asked to sign in with an enabled account's address: the one-time code for"
+        " the notifier's e-mail; key: the address; kept an hour.",
     )
     runtime.publishes(
         Topic.CENTER_REGISTERED,
