@@ -1,6 +1,6 @@
 """A center as people read it: the registry's row, and its state in every round."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
@@ -59,16 +59,9 @@ ORDER BY r.period_start, r.period_end
 async def rounds_of_center(conn: asyncpg.Connection, center_id: str) -> list[CenterInRound]:
     rows = await conn.fetch(ROUNDS_OF_CENTER, center_id)
     return [
-        CenterInRound(
-            round=round_of(row),
-            submission_id=row["submission_id"],
-            latest_version=row["latest_version"],
-            receipt_number=row["receipt_number"],
-            received_at=row["received_at"],
-            late=row["late"],
-            status=row["status"],
-            verdict=row["verdict"],
-            extension_until=row["extension_until"],
-        )
+        CenterInRound(round=round_of(row), **{name: row[name] for name in _STATE_COLUMNS})
         for row in rows
     ]
+
+
+_STATE_COLUMNS = [f.name for f in fields(CenterInRound) if f.name != "round"]

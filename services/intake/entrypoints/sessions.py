@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from services.intake.domain.accounts import Scope
+from services.intake.domain.principals import Principal
 from services.intake.entrypoints.auth import Caller, Portal, remote_addr
 from services.intake.entrypoints.openapi import problem, problems
 from services.intake.entrypoints.problems import ScopeChoice
@@ -110,21 +111,14 @@ class SessionOpened(BaseModel):
     response_model=SignInAnswer,
     summary="Send a one-time sign-in link to an address, if it is an account's (the portal)",
     description="The same answer whether or not the address belongs to an account; at most"
-    " GECC_INTAKE_SIGN_IN_PER_ADDRESS requests per address in 15 minutes (429 otherwise,"
-    " also for unknown addresses).",
+    " GECC_INTAKE_SIGN_IN_PER_ADDRESS (5) requests per address in"
+    " GECC_INTAKE_SIGN_IN_WINDOW_MINUTES (15), known or not (429 otherwise).",
     responses=problems(),
 )
 async def request_sign_in(body: SignInRequest, who: Portal, request: Request) -> SignInAnswer:
-    await sign_in.request_sign_in(
-        request.app.state.runtime.pool,
-        request.app.state.sign_in,
-        who,
-        body.email,
-        body.locale,
-        body.client,
-        remote_addr(request),
-        datetime.now(UTC),
-    )
+    state = request.app.state
+    asked = _asked(who, body.client, request)
+    await sign_in.request_sign_in(state.runtime.pool, state.sign_in, asked, body.email, body.locale)
     return SignInAnswer(status="requested")
 
 
@@ -142,17 +136,16 @@ async def request_sign_in(body: SignInRequest, who: Portal, request: Request) ->
     },
 )
 async def open_session(body: SessionRequest, who: Portal, request: Request) -> SessionOpened:
+    state = request.app.state
+    asked = _asked(who, body.client, request)
     session = await sign_in.open_session(
-        request.app.state.runtime.pool,
-        request.app.state.sign_in,
-        who,
-        body.code,
-        body.scope,
-        body.client,
-        remote_addr(request),
-        datetime.now(UTC),
+        state.runtime.pool, state.sign_in, asked, body.code, body.scope
     )
     return SessionOpened.of(session)
+
+
+def _asked(who: Principal, client: str, request: Request) -> sign_in.Asked:
+    return sign_in.Asked(who, client, remote_addr(request), datetime.now(UTC))
 
 
 @router.delete(

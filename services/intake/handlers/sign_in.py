@@ -46,6 +46,17 @@ class NotASession(Exception):
 
 
 @dataclass(frozen=True)
+class Asked:
+    """A request the portal makes for a person: the portal's principal, the person's client
+    as the portal names it, the portal's own address, and when."""
+
+    portal: Principal
+    client: str
+    remote_addr: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Session:
     token: str  # given to the caller once; only its hash is stored
     expires_at: datetime
@@ -54,19 +65,13 @@ class Session:
 
 
 async def request_sign_in(
-    pool: asyncpg.Pool,
-    rules: SignInRules,
-    who: Principal,
-    email: str,
-    locale: Locale,
-    client: str,
-    remote_addr: str,
-    now: datetime,
+    pool: asyncpg.Pool, rules: SignInRules, asked: Asked, email: str, locale: Locale
 ) -> None:
     """Count the request against the address's budget (:class:`SignInThrottled` when it is
     spent) and, for an enabled account that may act as something, store a one-time code and
     send it (SignInRequested through the outbox), all in one transaction. ``email`` is
     normalized."""
+    now = asked.at
     async with pool.acquire() as conn, conn.transaction():
         window_start = now - rules.window
         await sign_in.forget_expired(conn, window_start, now)
@@ -84,29 +89,17 @@ async def request_sign_in(
             request_id=uuid4(), email=email, code=code, expires_at=expires_at, locale=locale
         )
         await enqueue(conn, Topic.SIGN_IN_REQUESTED, email, new_event(requested, SERVICE, now))
-        details = {
-            "request_id": str(requested.request_id),
-            "client": client,
-            "expires_at": expires_at.isoformat(),
-        }
-        await audit.record(
-            conn, who.actor, "account.sign_in_requested", target(email), details, remote_addr
-        )
+        details = {"request_id": str(requested.request_id), "expires_at": expires_at.isoformat()}
+        await _audit(conn, asked, "account.sign_in_requested", email, details)
 
 
 async def open_session(
-    pool: asyncpg.Pool,
-    rules: SignInRules,
-    who: Principal,
-    code: str,
-    wanted: Scope | None,
-    client: str,
-    remote_addr: str,
-    now: datetime,
+    pool: asyncpg.Pool, rules: SignInRules, asked: Asked, code: str, wanted: Scope | None
 ) -> Session:
     """Use the code up and open a session acting as the membership wanted, or the only one.
     :class:`LinkUsedOrExpired` for a code that cannot open one; ``ScopeNotChosen`` when the
     account has several and none (or another) was named: then the code stays usable."""
+    now = asked.at
     async with pool.acquire() as conn, conn.transaction():
         holder = await sign_in.claim_code(conn, code, now)
         if holder is None:
@@ -118,19 +111,23 @@ async def open_session(
         await sign_in.use_code(conn, code, now)
         token, expires_at = new_session_token(), now + rules.session_lifetime
         session_id = await sign_in.add_session(
-            conn, token, holder.account_id, membership.scope, client, expires_at
+            conn, token, holder.account_id, membership.scope, asked.client, expires_at
         )
         await accounts.note_sign_in(conn, holder.account_id, now)
         details = {
             "session_id": str(session_id),
             "scope": str(membership.scope),
-            "client": client,
             "expires_at": expires_at.isoformat(),
         }
-        await audit.record(
-            conn, who.actor, "account.signed_in", target(holder.email), details, remote_addr
-        )
+        await _audit(conn, asked, "account.signed_in", holder.email, details)
     return Session(token, expires_at, holder.email, membership)
+
+
+async def _audit(
+    conn: asyncpg.Connection, asked: Asked, action: str, email: str, details: dict[str, str]
+) -> None:
+    details = {**details, "client": asked.client}
+    await audit.record(conn, asked.portal.actor, action, target(email), details, asked.remote_addr)
 
 
 async def end_session(pool: asyncpg.Pool, who: Principal, remote_addr: str, now: datetime) -> None:
