@@ -60,3 +60,13 @@ def test_the_submission_route_is_documented_from_its_models(spec: dict[str, Any]
     assert spec["components"]["schemas"]["SubmissionBody"]["required"] == list(
         SubmissionBody.model_json_schema()["required"]
     )
+
+
+def test_the_sign_in_routes_document_their_own_answers(spec: dict[str, Any]) -> None:
+    opened = spec["paths"]["/v1/sessions"]["post"]["responses"]
+    assert set(opened) >= {"201", "403", "409", "410", "422"}
+    choice = opened["409"]["content"]["application/problem+json"]["schema"]
+    assert choice == {"$ref": "#/components/schemas/ScopeChoice"}
+    assert "scopes" in spec["components"]["schemas"]["ScopeChoice"]["required"]
+    asked = spec["paths"]["/v1/sign-in-requests"]["post"]["responses"]
+    assert set(asked) >= {"202", "403", "422", "429"}
