@@ -1,4 +1,4 @@
-# One image for the four services, the mail sink, the PMO receiver and the `gecc` tool; the
+# One image for the five services, the mail sink, the PMO receiver and the `gecc` tool; the
 # command picks which one runs.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv

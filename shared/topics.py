@@ -43,7 +43,10 @@ COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED, Topic.EXP
 RETENTION_MS: dict[Topic, int] = {Topic.SIGN_IN_REQUESTED: 60 * 60 * 1000}
 
 DEAD_LETTER_PARTITIONS = 1
-SERVICES = ("intake", "scoring", "notifier", "export")
+SERVICES = ("intake", "scoring", "notifier", "export", "portal")
+# The services that consume Kafka, each in its consumer group and with its dead-letter topic;
+# the portal talks to intake over HTTP only.
+CONSUMERS = ("intake", "scoring", "notifier", "export")
 
 
 @dataclass(frozen=True)
@@ -71,5 +74,5 @@ class TopicNames:
     def all_with_partitions(self) -> dict[str, int]:
         """Every topic the system uses, with its partition count, for creating them up front."""
         names = {self(topic): count for topic, count in PARTITIONS.items()}
-        names.update({self.dead_letter(s): DEAD_LETTER_PARTITIONS for s in SERVICES})
+        names.update({self.dead_letter(s): DEAD_LETTER_PARTITIONS for s in CONSUMERS})
         return names

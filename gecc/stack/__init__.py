@@ -1,4 +1,4 @@
-"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the four services and,
+"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the five services and,
 where it is installed, Prometheus, as detached processes."""
 
 from gecc.stack.config import StackConfig

@@ -13,7 +13,7 @@ from gecc.stack.stack import Health
 
 app = typer.Typer(
     help=(
-        "Run the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the four services and, where it "
+        "Run the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the five services and, where it "
         "is installed, Prometheus locally, under $GECC_HOME."
     ),
     no_args_is_help=True,
@@ -32,7 +32,7 @@ def failing_cleanly() -> Iterator[None]:
 @app.command()
 def up(
     services: Annotated[
-        bool, typer.Option("--services/--no-services", help="Also start the four services.")
+        bool, typer.Option("--services/--no-services", help="Also start the five services.")
     ] = True,
 ) -> None:
     """Start everything not already running; safe to run again.

@@ -1,6 +1,7 @@
 """Where the local stack keeps its files and which ports it uses, read from ``GECC_*`` variables."""
 
 import os
+import secrets
 import shlex
 import shutil
 import sys
@@ -15,7 +16,13 @@ from shared.topics import SERVICES
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCALHOST = "127.0.0.1"
 SUPERUSER = "postgres"
-DEFAULT_SERVICE_PORTS = {"intake": 8080, "scoring": 8081, "notifier": 8082, "export": 8083}
+DEFAULT_SERVICE_PORTS = {
+    "intake": 8080,
+    "scoring": 8081,
+    "notifier": 8082,
+    "export": 8083,
+    "portal": 8084,
+}
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025
 DEFAULT_PROMETHEUS_PORT = 9090
@@ -145,6 +152,28 @@ class StackConfig:
         return self.home / "pmo"
 
     @property
+    def portal_secret_file(self) -> Path:
+        """The portal client's secret (intake's and the portal's ``GECC_PORTAL_CLIENT_SECRET``),
+        made once per home, readable by its owner only."""
+        return self.home / "portal-client-secret"
+
+    def portal_client_secret(self) -> str:
+        """The stack's portal client secret: read, or made now (random) on first use; written
+        whole or not at all (``up`` holds the home's lock meanwhile)."""
+        path = self.portal_secret_file
+        kept = path.read_text(encoding="ascii").strip() if path.exists() else ""
+        if kept:
+            return kept
+        made = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as file:
+            file.write(made + "\n")
+        os.replace(partial, path)
+        return made
+
+    @property
     def exports_dir(self) -> Path:
         """Where the export service writes each export's files (``<round>/<export id>/``)."""
         return self.home / "exports"
@@ -177,7 +206,8 @@ class StackConfig:
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment a service process runs with: the parent's plus where everything is,
-        every path under ``home``."""
+        every path under ``home``; intake and the portal share the stack's portal client
+        secret, and the portal knows intake's address and its own."""
         prefix = f"GECC_{self._known(name).upper()}_"
         env = {
             **os.environ,
@@ -195,7 +225,17 @@ class StackConfig:
             env[f"{prefix}PMO_URL"] = self.pmo_url
             env[f"{prefix}PMO_SECRET"] = self.pmo_secret
             env[f"{prefix}EXPORTS_DIR"] = str(self.exports_dir)
+        if name in ("intake", "portal"):
+            env["GECC_PORTAL_CLIENT_SECRET"] = self.portal_client_secret()
+        if name == "portal":
+            env[f"{prefix}INTAKE_URL"] = f"http://{self.service_address('intake')}"
+            env[f"{prefix}PUBLIC_URL"] = self.portal_url
         return env
+
+    @property
+    def portal_url(self) -> str:
+        """Where people open the portal (the links in sign-in e-mails lead there)."""
+        return f"http://{self.service_address('portal')}"
 
     @property
     def logs_dir(self) -> Path:

@@ -49,15 +49,16 @@ def wait_ready(config: StackConfig, name: str, record: ProcessRecord) -> None:
 
 async def consumers_joined(urls: Mapping[str, str], within: float) -> str | None:
     """Wait until every service at ``urls`` (name -> base URL) says on ``/health`` that its
-    Kafka consumers have joined (``"kafka": "ok"``); the name of the first that did not
-    within ``within`` seconds, or None. A restarted service's subscribers join one after
-    another, each join a rebalance of its group."""
+    Kafka consumers have joined (``"kafka": "ok"``; a service without Kafka, whose health has
+    no ``kafka``, once it answers); the name of the first that did not within ``within``
+    seconds, or None. A restarted service's subscribers join one after another, each join a
+    rebalance of its group."""
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=processes.HEALTH_TIMEOUT, trust_env=False) as client:
         for name, url in urls.items():
             while True:
                 try:
-                    if (await client.get(f"{url}/health")).json().get("kafka") == "ok":
+                    if (await client.get(f"{url}/health")).json().get("kafka", "ok") == "ok":
                         break
                 except (httpx.HTTPError, ValueError):
                     pass

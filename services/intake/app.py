@@ -8,7 +8,6 @@ from services.intake.adapters.revocations import follow_revocations
 from services.intake.adapters.round_book import RoundBook
 from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.principals import PrincipalCache
-from services.intake.domain.rate_limit import RateLimiter
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import (
     centers,
@@ -27,6 +26,7 @@ from services.intake.entrypoints.progress import measure_progress
 from services.intake.metrics import IntakeMetrics
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
 from shared.standards import load_catalog
 from shared.submission import SubmissionBody

@@ -1,13 +1,42 @@
-from fastapi import FastAPI
+import asyncio
+import logging
+import time
+from pathlib import Path
 
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.portal.adapters import repository
+from services.portal.adapters.intake import IntakeClient, IntakeUnavailable, NotFound, SessionEnded
+from services.portal.entrypoints import reports, sign_in
+from services.portal.entrypoints.i18n import Catalogue
+from services.portal.entrypoints.reports import SignInFirst
+from services.portal.entrypoints.web import SESSION_COOKIE, SecurityHeaders, environment, page_of
 from services.portal.metrics import PortalMetrics
 from services.portal.settings import PortalSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
+
+STATIC = Path(__file__).resolve().parent / "static"
+log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: PortalSettings) -> ServiceRuntime:
-    return ServiceRuntime(settings, messaging=False)
+    runtime = ServiceRuntime(settings, messaging=False)
+
+    async def forget_ended(runtime: ServiceRuntime) -> None:
+        while True:
+            async with runtime.pool.acquire() as conn:
+                await repository.forget_ended(conn, runtime.clock.now())
+            await asyncio.sleep(600)
+
+    runtime.in_background("forget-ended-sessions", forget_ended)
+    return runtime
 
 
 def create_app(settings: PortalSettings) -> FastAPI:
@@ -17,6 +46,90 @@ def create_app(settings: PortalSettings) -> FastAPI:
         "GECC portal",
         "The web pages center staff, parent offices and operators use (Thai first).",
     )
+    metrics = PortalMetrics(runtime.registry)
+    http = httpx.AsyncClient(base_url=settings.intake_url, timeout=15.0, trust_env=False)
+    runtime.on_stop(http.aclose)
     app.state.runtime = runtime
-    app.state.metrics = PortalMetrics(runtime.registry)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.intake = IntakeClient(http, settings.client_secret)
+    app.state.catalogue = Catalogue.load()
+    app.state.templates = environment()
+    app.state.sign_in_limiter = RateLimiter(
+        per_minute=settings.sign_in_per_minute, burst=settings.sign_in_burst
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(sign_in.router)
+    app.include_router(reports.router)
+    install_error_pages(app)
+    app.add_middleware(PageTimes, metrics=metrics)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+class PageTimes:
+    """``gecc_portal_page_seconds`` by route template and status class."""
+
+    def __init__(self, app: ASGIApp, metrics: PortalMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "other")
+            self.metrics.pages.labels(route, f"{status // 100}xx").observe(
+                time.perf_counter() - started
+            )
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Errors as pages in the reader's language, never a bare framework answer."""
+
+    async def sign_in_first(request: Request, error: Exception) -> Response:
+        assert isinstance(error, SignInFirst)
+        notice = f"&notice={error.notice}" if error.notice else ""
+        return RedirectResponse(f"/sign-in?next={error.next}{notice}", status_code=303)
+
+    async def session_ended(request: Request, error: Exception) -> Response:
+        response = RedirectResponse(
+            f"/sign-in?notice=session_ended&next={request.url.path}", status_code=303
+        )
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        page = await page_of(request)
+        return page.render("error.html", 404, problem="not_found")
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        page = await page_of(request)
+        problem = "not_found" if error.status_code == 404 else "bad_request"
+        return page.render("error.html", error.status_code, problem=problem)
+
+    async def unavailable(request: Request, error: Exception) -> Response:
+        log.warning("intake unavailable: %s", error)
+        page = await page_of(request)
+        response = page.render("error.html", 503, problem="unavailable")
+        response.headers["Retry-After"] = "10"
+        return response
+
+    app.add_exception_handler(SignInFirst, sign_in_first)
+    app.add_exception_handler(SessionEnded, session_ended)
+    app.add_exception_handler(NotFound, not_found)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(IntakeUnavailable, unavailable)

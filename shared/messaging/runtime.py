@@ -62,6 +62,7 @@ class ServiceRuntime:
         self._relay_in_loop: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
+        self._shutdown: list[Callable[[], Awaitable[None]]] = []
         self._background: list[
             tuple[str, Callable[[ServiceRuntime], Coroutine[Any, Any, None]]]
         ] = []
@@ -138,6 +139,11 @@ class ServiceRuntime:
         """Run ``step`` once the database pool exists, before serving."""
         self._startup.append(step)
 
+    def on_stop(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` when stopping, after background work ended, before the pool closes
+        (to close a client the service opened, say)."""
+        self._shutdown.append(step)
+
     def in_background(self, name: str, work: "Background") -> None:
         """Run ``work`` as a task from start to stop (it runs until cancelled)."""
         self._background.append((name, work))
@@ -190,6 +196,9 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for step in self._shutdown:
+            with contextlib.suppress(Exception):
+                await step()
         with contextlib.suppress(Exception):
             await self.broker.stop()
         if self._relay is not None:

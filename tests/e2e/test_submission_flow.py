@@ -1,4 +1,4 @@
-"""A center submits over HTTP; all four services do their part on the real broker and database."""
+"""A center submits over HTTP; the services do their part on the real broker and database."""
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta

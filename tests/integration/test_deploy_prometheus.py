@@ -1,6 +1,6 @@
 """The local stack's Prometheus, where it is installed, on what the services really expose: each
 service's registry (built by its ``build_runtime``, nothing else started) served on the stack's
-port; Prometheus scrapes all four, loads every alert rule, and an alert turns pending on a real
+port; Prometheus scrapes them all, loads every alert rule, and an alert turns pending on a real
 series. No Kafka or PostgreSQL needed."""
 
 import shutil
@@ -24,6 +24,8 @@ from services.intake.app import build_runtime as intake_runtime
 from services.intake.settings import IntakeSettings
 from services.notifier.app import build_runtime as notifier_runtime
 from services.notifier.settings import NotifierSettings
+from services.portal.app import build_runtime as portal_runtime
+from services.portal.settings import PortalSettings
 from services.scoring.app import build_runtime as scoring_runtime
 from services.scoring.settings import ScoringSettings
 from shared.messaging.runtime import ServiceRuntime
@@ -57,6 +59,7 @@ def runtimes() -> dict[str, ServiceRuntime]:
         "scoring": scoring_runtime(ScoringSettings()),
         "notifier": notifier_runtime(NotifierSettings()),
         "export": export_runtime(ExportSettings()),
+        "portal": portal_runtime(PortalSettings()),
     }
 
 

@@ -28,7 +28,7 @@ from gecc.stack.config import StackConfig
 from gecc.stack.stack import down, up
 from gecc.stack.state import ProcessRecord, load_state
 from services.intake import admin
-from shared.topics import SERVICES, Topic, TopicNames
+from shared.topics import CONSUMERS, SERVICES, Topic, TopicNames
 from tests.support.kafka import read_all
 from tests.support.samples import submission_body
 from tests.support.services import free_port
@@ -45,7 +45,7 @@ BACKLOG_WITHIN = 30.0
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackConfig]:
-    """PostgreSQL, Kafka and the four services as processes this module may stop at will."""
+    """PostgreSQL, Kafka and the services as processes this module may stop at will."""
     ports = distinct_free_ports(5 + len(SERVICES))
     # Not under pytest's tmp_path: every pytest run (another session's too) makes
     # /tmp/pytest-of-<user> 0700 again, and PostgreSQL, which runs as its own OS user when we
@@ -284,7 +284,7 @@ async def kafka_states(config: StackConfig) -> dict[str, str]:
             service: (await client.get(f"http://{config.service_address(service)}/health"))
             .json()
             .get("kafka")
-            for service in SERVICES
+            for service in CONSUMERS
         }
 
 

@@ -27,7 +27,17 @@ def config() -> Iterator[StackConfig]:
         yield own
 
 
-COMPONENTS = {"mailsink", "pmo", "postgres", "kafka", "intake", "scoring", "notifier", "export"}
+COMPONENTS = {
+    "mailsink",
+    "pmo",
+    "postgres",
+    "kafka",
+    "intake",
+    "scoring",
+    "notifier",
+    "export",
+    "portal",
+}
 
 
 def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
@@ -54,6 +64,17 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         assert export_env["GECC_EXPORT_PMO_SECRET"] == "launcher-pmo-secret"
         assert "launcher-pmo-secret" not in " ".join(first["pmo"].command)
         assert push_batch(config).status_code == 201
+        # The portal after intake, reaching it, sharing a secret made for this home.
+        assert first["intake"].started_epoch <= first["portal"].started_epoch
+        portal_env = psutil.Process(first["portal"].pid).environ()
+        intake_env = psutil.Process(first["intake"].pid).environ()
+        assert portal_env["GECC_PORTAL_INTAKE_URL"] == f"http://{config.service_address('intake')}"
+        assert portal_env["GECC_PORTAL_PUBLIC_URL"] == f"http://{config.service_address('portal')}"
+        secret = config.portal_secret_file.read_text(encoding="ascii").strip()
+        assert portal_env["GECC_PORTAL_CLIENT_SECRET"] == secret
+        assert intake_env["GECC_PORTAL_CLIENT_SECRET"] == secret
+        assert secret != "gecc-local-portal-secret"
+        assert "database" in httpx.get(f"{config.portal_url}/health", timeout=5).json()
 
         capsys.readouterr()
         up(config)

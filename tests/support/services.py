@@ -1,4 +1,4 @@
-"""The four services as separate processes, as the launcher runs them, for end-to-end tests."""
+"""The services as separate processes, as the launcher runs them, for end-to-end tests."""
 
 import os
 import socket
@@ -32,7 +32,7 @@ class ServiceProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        self._env = {**os.environ, **isolated.service_env(name, self.port), **env}
+        self.env = {**os.environ, **isolated.service_env(name, self.port), **env}
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -41,7 +41,7 @@ class ServiceProcess:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", f"services.{self.name}"],
                 cwd=REPO,
-                env=self._env,
+                env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -85,6 +85,7 @@ def running_services(
         label: ServiceProcess(service, isolated, logs / f"{label}.log", env or {})
         for label, service in names
     }
+    link(processes)
     try:
         for process in processes.values():
             process.start()
@@ -94,6 +95,16 @@ def running_services(
     finally:
         for process in processes.values():
             process.stop()
+
+
+def link(processes: dict[str, ServiceProcess]) -> None:
+    """What the launcher tells the services of each other: the portal where intake is and
+    where it is itself."""
+    portal, intake = processes.get("portal"), processes.get("intake")
+    if portal is not None:
+        portal.env["GECC_PORTAL_PUBLIC_URL"] = portal.url
+        if intake is not None:
+            portal.env["GECC_PORTAL_INTAKE_URL"] = intake.url
 
 
 def _wait_healthy(name: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.topics import SERVICES
 from tests.unit.test_deploy_tools import (
     REPO,
     exposed_series,
@@ -17,6 +18,7 @@ from tests.unit.test_deploy_tools import (
     metric_names,
     unknown_labels,
     unknown_metrics,
+    up_jobs,
 )
 
 GRAFANA = REPO / "deploy" / "grafana"
@@ -122,6 +124,12 @@ def test_the_rows_show_round_progress_throughput_lag_and_delivery() -> None:
         "gecc_export_mismatch",
         "gecc_export_last_success_timestamp",
     }
+
+
+def test_the_services_row_shows_every_service() -> None:
+    (services,) = [p for p in panels() if p["title"] == "Services up"]
+    (target,) = services["targets"]
+    assert up_jobs(target["expr"]) == set(SERVICES)
 
 
 def test_every_query_reads_metrics_and_labels_the_services_expose() -> None:

@@ -20,6 +20,7 @@ from tests.unit.test_deploy_tools import (
     metric_names,
     unknown_labels,
     unknown_metrics,
+    up_jobs,
 )
 
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
@@ -67,6 +68,11 @@ def test_the_scrape_configuration_has_one_job_per_service_and_the_rules() -> Non
         # The services' metrics carry their own `service` label: no target label may clash.
         assert [c["targets"] for c in job["static_configs"]] == [[f"{name}:8080"]]
         assert all("labels" not in c for c in job["static_configs"])
+
+
+def test_service_down_watches_every_service() -> None:
+    (rule,) = [r for r in rules() if r["alert"] == "GeccServiceDown"]
+    assert up_jobs(rule["expr"]) == set(SERVICES)
 
 
 def test_the_alert_groups_are_the_issues_and_each_rule_is_complete() -> None:
@@ -118,7 +124,7 @@ def test_the_alerts_fire_when_they_should_and_only_then() -> None:
 
 
 def local_config(home: Path) -> StackConfig:
-    ports = {"intake": 18080, "scoring": 18081, "notifier": 18082, "export": 18083}
+    ports = {name: 18080 + n for n, name in enumerate(SERVICES)}
     return StackConfig(home=home, service_ports=ports, prometheus_port=19090)
 
 

@@ -2,8 +2,9 @@
 
 - ``load_yaml``: a deployment file's YAML as PyYAML's safe loader reads it, except that a key
   given twice in one mapping is an error (PyYAML would silently keep the last one).
-- ``metric_names`` and ``label_names``: the metrics and labels a PromQL expression reads.
-- ``exposed_series``: every series name the four services expose, with its label names, read
+- ``metric_names`` and ``label_names``: the metrics and labels a PromQL expression reads;
+  ``up_jobs``: the jobs an ``up{job=~"..."}`` selector names.
+- ``exposed_series``: every series name the services expose, with its label names, read
   from the registries their ``build_runtime`` fills (nothing is started), plus Prometheus' own
   ``up``.
 """
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from shared.topics import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_YAML = [
@@ -102,6 +105,13 @@ def label_names(expr: str) -> set[str]:
     return labels
 
 
+def up_jobs(expr: str) -> set[str]:
+    """The jobs an ``up{job=~"a|b"}`` selector matches."""
+    match = re.search(r'\bup\{job=~"([^"]*)"\}', expr)
+    assert match is not None, expr
+    return set(match.group(1).split("|"))
+
+
 # --- what the services expose ---------------------------------------------------------------
 
 # Prometheus' own series for each target, and the labels it attaches to every scraped one.
@@ -114,7 +124,7 @@ _SUFFIXES = {"counter": ("_total",), "gauge": ("",), "histogram": ("_bucket", "_
 def exposed_series() -> dict[str, frozenset[str]]:
     """Each series name the services expose (FastStream's metrics included) → its labels."""
     series = dict(PROMETHEUS_SERIES)
-    for service in ("intake", "scoring", "notifier", "export"):
+    for service in SERVICES:
         app = importlib.import_module(f"services.{service}.app")
         settings = importlib.import_module(f"services.{service}.settings")
         settings_class = getattr(settings, f"{service.capitalize()}Settings")

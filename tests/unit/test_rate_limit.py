@@ -1,4 +1,4 @@
-from services.intake.domain.rate_limit import RateLimiter, TokenBucket
+from shared.rate_limit import RateLimiter, TokenBucket
 
 
 def test_bucket_allows_a_burst_then_refills_at_its_rate() -> None:

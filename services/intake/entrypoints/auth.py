@@ -25,7 +25,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.intake.adapters import repository
 from services.intake.domain.principals import PORTAL, Principal, PrincipalCache, PrincipalKind
-from services.intake.domain.rate_limit import RateLimiter
 from services.intake.entrypoints.problems import (
     DATABASE_DOWN,
     Problem,
@@ -33,6 +32,7 @@ from services.intake.entrypoints.problems import (
     send_problem,
 )
 from shared.database import DATABASE_UNAVAILABLE
+from shared.rate_limit import RateLimiter
 
 PROTECTED = "/v1/"
 

@@ -15,16 +15,20 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_expiry ON sessions (expires_at);
 
 -- A report being written: one per center and round, shared by the center's accounts, kept
--- across sign-outs, never sent to scoring. ``revision`` grows with every save; the
+-- across sign-outs, never sent to scoring. ``revision`` grows with every change; the
 -- Idempotency-Key of its submission is made of the draft's id and the revision reviewed.
+-- Once sent, the key and intake's receipt stay with the draft, so the same form sent again
+-- (a double click, a reload) gets the same receipt; a change makes it a draft again.
 CREATE TABLE drafts (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    center_id   text NOT NULL,
-    round_id    text NOT NULL,
-    fields      jsonb NOT NULL,
-    revision    integer NOT NULL DEFAULT 1,
-    updated_at  timestamptz NOT NULL DEFAULT now(),
-    updated_by  text NOT NULL,
+    id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    center_id      text NOT NULL,
+    round_id       text NOT NULL,
+    fields         jsonb NOT NULL,
+    revision       integer NOT NULL DEFAULT 1,
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    updated_by     text NOT NULL,
+    submitted_key  text,
+    receipt        jsonb,
     UNIQUE (center_id, round_id)
 );
 

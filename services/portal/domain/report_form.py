@@ -1,0 +1,276 @@
+"""The report form: what a center's staff type, checked by the same rules intake applies
+(spec §3), each problem named by the form control it belongs to.
+
+Every value is kept as typed (a string) so that a wrong entry is shown back as it was, and
+a draft holds exactly what was on the screen. An empty count is a count of 0: 40 boxes of
+which most stay empty is how the paper form is filled in too.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from shared.standards import Standard
+from shared.submission import MAX_RESPONDENTS, RATING_SCALE, SubmissionBody
+
+MAX_EVIDENCE = 2000
+Met = Literal["yes", "no", ""]
+
+
+@dataclass(frozen=True)
+class ItemAnswer:
+    met: Met = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """A problem with one control: ``key`` names its message in the catalogue."""
+
+    control: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def respondents_control() -> str:
+    return "respondents"
+
+
+def count_control(question: str, rating: int) -> str:
+    return f"count-{question}-{rating}"
+
+
+def met_control(item: str) -> str:
+    return f"met-{item}"
+
+
+def evidence_control(item: str) -> str:
+    return f"evidence-{item}"
+
+
+@dataclass(frozen=True)
+class ReportForm:
+    respondents: str
+    counts: dict[str, tuple[str, ...]]
+    items: dict[str, ItemAnswer]
+
+    @classmethod
+    def empty(cls, standard: Standard) -> "ReportForm":
+        return cls(
+            "",
+            {q.code: ("",) * RATING_SCALE for q in standard.questions},
+            {i.code: ItemAnswer() for i in standard.items},
+        )
+
+    @classmethod
+    def from_post(cls, standard: Standard, posted: Mapping[str, str]) -> "ReportForm":
+        """The form as posted; controls the standard does not have are ignored."""
+
+        def value(name: str) -> str:
+            return str(posted.get(name, "")).strip()
+
+        def met(item: str) -> Met:
+            chosen = value(met_control(item))
+            return chosen if chosen in ("yes", "no") else ""  # type: ignore[return-value]
+
+        return cls(
+            value(respondents_control()),
+            {
+                q.code: tuple(value(count_control(q.code, r)) for r in range(1, RATING_SCALE + 1))
+                for q in standard.questions
+            },
+            {
+                i.code: ItemAnswer(met(i.code), str(posted.get(evidence_control(i.code), "")))
+                for i in standard.items
+            },
+        )
+
+    @classmethod
+    def from_report(cls, standard: Standard, report: Mapping[str, Any]) -> "ReportForm":
+        """A submitted report as the form shows it (to amend it)."""
+        form = cls.empty(standard)
+        satisfaction = report.get("satisfaction", {})
+        counts = {
+            q["code"]: tuple(str(c) for c in q["counts"])
+            for q in satisfaction.get("questions", [])
+            if q.get("code") in form.counts
+        }
+        items = {
+            i["code"]: ItemAnswer("yes" if i.get("met") else "no", str(i.get("evidence", "")))
+            for i in report.get("checklist", {}).get("items", [])
+            if i.get("code") in form.items
+        }
+        return cls(
+            str(satisfaction.get("respondents", "")),
+            {**form.counts, **counts},
+            {**form.items, **items},
+        )
+
+    @classmethod
+    def from_fields(cls, standard: Standard, fields: Mapping[str, Any]) -> "ReportForm":
+        """A draft as saved (``to_fields``), fitted to the standard as it is now."""
+        form = cls.empty(standard)
+        counts = {
+            code: tuple(str(c) for c in values)[:RATING_SCALE]
+            for code, values in fields.get("counts", {}).items()
+            if code in form.counts and len(values) == RATING_SCALE
+        }
+        items = {
+            code: ItemAnswer(
+                item.get("met") if item.get("met") in ("yes", "no") else "",
+                str(item.get("evidence", "")),
+            )
+            for code, item in fields.get("items", {}).items()
+            if code in form.items
+        }
+        return cls(
+            str(fields.get("respondents", "")),
+            {**form.counts, **counts},
+            {**form.items, **items},
+        )
+
+    def to_fields(self) -> dict[str, Any]:
+        return {
+            "respondents": self.respondents,
+            "counts": {code: list(values) for code, values in self.counts.items()},
+            "items": {
+                code: {"met": a.met, "evidence": a.evidence} for code, a in self.items.items()
+            },
+        }
+
+    def merged(self, other: "ReportForm") -> "ReportForm":
+        """This form with every value ``other`` has filled in (a kept form over a draft)."""
+        return ReportForm(
+            other.respondents or self.respondents,
+            {
+                code: tuple(b or a for a, b in zip(values, other.counts[code], strict=True))
+                for code, values in self.counts.items()
+            },
+            {
+                code: ItemAnswer(
+                    other.items[code].met or answer.met,
+                    other.items[code].evidence or answer.evidence,
+                )
+                for code, answer in self.items.items()
+            },
+        )
+
+    def percent(self, question: str) -> float | None:
+        """Satisfaction of one question (mean rating / 5 * 100), once its counts are whole
+        numbers with at least one answer."""
+        counts = [_whole(c) for c in self.counts[question]]
+        if any(c is None or c < 0 for c in counts):
+            return None
+        return percent_of([c or 0 for c in counts])
+
+    def overall_percent(self) -> float | None:
+        """All answers of all questions pooled (spec §4)."""
+        pooled = [0] * RATING_SCALE
+        for question in self.counts:
+            for index, count in enumerate(self.counts[question]):
+                value = _whole(count)
+                if value is None or value < 0:
+                    return None
+                pooled[index] += value
+        return percent_of(pooled)
+
+
+def percent_of(counts: list[int]) -> float | None:
+    total = sum(counts)
+    if total == 0:
+        return None
+    mean = sum((rating + 1) * count for rating, count in enumerate(counts)) / total
+    return round(mean / RATING_SCALE * 100, 2)
+
+
+def _whole(text: str) -> int | None:
+    text = text.strip().replace(",", "")
+    if text == "":
+        return 0
+    return int(text) if text.isdecimal() and text.isascii() else None
+
+
+def check(
+    form: ReportForm, standard: Standard, round_id: str
+) -> tuple[SubmissionBody | None, list[FieldError]]:
+    """The report intake would accept, or every problem with the form."""
+    errors: list[FieldError] = []
+    respondents = _check_respondents(form.respondents, errors)
+    questions = []
+    for question in standard.questions:
+        counts = _check_counts(question.code, form.counts[question.code], errors)
+        if counts is None:
+            continue
+        total = sum(counts)
+        first = count_control(question.code, 1)
+        if total == 0:
+            errors.append(FieldError(first, "error.question_no_answers"))
+        elif respondents is not None and total > respondents:
+            params = {"total": total, "respondents": respondents}
+            errors.append(FieldError(first, "error.answers_exceed_respondents", params))
+        questions.append({"code": question.code, "counts": counts})
+    items = []
+    for item in standard.items:
+        answer = form.items[item.code]
+        if answer.met == "":
+            errors.append(FieldError(met_control(item.code), "error.choose_met"))
+        if len(answer.evidence) > MAX_EVIDENCE:
+            errors.append(
+                FieldError(
+                    evidence_control(item.code),
+                    "error.evidence_too_long",
+                    {"limit": MAX_EVIDENCE, "length": len(answer.evidence)},
+                )
+            )
+        elif "\x00" in answer.evidence:
+            errors.append(FieldError(evidence_control(item.code), "error.not_storable"))
+        items.append({"code": item.code, "met": answer.met == "yes", "evidence": answer.evidence})
+    if errors or respondents is None:
+        return None, errors
+    report = {
+        "round_id": round_id,
+        "satisfaction": {"respondents": respondents, "questions": questions},
+        "checklist": {"standard": standard.id, "items": items},
+    }
+    try:
+        body = SubmissionBody.model_validate(report)
+    except ValidationError:  # the rules above are intake's; this is a guard against drift
+        return None, [FieldError(respondents_control(), "error.report_invalid")]
+    if standard.problems_with(body):
+        return None, [FieldError(respondents_control(), "error.report_invalid")]
+    return body, []
+
+
+def _check_respondents(text: str, errors: list[FieldError]) -> int | None:
+    control = respondents_control()
+    if text == "":
+        errors.append(FieldError(control, "error.respondents_required"))
+        return None
+    value = _whole(text)
+    if value is None:
+        errors.append(FieldError(control, "error.whole_number"))
+    elif value < 1:
+        errors.append(FieldError(control, "error.respondents_at_least_one"))
+    elif value > MAX_RESPONDENTS:
+        errors.append(FieldError(control, "error.too_large", {"limit": MAX_RESPONDENTS}))
+    else:
+        return value
+    return None
+
+
+def _check_counts(
+    question: str, texts: tuple[str, ...], errors: list[FieldError]
+) -> list[int] | None:
+    counts: list[int] = []
+    for rating, text in enumerate(texts, start=1):
+        value = _whole(text)
+        control = count_control(question, rating)
+        if value is None:
+            errors.append(FieldError(control, "error.whole_number"))
+        elif value > MAX_RESPONDENTS:
+            errors.append(FieldError(control, "error.too_large", {"limit": MAX_RESPONDENTS}))
+        else:
+            counts.append(value)
+    return counts if len(counts) == RATING_SCALE else None

@@ -1,0 +1,255 @@
+"""A center's pages: its rounds, the report form with its draft, review and submit, the
+receipt, the result and the versions.
+
+A form posted after the session or its token expired is not lost: it is kept for this
+browser and put back into the draft after the next sign-in (``handlers.keep_form``)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from services.portal import handlers
+from services.portal.adapters.intake import IntakeClient, NotFound, Refused, SessionEnded
+from services.portal.adapters.repository import Session
+from services.portal.domain.report_form import FieldError, ReportForm, check
+from services.portal.domain.rounds import CenterRound
+from services.portal.entrypoints import i18n
+from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Page, page_of
+from shared.submission import RATING_SCALE
+
+router = APIRouter(include_in_schema=False)
+Current = Annotated[Page, Depends(page_of)]
+
+
+class SignInFirst(Exception):
+    """No session (or it ended): the person signs in and comes back to ``next``."""
+
+    def __init__(self, next: str, notice: str = "") -> None:
+        super().__init__(next)
+        self.next = next
+        self.notice = notice
+
+
+def _center_session(page: Page) -> Session:
+    session = page.session
+    if session is None:
+        raise SignInFirst(page.request.url.path)
+    if session.center_id is None:
+        raise NotFound("the center pages are for center accounts")
+    return session
+
+
+def _deps(page: Page) -> tuple[Any, IntakeClient]:
+    state = page.request.app.state
+    return state.runtime.pool, state.intake
+
+
+@router.get("/")
+async def home(page: Current) -> Response:
+    return page.redirect("/rounds" if page.session else "/sign-in")
+
+
+@router.get("/rounds")
+async def rounds(page: Current) -> Response:
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    center = await intake.center(session.intake_token, session.center_id or "")
+    found = await handlers.center_rounds(pool, intake, session)
+    return page.render("rounds.html", center=center, rounds=found)
+
+
+@router.get("/rounds/{round_id}/report")
+async def report_form(page: Current, round_id: str, notice: str = "") -> Response:
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    current = await handlers.center_round(pool, intake, session, round_id)
+    if not current.can_report(page.now):
+        return page.render("error.html", 409, problem="round_closed")
+    report = await handlers.report(pool, intake, session, current)
+    return _render_form(page, current, report, [], notice)
+
+
+@router.post("/rounds/{round_id}/report")
+async def save_report(page: Current, round_id: str) -> Response:
+    posted = await _posted(page.request)
+    if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
+        return await _keep(page, round_id, posted)
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    try:
+        current = await handlers.center_round(pool, intake, session, round_id)
+        report = await handlers.report(pool, intake, session, current)
+    except SessionEnded:  # intake ended the session (expired, signed out elsewhere)
+        return await _keep(page, round_id, posted)
+    form = ReportForm.from_post(report.standard, posted)
+    saved = await handlers.save_draft(pool, session, round_id, form, page.now)
+    report = handlers.Report(report.standard, form, saved, "draft")
+    if posted.get("action") != "review":
+        return _render_form(page, current, report, [], "saved")
+    errors = handlers.review(report, round_id)
+    if errors:
+        return _render_form(page, current, report, errors, "", status=422)
+    return page.redirect(f"/rounds/{round_id}/review")
+
+
+@router.post("/rounds/{round_id}/draft")
+async def autosave(page: Current, round_id: str) -> Response:
+    """The form's script saves the draft as the person types (JSON answer)."""
+    posted = await _posted(page.request)
+    token = page.request.headers.get(CSRF_HEADER) or posted.get(CSRF_FIELD)
+    if page.session is None or not page.csrf_ok(token):
+        await _keep_for_browser(page, round_id, posted)
+        return JSONResponse({"saved": False, "reason": "session_ended"}, status_code=401)
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    standard = await intake.standard(session.intake_token)
+    form = ReportForm.from_post(standard, posted)
+    saved = await handlers.save_draft(pool, session, round_id, form, page.now)
+    percents = {code: form.percent(code) for code in form.counts}
+    return JSONResponse(
+        {
+            "saved": True,
+            "revision": saved.revision,
+            "saved_at": page.t("form.saved_at", time=i18n.clock_time(saved.updated_at)),
+            "percents": percents,
+        }
+    )
+
+
+@router.get("/rounds/{round_id}/review")
+async def review(page: Current, round_id: str, notice: str = "") -> Response:
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    current = await handlers.center_round(pool, intake, session, round_id)
+    report = await handlers.report(pool, intake, session, current)
+    if report.draft is None:
+        return page.redirect(f"/rounds/{round_id}/report")
+    body, errors = check(report.form, report.standard, round_id)
+    if body is None:
+        return _render_form(page, current, report, errors, "", status=422)
+    return page.render(
+        "review.html",
+        current=current,
+        report=report,
+        body=body,
+        key=report.draft.key,
+        notice=notice,
+        error="",
+    )
+
+
+@router.post("/rounds/{round_id}/submit")
+async def submit(page: Current, round_id: str) -> Response:
+    posted = await _posted(page.request)
+    if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
+        raise SignInFirst(f"/rounds/{round_id}/review", "form_expired")
+    session = _center_session(page)
+    pool, intake = _deps(page)
+    metrics = page.request.app.state.metrics
+    try:
+        receipt = await handlers.submit(pool, intake, session, round_id, posted.get("key", ""))
+    except handlers.DraftChanged:
+        return page.redirect(f"/rounds/{round_id}/review?notice=changed")
+    except Refused as refusal:
+        metrics.submissions.labels("refused").inc()
+        current = await handlers.center_round(pool, intake, session, round_id)
+        report = await handlers.report(pool, intake, session, current)
+        return page.render(
+            "review.html",
+            409 if refusal.status == 409 else 422,
+            current=current,
+            report=report,
+            body=None,
+            key="",
+            notice="",
+            error=refusal.code,
+        )
+    metrics.submissions.labels("accepted").inc()
+    return page.redirect(
+        f"/submissions/{receipt['submission_id']}/versions/{receipt['version']}?notice=received"
+    )
+
+
+@router.get("/submissions/{submission_id}")
+async def submission(page: Current, submission_id: str) -> Response:
+    session = _center_session(page)
+    _, intake = _deps(page)
+    found = await intake.submission(session.intake_token, submission_id)
+    return page.render("submission.html", submission=found)
+
+
+@router.get("/submissions/{submission_id}/versions/{number}")
+async def version(page: Current, submission_id: str, number: int, notice: str = "") -> Response:
+    session = _center_session(page)
+    _, intake = _deps(page)
+    found = await intake.submission(session.intake_token, submission_id)
+    chosen = next((v for v in found["versions"] if v["version"] == number), None)
+    if chosen is None:
+        raise NotFound(f"{submission_id}/v{number}")
+    standard = await intake.standard(
+        session.intake_token, chosen["report"]["checklist"]["standard"]
+    )
+    form = ReportForm.from_report(standard, chosen["report"])
+    return page.render(
+        "version.html",
+        submission=found,
+        version=chosen,
+        standard=standard,
+        form=form,
+        notice=notice,
+    )
+
+
+def _render_form(
+    page: Page,
+    current: CenterRound,
+    report: handlers.Report,
+    errors: list[FieldError],
+    notice: str,
+    status: int = 200,
+) -> Response:
+    by_control: dict[str, list[FieldError]] = {}
+    for error in errors:
+        by_control.setdefault(error.control, []).append(error)
+    return page.render(
+        "report_form.html",
+        status,
+        current=current,
+        report=report,
+        errors=errors,
+        by_control=by_control,
+        ratings=range(1, RATING_SCALE + 1),
+        notice=notice,
+    )
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def _keep(page: Page, round_id: str, posted: dict[str, str]) -> Response:
+    await _keep_for_browser(page, round_id, posted)
+    return page.redirect(f"/sign-in?notice=kept&next=/rounds/{round_id}/report")
+
+
+async def _keep_for_browser(page: Page, round_id: str, posted: dict[str, str]) -> None:
+    """Keep what was typed for this browser; bound to the center of the session that ended,
+    when there was one."""
+    state = page.request.app.state
+    center = page.session.center_id if page.session else None
+    cookie = page.request.cookies.get(SESSION_COOKIE)
+    if center is None and cookie:
+        center = await handlers.ended_session_center(state.runtime.pool, cookie)
+    kept = {k: v for k, v in posted.items() if k not in (CSRF_FIELD, "action")}
+    await handlers.keep_form(
+        state.runtime.pool,
+        page.browser,
+        round_id,
+        center,
+        kept,
+        page.now,
+        state.settings.kept_form_minutes,
+    )
+    state.metrics.kept_forms.labels("kept").inc()

@@ -1,0 +1,135 @@
+// GECC portal: small enhancements; every page works without this file.
+// - the report form: each question's percentage as it is typed, and the draft saved as one goes;
+// - a warning before the session ends;
+// - a submit button pressed once (the server keeps one version whatever the clicks);
+// - the receipt's print button.
+"use strict";
+
+(function () {
+  function percentOf(counts) {
+    var total = 0, weighted = 0;
+    for (var i = 0; i < counts.length; i++) {
+      total += counts[i];
+      weighted += (i + 1) * counts[i];
+    }
+    if (total === 0) return null;
+    return Math.round((weighted / total) / 5 * 10000) / 100;
+  }
+
+  function whole(text) {
+    text = (text || "").trim().replace(/,/g, "");
+    if (text === "") return 0;
+    return /^[0-9]+$/.test(text) ? parseInt(text, 10) : NaN;
+  }
+
+  function show(value) {
+    return value === null || isNaN(value) ? "\u2013" : value.toFixed(2) + " %";
+  }
+
+  function livePercentages(form) {
+    var questions = form.querySelectorAll("[data-question]");
+    function update() {
+      var pooled = [0, 0, 0, 0, 0], broken = false;
+      questions.forEach(function (fieldset) {
+        var code = fieldset.getAttribute("data-question");
+        var counts = [];
+        for (var r = 1; r <= 5; r++) {
+          var input = document.getElementById("count-" + code + "-" + r);
+          counts.push(whole(input ? input.value : ""));
+        }
+        var bad = counts.some(function (c) { return isNaN(c); });
+        if (bad) broken = true; else counts.forEach(function (c, i) { pooled[i] += c; });
+        var output = document.getElementById("percent-" + code);
+        if (output) output.textContent = bad ? "\u2013" : show(percentOf(counts));
+      });
+      var overall = document.getElementById("percent-overall");
+      if (overall) overall.textContent = broken ? "\u2013" : show(percentOf(pooled));
+    }
+    form.addEventListener("input", function (event) {
+      if (event.target && /^count-/.test(event.target.name || "")) update();
+    });
+  }
+
+  function autosave(form) {
+    var url = form.getAttribute("data-autosave");
+    var status = document.getElementById("autosave-status");
+    var timer = null, sending = false, again = false;
+    function save() {
+      if (sending) { again = true; return; }
+      sending = true;
+      var data = new FormData(form);
+      fetch(url, {
+        method: "POST",
+        body: new URLSearchParams(data),
+        headers: { "X-CSRF-Token": data.get("csrf_token") || "" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        return response.json().then(function (body) {
+          if (status) status.textContent = body.saved ? body.saved_at : (status.getAttribute("data-ended") || "");
+          if (!body.saved) document.body.setAttribute("data-session-ended", "true");
+        });
+      }).catch(function () {
+        // offline for a moment: the next change tries again, and the buttons still post
+      }).finally(function () {
+        sending = false;
+        if (again) { again = false; save(); }
+      });
+    }
+    form.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(save, 1500);
+    });
+    form.addEventListener("change", function () {
+      clearTimeout(timer);
+      timer = setTimeout(save, 300);
+    });
+  }
+
+  function sessionWarning() {
+    var ends = document.body.getAttribute("data-session-ends");
+    var box = document.getElementById("session-warning");
+    if (!ends || !box) return;
+    var end = new Date(ends).getTime();
+    var warnBefore = parseInt(document.body.getAttribute("data-warning-minutes") || "10", 10) * 60000;
+    var th = document.documentElement.lang === "th";
+    function tick() {
+      var left = end - Date.now();
+      if (left <= 0) {
+        box.hidden = false;
+        box.textContent = th
+          ? "การเข้าสู่ระบบหมดอายุแล้ว ร่างที่บันทึกไว้ไม่สูญหาย ข้อมูลที่กรอกหลังจากนี้จะถูกเก็บไว้ให้หลังเข้าสู่ระบบอีกครั้ง"
+          : "Your session has ended. Saved drafts are safe; what you type now is kept for you after you sign in again.";
+        return;
+      }
+      if (left <= warnBefore) {
+        var minutes = Math.max(1, Math.ceil(left / 60000));
+        box.hidden = false;
+        box.textContent = th
+          ? "การเข้าสู่ระบบจะหมดอายุในอีก " + minutes + " นาที ระบบบันทึกร่างให้อัตโนมัติ"
+          : "Your session ends in " + minutes + " minutes. Your draft is saved as you go.";
+      }
+      setTimeout(tick, 30000);
+    }
+    tick();
+  }
+
+  function submitOnce(form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) setTimeout(function () { button.disabled = true; }, 0);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var report = document.getElementById("report-form");
+    if (report) { livePercentages(report); autosave(report); }
+    document.querySelectorAll("form[data-once]").forEach(submitOnce);
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () { window.print(); });
+    });
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.focus();
+    sessionWarning();
+  });
+})();
