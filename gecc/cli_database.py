@@ -1,6 +1,9 @@
-"""What the operators' commands share: one of a service's databases, and failing cleanly."""
+"""What the operators' commands share: one of a service's databases, who is running the
+command (for the audit log), and failing cleanly."""
 
 import asyncio
+import getpass
+import os
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
@@ -40,3 +43,12 @@ def on_database(
 def fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def actor() -> str:
+    """How the audit log names the person running the command."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a name in /etc/passwd
+        user = str(os.getuid())
+    return f"cli:{user}"

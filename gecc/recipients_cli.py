@@ -8,6 +8,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from gecc.cli_database import on_database
+from gecc.cli_output import echo_table
 from services.intake.domain.registry_file import (
     RegistryFileError,
     decode_registry,
@@ -71,19 +72,18 @@ def list_recipients(database_url: DatabaseUrl = None) -> None:
     if not recipients:
         typer.echo("no recipients: add them with `gecc recipients import FILE.csv`")
         return
-    rows = [("OWNER", "CHANNEL", "ADDRESS", "SECRET")]
-    rows += [
-        (
-            r.owner,
-            r.channel,
-            r.address,
-            f"sha256:{r.secret_fingerprint}" if r.secret_fingerprint else "-",
-        )
-        for r in recipients
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    echo_table(
+        ("OWNER", "CHANNEL", "ADDRESS", "SECRET"),
+        [
+            (
+                r.owner,
+                r.channel,
+                r.address,
+                f"sha256:{r.secret_fingerprint}" if r.secret_fingerprint else "-",
+            )
+            for r in recipients
+        ],
+    )
 
 
 @recipients_app.command("generate")

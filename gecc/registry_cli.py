@@ -2,27 +2,24 @@
 OPS/PMO operators against intake's database."""
 
 import dataclasses
-import getpass
-import os
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
 import typer
 
-from gecc.cli_database import fail, on_database
+from gecc.cli_database import actor, fail, on_database
+from gecc.cli_output import bangkok_time, echo_table
 from gecc.registry_generator import CENTERS_2022, generate_registry
 from services.intake import admin
 from services.intake.domain.centers import Center
-from services.intake.domain.principals import PrincipalKind
+from services.intake.domain.principals import Role
 from services.intake.domain.registry_file import (
     RegistryFileError,
     decode_registry,
     format_registry,
     parse_registry,
 )
-from services.intake.domain.rounds import BANGKOK
 
 centers_app = typer.Typer(help="The registry of certified centers.", no_args_is_help=True)
 tokens_app = typer.Typer(
@@ -63,7 +60,7 @@ def import_centers(
         typer.echo(f"nothing imported: {len(error.errors)} error(s)", err=True)
         raise typer.Exit(1) from None
     inserted, updated = on_database(
-        "intake", database_url, lambda conn: admin.register_centers(conn, centers, _actor())
+        "intake", database_url, lambda conn: admin.register_centers(conn, centers, actor())
     )
     typer.echo(f"{len(centers)} centers: {inserted} new, {updated} updated")
 
@@ -95,14 +92,12 @@ def issue_token(
         raise typer.BadParameter(
             "give exactly one of them", param_hint="--center / --office / --operator"
         )
-    kind: PrincipalKind = (
-        "center" if center is not None else "office" if office is not None else "operator"
-    )
+    kind: Role = "center" if center is not None else "office" if office is not None else "operator"
     try:
         issued = on_database(
             "intake",
             database_url,
-            lambda conn: admin.issue_token(conn, kind, center, office, label, _actor()),
+            lambda conn: admin.issue_token(conn, kind, center, office, label, actor()),
         )
     except LookupError as error:
         fail(str(error))
@@ -117,7 +112,7 @@ def revoke_token(
 ) -> None:
     """Revoke a token: it stops working at once."""
     if not on_database(
-        "intake", database_url, lambda conn: admin.revoke_token(conn, token_id, _actor())
+        "intake", database_url, lambda conn: admin.revoke_token(conn, token_id, actor())
     ):
         fail(f"no token {token_id}, or it is revoked already")
     typer.echo(f"revoked {token_id}")
@@ -127,36 +122,23 @@ def revoke_token(
 def list_tokens(database_url: DatabaseUrl = None) -> None:
     """Every token with what it is for (never the token itself); times in Bangkok time."""
     tokens = on_database("intake", database_url, admin.list_tokens)
-    rows = [("ID", "KIND", "CENTER/OFFICE", "LABEL", "PREFIX", "CREATED", "REVOKED")]
-    rows += [
-        (
-            str(t.id),
-            t.kind,
-            t.center_id or t.office_path or "-",
-            t.label or "-",
-            t.prefix or "-",
-            _when(t.created_at),
-            _when(t.revoked_at) if t.revoked_at else "-",
-        )
-        for t in tokens
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # a container user without a name in /etc/passwd
-        user = str(os.getuid())
-    return f"cli:{user}"
+    echo_table(
+        ("ID", "KIND", "CENTER/OFFICE", "LABEL", "PREFIX", "CREATED", "REVOKED"),
+        [
+            (
+                str(t.id),
+                t.kind,
+                t.center_id or t.office_path or "-",
+                t.label or "-",
+                t.prefix or "-",
+                bangkok_time(t.created_at),
+                bangkok_time(t.revoked_at) if t.revoked_at else "-",
+            )
+            for t in tokens
+        ],
+    )
 
 
 def _with_contact(center: Center) -> Center:
     address = f"{center.id.lower()}@{CONTACT_DOMAIN}"
     return dataclasses.replace(center, contact_emails=(address,))
-
-
-def _when(moment: datetime) -> str:
-    return f"{moment.astimezone(BANGKOK):%Y-%m-%d %H:%M}"

@@ -20,6 +20,12 @@ from shared.validation import validation_problems
 
 Area = Literal["physical", "quality", "outcome"]
 AREAS: tuple[Area, ...] = ("physical", "quality", "outcome")
+# How people read an area's name, in Thai and in English.
+AREA_TITLES: dict[Area, tuple[str, str]] = {
+    "physical": ("ด้านกายภาพของจุดให้บริการ", "Physical: the service point itself"),
+    "quality": ("ด้านคุณภาพการให้บริการ", "Quality: how the service is run"),
+    "outcome": ("ด้านผลลัพธ์ต่อประชาชน", "Outcome: results for citizens"),
+}
 
 
 class _Definition(BaseModel):

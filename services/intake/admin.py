@@ -12,7 +12,8 @@ import asyncpg
 from services.intake.adapters import announcements, audit, repository
 from services.intake.adapters.repository import token_hash
 from services.intake.domain.centers import Center
-from services.intake.domain.principals import PrincipalKind
+from services.intake.domain.principals import Role
+from services.intake.handlers import accounts
 
 # Random characters kept in the visible prefix: enough to tell tokens apart in a list.
 PREFIX_RANDOM_CHARS = 8
@@ -34,7 +35,7 @@ class TokenInfo:
     """What can be shown of a token: never the token itself."""
 
     id: UUID
-    kind: PrincipalKind
+    kind: Role
     center_id: str | None
     office_path: str | None
     label: str
@@ -49,7 +50,8 @@ async def register_centers(
 ) -> RegistryImport:
     """Insert new centers and update changed ones, by id; unchanged rows are not touched, so
     re-registering the same registry changes nothing here. Counts only real inserts and
-    updates. Every center given is announced to the other services (CenterRegistered)."""
+    updates. Every center given is announced to the other services (CenterRegistered), and
+    its contact addresses are its accounts (``handlers/accounts.follow_registry``)."""
     duplicates = len(centers) - len({center.id for center in centers})
     if duplicates:
         raise ValueError(f"{duplicates} center id(s) appear more than once")
@@ -86,6 +88,7 @@ async def register_centers(
         # Every imported center is announced, changed or not: an import states the registry,
         # and a service that joined later (or missed events) catches up from it.
         await announcements.announce_centers(conn, centers)
+        await accounts.follow_registry(conn, centers, actor)
         result = RegistryImport(inserted, len(rows) - inserted)
         details = {"centers": len(centers), **result._asdict()}
         await audit.record(conn, actor, "centers.import", "registry", details)
@@ -94,7 +97,7 @@ async def register_centers(
 
 async def issue_token(
     conn: asyncpg.Connection,
-    kind: PrincipalKind,
+    kind: Role,
     center_id: str | None = None,
     office_path: str | None = None,
     label: str = "",
@@ -149,14 +152,15 @@ async def revoke_token(conn: asyncpg.Connection, token_id: UUID, actor: str) -> 
 
 
 async def list_tokens(conn: asyncpg.Connection) -> list[TokenInfo]:
+    """Every API token; sessions are people's (``gecc accounts list``)."""
     rows = await conn.fetch(
         "SELECT id, kind, center_id, office_path, label, prefix, created_at, revoked_at,"
-        " revoked_by FROM api_tokens ORDER BY created_at, id"
+        " revoked_by FROM api_tokens WHERE account_id IS NULL ORDER BY created_at, id"
     )
     return [TokenInfo(**dict(row)) for row in rows]
 
 
-def _check_subject(kind: PrincipalKind, center_id: str | None, office_path: str | None) -> None:
+def _check_subject(kind: Role, center_id: str | None, office_path: str | None) -> None:
     if (kind == "center") != (center_id is not None):
         raise ValueError("a center token needs a center id, and only a center token has one")
     if (kind == "office") != (office_path is not None):

@@ -3,12 +3,23 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 
 from services.intake.adapters import announcements, repository
+from services.intake.adapters.repository import token_hash
 from services.intake.adapters.revocations import follow_revocations
 from services.intake.adapters.round_book import RoundBook
 from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.principals import PrincipalCache
 from services.intake.domain.rounds import calendar, fiscal_year_of
-from services.intake.entrypoints import exports, http, openapi, problems, rounds, subscribers
+from services.intake.entrypoints import (
+    centers,
+    exports,
+    http,
+    openapi,
+    problems,
+    rounds,
+    sessions,
+    standards,
+    subscribers,
+)
 from services.intake.entrypoints.auth import Authentication
 from services.intake.entrypoints.limits import BodySizeLimit, RequestGuard
 from services.intake.entrypoints.progress import measure_progress
@@ -82,11 +93,16 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.refused_addresses = RateLimiter(
         per_minute=settings.auth_failures_per_minute, burst=settings.auth_failures_burst
     )
+    app.state.portal_client = token_hash(settings.portal_client_secret)
+    app.state.sign_in = settings.sign_in_rules()
     problems.install(app)
-    openapi.document(app, SubmissionBody)
+    openapi.document(app, SubmissionBody, problems.ScopeChoice)
     app.include_router(http.router)
     app.include_router(rounds.router)
     app.include_router(exports.router)
+    app.include_router(sessions.router)
+    app.include_router(centers.router)
+    app.include_router(standards.router)
     # Added innermost first: a request meets RequestGuard, Authentication, the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Authentication)

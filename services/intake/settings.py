@@ -1,8 +1,11 @@
+from datetime import timedelta
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from services.intake.domain.sign_in import SignInRules
+from shared.settings import ServiceSettings, env
 from shared.standards import default_standards_dir
 
 
@@ -29,3 +32,22 @@ class IntakeSettings(ServiceSettings):
     write_batch_max: int = 64
     write_batches_in_flight: int = 1
     progress_interval_seconds: float = 10.0
+    # The portal's credential for the calls before anyone is signed in (the sign-in routes
+    # only); the portal holds the same secret.
+    portal_client_secret: str = Field(
+        "gecc-local-portal-secret", validation_alias=env("portal_client_secret")
+    )
+    # Sign-in requests per address (known or not) in a window, shared by every process;
+    # how long a one-time code and a session last. Real time, whatever the clock's speed.
+    sign_in_per_address: int = Field(5, ge=1)
+    sign_in_window_minutes: float = Field(15.0, gt=0)
+    sign_in_code_minutes: float = Field(15.0, gt=0)
+    session_hours: float = Field(8.0, gt=0)
+
+    def sign_in_rules(self) -> SignInRules:
+        return SignInRules(
+            per_address=self.sign_in_per_address,
+            window=timedelta(minutes=self.sign_in_window_minutes),
+            code_lifetime=timedelta(minutes=self.sign_in_code_minutes),
+            session_lifetime=timedelta(hours=self.session_hours),
+        )

@@ -30,6 +30,11 @@ SELECT (SELECT count(*) FROM submissions) AS submissions,
        (SELECT count(*) FROM audit_log) AS audit,
        (SELECT count(*) FROM extensions) AS extensions,
        (SELECT count(*) FROM export_requests) AS export_requests,
+       (SELECT count(*) FROM accounts) AS accounts,
+       (SELECT count(*) FROM memberships) AS memberships,
+       (SELECT count(*) FROM sign_in_requests) AS sign_in_requests,
+       (SELECT count(*) FROM sign_in_codes) AS sign_in_codes,
+       (SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL) AS open_credentials,
        (SELECT md5(string_agg(id || opens_at || due_at || closes_at, ',' ORDER BY id))
         FROM rounds) AS round_dates
 """
@@ -49,7 +54,7 @@ class Case:
     method: str
     path: str
     status: int
-    # Header values may name a token as {a}, {b}, {c}, {bma}, {operator}.
+    # Header values may name a token as {a}, {b}, {c}, {bma}, {operator}, {portal}.
     headers: list[tuple[str, str | bytes]] = field(default_factory=list)
     body: bytes | None = None
     # A case whose success is expected stores something; only refusals are checked.
@@ -99,7 +104,16 @@ ROUTES_READ = [
     ("PATCH", f"/v1/rounds/{ROUND}"),
     ("POST", f"/v1/rounds/{ROUND}/extensions"),
     ("POST", f"/v1/rounds/{ROUND}/exports"),
+    ("GET", "/v1/me"),
+    ("GET", "/v1/standards"),
+    ("GET", "/v1/standards/gecc-maintenance-2570"),
+    ("GET", "/v1/centers/GECC-0001"),
+    ("GET", "/v1/centers/GECC-0001/rounds"),
+    ("POST", "/v1/sign-in-requests"),
+    ("POST", "/v1/sessions"),
+    ("DELETE", "/v1/sessions/current"),
 ]
+PORTAL_ROUTES = [("POST", "/v1/sign-in-requests"), ("POST", "/v1/sessions")]
 
 BAD_CREDENTIALS: list[tuple[str, list[tuple[str, str | bytes]], int]] = [
     ("no Authorization", [], 401),
@@ -363,6 +377,66 @@ operator_cases = [
 ]
 
 
+# The portal's credential is good for signing in only; signing in is for it only, and only a
+# session signs out.
+credential_kind_cases = [
+    Case(f"{method} {path}: the portal's credential", method, path, 403, [bearer("portal")])
+    for method, path in ROUTES_READ
+    if (method, path) not in PORTAL_ROUTES
+]
+credential_kind_cases += [
+    Case(f"{method} {path}: {who}'s token", method, path, 403, [bearer(who)], b"{}")
+    for method, path in [*PORTAL_ROUTES, ("DELETE", "/v1/sessions/current")]
+    for who in ("a", "bma", "operator")
+]
+
+
+def portal_call(name: str, path: str, status: int, body: Any) -> Case:
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return Case(
+        name, "POST", path, status, [bearer("portal"), ("Content-Type", "application/json")], raw
+    )
+
+
+def ask(**changes: Any) -> dict[str, Any]:
+    return {"email": "somchai@bma.go.th", "locale": "th", "client": "203.0.113.5", **changes}
+
+
+def session(**changes: Any) -> dict[str, Any]:
+    return {"code": "a-code-nobody-was-sent", "scope": None, "client": "203.0.113.5", **changes}
+
+
+_ASK, _SESSION = "/v1/sign-in-requests", "/v1/sessions"
+sign_in_cases = [
+    portal_call("sign-in: not JSON", _ASK, 422, b"{"),
+    portal_call("sign-in: empty body", _ASK, 422, b""),
+    portal_call("sign-in: array", _ASK, 422, []),
+    portal_call("sign-in: email missing", _ASK, 422, {"locale": "th", "client": "x"}),
+    portal_call("sign-in: email malformed", _ASK, 422, ask(email="somchai at bma")),
+    portal_call("sign-in: email with a name", _ASK, 422, ask(email="S <s@bma.go.th>")),
+    portal_call("sign-in: email with NUL", _ASK, 422, ask(email="s\u0000@bma.go.th")),
+    portal_call("sign-in: email too long", _ASK, 422, ask(email="s" * 400 + "@bma.go.th")),
+    portal_call("sign-in: email a number", _ASK, 422, ask(email=5)),
+    portal_call("sign-in: email .local", _ASK, 422, ask(email="s@bma.local")),
+    portal_call("sign-in: locale unknown", _ASK, 422, ask(locale="fr")),
+    portal_call("sign-in: client too long", _ASK, 422, ask(client="c" * 201)),
+    portal_call("sign-in: client missing", _ASK, 422, {"email": "s@bma.go.th", "locale": "th"}),
+    portal_call("sign-in: unknown field", _ASK, 422, ask(center_id="GECC-0001")),
+    portal_call("session: not JSON", _SESSION, 422, b"{"),
+    portal_call("session: code missing", _SESSION, 422, {"client": "x"}),
+    portal_call("session: code empty", _SESSION, 422, session(code="")),
+    portal_call("session: code a number", _SESSION, 422, session(code=5)),
+    portal_call("session: code too long", _SESSION, 422, session(code="c" * 201)),
+    portal_call("session: code with NUL", _SESSION, 422, session(code="c\u0000")),
+    portal_call("session: scope malformed", _SESSION, 422, session(scope="office:BMA")),
+    portal_call("session: scope a number", _SESSION, 422, session(scope=5)),
+    portal_call("session: scope too long", _SESSION, 422, session(scope="office:PMO/" + "A" * 400)),
+    portal_call("session: unknown field", _SESSION, 422, session(email="s@bma.go.th")),
+    portal_call("session: unknown code", _SESSION, 410, session()),
+    portal_call("session: unknown code, a scope", _SESSION, 410, session(scope="operators")),
+]
+
+
 def read(name: str, path: str, status: int, who: str = "operator") -> Case:
     return Case(name, "GET", path, status, [bearer(who)])
 
@@ -403,12 +477,30 @@ path_cases = [
     read("audit: by an office", "/v1/audit", 403, "bma"),
     read("exports: by an office", f"/v1/rounds/{ROUND}/exports", 403, "bma"),
     read("extensions: by a center", f"/v1/rounds/{ROUND}/extensions", 403, "a"),
+    read("center unknown", "/v1/centers/GECC-9999", 404),
+    read("center with NUL", "/v1/centers/%00", 404),
+    read("center very long", "/v1/centers/" + "G" * 5000, 404),
+    read("another center", "/v1/centers/GECC-0002", 404, "a"),
+    read("another center's rounds", "/v1/centers/GECC-0002/rounds", 404, "a"),
+    read("a center of another subtree", "/v1/centers/GECC-0003", 404, "bma"),
+    read("the rounds of another subtree's center", "/v1/centers/GECC-0003/rounds", 404, "bma"),
+    read("center rounds unknown", "/v1/centers/GECC-9999/rounds", 404),
+    read("standard unknown", "/v1/standards/nope-1", 404),
+    read("standard id with NUL", "/v1/standards/%00", 404),
     Case("DELETE a round", "DELETE", f"/v1/rounds/{ROUND}", 405, [bearer("operator")]),
     Case("PUT a submission", "PUT", "/v1/submissions", 405, [bearer("a")]),
     Case("GET the submissions list", "GET", "/v1/submissions", 405, [bearer("a")]),
 ]
 
-CASES: list[Case] = [*credential_cases, *spacing_cases, *body_cases, *operator_cases, *path_cases]
+CASES: list[Case] = [
+    *credential_cases,
+    *spacing_cases,
+    *body_cases,
+    *operator_cases,
+    *credential_kind_cases,
+    *sign_in_cases,
+    *path_cases,
+]
 
 
 def test_the_suite_is_large() -> None:

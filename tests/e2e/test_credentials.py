@@ -1,10 +1,11 @@
-"""Credentials as intake processes see them: revocation counts at once in every process,
-refused credentials are budgeted per address, logged and counted, and forwarded addresses
-are believed only from trusted proxies."""
+"""Credentials as intake processes see them: revocation counts at once in every process (a
+token revoked, an account disabled), refused credentials are budgeted per address, logged
+and counted, and forwarded addresses are believed only from trusted proxies."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.intake.handlers import accounts
 from tests.support.isolation import Isolated
 from tests.support.samples import submission_body
 from tests.support.services import ServiceProcess
+from tests.support.sign_in import PORTAL_SECRET, signed_in
 
 ROUND = "FY2570-H1"
 CENTER = Center("GECC-0001", "สำนักงานเขตพระนคร", "Phra Nakhon", "PMO/BMA/DISTRICT", "กรุงเทพมหานคร")
@@ -88,6 +91,33 @@ async def test_a_revoked_token_is_refused_at_once_by_every_process(
             await conn.close()
         await asyncio.sleep(0.2)
         assert await statuses(urls, token.token) == [401, 401]
+
+
+async def test_a_disabled_accounts_session_is_refused_at_once_by_every_process(
+    isolated: Isolated, tmp_path: Path, token: admin.IssuedToken
+) -> None:
+    contact = "somchai@bma.go.th"
+    db = isolated.service_url("intake")
+    env = {"GECC_PORTAL_CLIENT_SECRET": PORTAL_SECRET, "GECC_INTAKE_TOKEN_CACHE_SECONDS": "3600"}
+    with intakes(isolated, tmp_path, 2, env) as processes:
+        conn = await asyncpg.connect(db)
+        try:
+            await admin.register_centers(conn, [replace(CENTER, contact_emails=(contact,))])
+        finally:
+            await conn.close()
+        async with httpx.AsyncClient(base_url=processes[0].url) as client:
+            session = await signed_in(client, isolated.kafka_bootstrap, isolated.topics, contact)
+        urls = [p.url for p in processes]
+        await asyncio.sleep(1)  # both follow revocations
+        assert await statuses(urls, session["token"]) == [200, 200]  # now cached in both
+        conn = await asyncpg.connect(db)
+        try:
+            assert await accounts.disable_account(conn, contact, "test", datetime.now(UTC)) == 1
+        finally:
+            await conn.close()
+        await asyncio.sleep(0.2)
+        assert await statuses(urls, session["token"]) == [401, 401]
+        assert await statuses(urls, token.token) == [200, 200]  # the center's API token stays
 
 
 async def test_while_revocations_cannot_be_heard_no_credential_is_trusted_from_the_cache(

@@ -1,6 +1,7 @@
 """Schemathesis against intake as it runs: generated requests for every operation of its
-OpenAPI document, with an operator's and a center's token, find no 5xx and no answer that
-differs from the document (status, content type, body schema, headers, Allow).
+OpenAPI document, with an operator's and a center's token and the portal's credential,
+find no 5xx and no answer that differs from the document (status, content type, body
+schema, headers, Allow).
 
 Not checked: that every schema-valid request is accepted. Some rules are not JSON Schema
 (an extension may not end in the past, a report must fit its standard): such requests get
@@ -46,7 +47,7 @@ async def intake(infrastructure: Infrastructure, tmp_path: Path) -> AsyncIterato
 TOOL_FAULT = "AST constructor recursion depth mismatch"
 
 
-@pytest.mark.parametrize("who", ["operator", "a"])
+@pytest.mark.parametrize("who", ["operator", "a", "portal"])
 def test_schemathesis_finds_no_error_and_no_difference(intake: RunningIntake, who: str) -> None:
     for _ in range(3):
         run = schemathesis(intake, who)

@@ -7,8 +7,8 @@ from uuid import UUID
 
 import pytest
 
-from services.intake import handlers
 from services.intake.app import create_app
+from services.intake.handlers import submissions
 from services.intake.settings import IntakeSettings
 from shared.database import connect
 from shared.events import new_event
@@ -40,7 +40,7 @@ async def score(intake: Intake, center_id: str, submission_id: str, version: int
     scored = scored_event(received)
     conn = await connect(intake.db)
     try:
-        await handlers.note_score(conn, new_event(scored, "test"))
+        await submissions.note_score(conn, new_event(scored, "test"))
     finally:
         await conn.close()
     return scored.verdict

@@ -62,6 +62,7 @@ def _version(terms: RoundTerms, center_id: str, key: str, respondents: int) -> N
     raw = json.dumps(submission_body(ROUND, respondents=respondents)).encode()
     report = Report(
         center_id=center_id,
+        actor=f"center:{center_id}",
         body=SubmissionBody.model_validate_json(raw),
         raw_body=raw,
         idempotency_key=key,

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -186,7 +187,7 @@ async def test_tokens_are_issued_listed_without_the_secret_and_revoked(
     tokens = {kind: issued_token(result) for kind, result in issued.items()}
     assert tokens["center"].startswith("gecc_center_")
     for kind, token in tokens.items():
-        principal = await principal_for(intake, token)
+        principal = await principal_for(intake, token, datetime.now(UTC))
         assert principal is not None and principal.kind == kind
 
     listed = await gecc("tokens", "list", "--database-url", url)
@@ -207,8 +208,8 @@ async def test_tokens_are_issued_listed_without_the_secret_and_revoked(
     )
     assert row is not None and row["revoked_at"] is not None
     assert row["revoked_by"].startswith("cli:")
-    assert await principal_for(intake, tokens["center"]) is None
-    assert await principal_for(intake, tokens["office"]) is not None
+    assert await principal_for(intake, tokens["center"], datetime.now(UTC)) is None
+    assert await principal_for(intake, tokens["office"], datetime.now(UTC)) is not None
     issues, revokes = await audit(intake, "tokens.issue"), await audit(intake, "tokens.revoke")
     assert sorted(e["target"] for e in issues) == sorted(f"token:{i}" for i in ids.values())
     assert [e["target"] for e in revokes] == [f"token:{ids['center']}"]

@@ -15,6 +15,7 @@ from services.intake.domain.centers import Center
 from tests.support import isolation
 from tests.support.infrastructure import Infrastructure
 from tests.support.services import ServiceProcess
+from tests.support.sign_in import PORTAL_SECRET
 
 ROUND = "FY2570-H1"
 CENTERS = [
@@ -34,7 +35,8 @@ UNLIMITED = {
 @dataclass(frozen=True)
 class RunningIntake:
     url: str
-    # a, b: centers of PMO/BMA; c: a center of PMO/MOI; bma: the BMA's office; operator.
+    # a, b: centers of PMO/BMA; c: a center of PMO/MOI; bma: the BMA's office; operator;
+    # portal: the portal's credential.
     tokens: dict[str, str]
     database: str
 
@@ -44,7 +46,8 @@ async def intake_process(
     infrastructure: Infrastructure, logs: Path, env: dict[str, str]
 ) -> AsyncIterator[RunningIntake]:
     own = await isolation.create(infrastructure)
-    intake = ServiceProcess("intake", own, logs / "intake.log", env)
+    portal = {"GECC_PORTAL_CLIENT_SECRET": PORTAL_SECRET}
+    intake = ServiceProcess("intake", own, logs / "intake.log", {**portal, **env})
     try:
         intake.start()
         intake.wait_healthy()
@@ -69,6 +72,7 @@ async def _registry(database: str) -> dict[str, str]:
             "c": (await admin.issue_token(conn, "center", center_id="GECC-0003")).token,
             "bma": (await admin.issue_token(conn, "office", office_path="PMO/BMA")).token,
             "operator": (await admin.issue_token(conn, "operator", label="tests")).token,
+            "portal": PORTAL_SECRET,
         }
     finally:
         await conn.close()

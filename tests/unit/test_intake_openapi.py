@@ -34,7 +34,7 @@ def test_every_operation_documents_its_errors_as_problems(spec: dict[str, Any]) 
             continue
         for method, operation in operations.items():
             responses = operation["responses"]
-            for status in ("400", "401", "413", "422", "429", "503"):
+            for status in ("400", "401", "403", "413", "422", "429", "503"):
                 assert status in responses, f"{method.upper()} {path} lacks {status}"
             for status, response in responses.items():
                 if status.startswith(("4", "5")):
@@ -60,3 +60,13 @@ def test_the_submission_route_is_documented_from_its_models(spec: dict[str, Any]
     assert spec["components"]["schemas"]["SubmissionBody"]["required"] == list(
         SubmissionBody.model_json_schema()["required"]
     )
+
+
+def test_the_sign_in_routes_document_their_own_answers(spec: dict[str, Any]) -> None:
+    opened = spec["paths"]["/v1/sessions"]["post"]["responses"]
+    assert set(opened) >= {"201", "403", "409", "410", "422"}
+    choice = opened["409"]["content"]["application/problem+json"]["schema"]
+    assert choice == {"$ref": "#/components/schemas/ScopeChoice"}
+    assert "scopes" in spec["components"]["schemas"]["ScopeChoice"]["required"]
+    asked = spec["paths"]["/v1/sign-in-requests"]["post"]["responses"]
+    assert set(asked) >= {"202", "403", "422", "429"}

@@ -1,6 +1,7 @@
 """The audit log: who did what, to what, when and from where."""
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,3 +36,10 @@ async def record(
     """Write one entry; call inside the transaction of the change it describes."""
     entry = AuditEntry(actor, action, target, details or {}, remote_addr)
     await conn.execute(f"{AUDIT_INSERT} VALUES ($1, $2, $3, $4::text::jsonb, $5)", *entry.values())
+
+
+async def record_many(conn: asyncpg.Connection, entries: Sequence[AuditEntry]) -> None:
+    """Write entries in one round trip; call inside the transaction of their changes."""
+    await conn.executemany(
+        f"{AUDIT_INSERT} VALUES ($1, $2, $3, $4::text::jsonb, $5)", [e.values() for e in entries]
+    )

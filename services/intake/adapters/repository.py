@@ -18,20 +18,34 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def principal_for(conn: asyncpg.Connection, token: str) -> Principal | None:
-    return await principal_by_hash(conn, token_hash(token))
+async def principal_for(conn: asyncpg.Connection, token: str, now: datetime) -> Principal | None:
+    return await principal_by_hash(conn, token_hash(token), now)
 
 
-async def principal_by_hash(conn: asyncpg.Connection, key: bytes) -> Principal | None:
+async def principal_by_hash(
+    conn: asyncpg.Connection, key: bytes, now: datetime
+) -> Principal | None:
+    """The principal of an API token, or of a session still open at ``now`` of an enabled
+    account; None for anything else."""
     row = await conn.fetchrow(
-        "SELECT kind, center_id, office_path, id, label FROM api_tokens"
-        " WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT t.kind, t.center_id, t.office_path, t.id, t.label, t.account_id, a.email,"
+        " t.expires_at FROM api_tokens t LEFT JOIN accounts a ON a.id = t.account_id"
+        " WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+        " AND (t.account_id IS NULL OR (a.enabled AND t.expires_at > $2))",
         key,
+        now,
     )
     if row is None:
         return None
     return Principal(
-        row["kind"], row["center_id"], row["office_path"], str(row["id"]), row["label"]
+        kind=row["kind"],
+        center_id=row["center_id"],
+        office_path=row["office_path"],
+        token_id=str(row["id"]),
+        label=row["label"],
+        account_id=row["account_id"],
+        email=row["email"],
+        expires_at=row["expires_at"],
     )
 
 
@@ -41,7 +55,7 @@ ROUND_COLUMNS = "id, kind, fiscal_year, period_start, period_end, opens_at, due_
 IN_SCOPE = "(c.office_path = $2 OR c.office_path LIKE $2 || '/%')"
 
 
-def _round(row: asyncpg.Record) -> Round:
+def round_of(row: asyncpg.Record) -> Round:
     return Round(**{column: row[column] for column in ROUND_COLUMNS.split(", ")})
 
 
@@ -68,12 +82,12 @@ async def ensure_rounds(conn: asyncpg.Connection, rounds: Iterable[Round]) -> No
 
 async def list_rounds(conn: asyncpg.Connection) -> list[Round]:
     rows = await conn.fetch(f"SELECT {ROUND_COLUMNS} FROM rounds ORDER BY period_start, period_end")
-    return [_round(r) for r in rows]
+    return [round_of(r) for r in rows]
 
 
 async def get_round(conn: asyncpg.Connection, round_id: str) -> Round | None:
     row = await conn.fetchrow(f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1", round_id)
-    return None if row is None else _round(row)
+    return None if row is None else round_of(row)
 
 
 async def change_round_dates(
@@ -98,7 +112,7 @@ async def lock_round(conn: asyncpg.Connection, round_id: str) -> Round | None:
     row = await conn.fetchrow(
         f"SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1 FOR UPDATE", round_id
     )
-    return None if row is None else _round(row)
+    return None if row is None else round_of(row)
 
 
 async def grant_extension(
@@ -205,7 +219,7 @@ async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[
         return None
     versions = await conn.fetch(
         "SELECT version, receipt_number, received_at, late, extension, status, verdict,"
-        " scorecard, scored_at"
+        " scorecard, scored_at, body AS report"
         " FROM submission_versions WHERE submission_id = $1 ORDER BY version",
         submission_id,
     )

@@ -102,7 +102,7 @@ class NewVersion:
             event_schema_version=SubmissionReceived.schema_version,
             producer=PRODUCER,
             topic=Topic.SUBMISSION_RECEIVED.value,
-            actor=f"center:{center_id}",
+            actor=report.actor,
             action="submission.create",
             details=json.dumps(audit_details),
             remote_addr=report.remote_addr,

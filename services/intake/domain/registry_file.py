@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 
-from services.intake.domain.centers import Center
+from services.intake.domain.centers import Center, code_problem, office_path_problem
 from services.intake.domain.rounds import BE_OFFSET
 from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.sheets import RowError, SheetError, decode_sheet, read_sheet, write_sheet
@@ -25,8 +25,6 @@ COLUMNS = (
 MAX_CENTERS = 200_000
 EMAIL_SEPARATOR = ";"
 
-_CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,31}")
-_OFFICE_PATH = re.compile(r"PMO(/[A-Z0-9-]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A year this far ahead is a Buddhist Era year typed into a Common Era column (2570 for 2027).
@@ -98,23 +96,8 @@ def _cell_problem(field: str, value: str) -> str | None:
     return None if check is None else check(value)
 
 
-def _code_problem(code: str) -> str | None:
-    if _CODE.fullmatch(code):
-        return None
-    return (
-        f"{code!r} is not a center code: 2 to 32 capital letters, digits, '-' or '_', "
-        "like GECC-0001"
-    )
-
-
 def _required(value: str) -> str | None:
     return None if value else "missing"
-
-
-def _office_path_problem(path: str) -> str | None:
-    if _OFFICE_PATH.fullmatch(path):
-        return None
-    return f"{path!r} is not an office path: like PMO/MOI/DOL (capital letters, digits and '-')"
 
 
 def _emails_problem(cell: str) -> str | None:
@@ -148,9 +131,9 @@ def _date_problem(value: str) -> str | None:
 
 
 _CHECKS: dict[str, Callable[[str], str | None]] = {
-    "code": _code_problem,
+    "code": code_problem,
     "name_th": _required,
-    "office_path": _office_path_problem,
+    "office_path": office_path_problem,
     "province": _required,
     "contact_emails": _emails_problem,
     "certified_until": _date_problem,

@@ -12,9 +12,11 @@ from shared.submission import SubmissionBody
 
 @dataclass(frozen=True)
 class Report:
-    """A center's report as it arrived: validated, its raw text kept to store and hash."""
+    """A center's report as it arrived: validated, its raw text kept to store and hash;
+    ``actor``: who sent it, as the audit log names them."""
 
     center_id: str
+    actor: str
     body: SubmissionBody
     raw_body: bytes
     idempotency_key: str

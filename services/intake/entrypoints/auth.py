@@ -6,10 +6,16 @@ refused (400) rather than one of them chosen. A refusal is logged (never the tok
 counted in ``gecc_auth_refusals_total{reason}``. Tokens that are unknown or malformed cost
 a database lookup each, so they are budgeted per client address; known tokens have a
 budget of their own.
+
+The portal's own credential (a secret both hold, compared as SHA-256 digests in constant
+time) may only ask to sign in: every route that reads its caller with ``Caller`` or
+``principal_in`` answers it 403. A session is refused once it ended, even from the cache.
 """
 
+import hmac
 import math
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,7 +24,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.intake.adapters import repository
-from services.intake.domain.principals import Principal, PrincipalCache, PrincipalKind
+from services.intake.domain.principals import PORTAL, Principal, PrincipalCache, PrincipalKind
 from services.intake.entrypoints.problems import (
     DATABASE_DOWN,
     Problem,
@@ -74,30 +80,11 @@ def bearer_token(values: list[bytes]) -> str:
 
 async def authenticate(state: State, token: str, client: str) -> Principal:
     key = repository.token_hash(token)
-    now = time.monotonic()
-    cache: PrincipalCache = state.principals
-    found = cache.get(key, now)
+    found = PORTAL if hmac.compare_digest(key, state.portal_client) else None
     if found is None:
-        refused: RateLimiter = state.refused_addresses
-        wait = refused.wait(client, now)
-        if wait > 0:
-            raise Refused(
-                "throttled",
-                _too_many(
-                    "Too many refused credentials from this address",
-                    "ใช้โทเคนไม่ถูกต้องบ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
-                    wait,
-                ),
-            )
-        generation = cache.generation
-        async with state.runtime.pool.acquire() as conn:
-            found = await repository.principal_by_hash(conn, key)
-        if found is None:
-            refused.retry_after(client, now)
-            raise Refused("unknown", UNAUTHENTICATED)
-        cache.put(key, found, now, generation)
+        found = await _known(state, key, client)
     limiter: RateLimiter = state.rate_limiter
-    wait = limiter.retry_after(key.hex(), now)
+    wait = limiter.retry_after(key.hex(), time.monotonic())
     if wait > 0:
         raise Refused(
             "rate_limited",
@@ -107,6 +94,34 @@ async def authenticate(state: State, token: str, client: str) -> Principal:
                 wait,
             ),
         )
+    return found
+
+
+async def _known(state: State, key: bytes, client: str) -> Principal:
+    """The principal of a token (or session) from the cache or the database."""
+    now, wall_now = time.monotonic(), datetime.now(UTC)
+    cache: PrincipalCache = state.principals
+    found = cache.get(key, now)
+    if found is not None:
+        return found
+    refused: RateLimiter = state.refused_addresses
+    wait = refused.wait(client, now)
+    if wait > 0:
+        raise Refused(
+            "throttled",
+            _too_many(
+                "Too many refused credentials from this address",
+                "ใช้โทเคนไม่ถูกต้องบ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
+                wait,
+            ),
+        )
+    generation = cache.generation
+    async with state.runtime.pool.acquire() as conn:
+        found = await repository.principal_by_hash(conn, key, wall_now)
+    if found is None:
+        refused.retry_after(client, now)
+        raise Refused("unknown", UNAUTHENTICATED)
+    cache.put(key, found, now, generation, wall_now)
     return found
 
 
@@ -142,7 +157,11 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
-bearer = HTTPBearer(auto_error=False, description="A center, office or operator API token")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A center, office or operator API token, a person's session, or (for the"
+    " sign-in routes only) the portal's credential",
+)
 
 
 def principal(
@@ -154,8 +173,29 @@ def principal(
 
 
 def principal_in(scope: Scope) -> Principal:
+    """The caller of any route but the sign-in routes: never the portal's credential."""
     found: Principal = scope["state"]["principal"]
+    if found.kind == "portal":
+        raise PORTAL_ONLY_SIGNS_IN
     return found
+
+
+def portal(
+    request: Request,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller of a sign-in route: the portal's credential only."""
+    found: Principal = request.scope["state"]["principal"]
+    require(found, "portal")
+    return found
+
+
+PORTAL_ONLY_SIGNS_IN = Problem(
+    403,
+    "forbidden",
+    "The portal's credential may only ask to sign in",
+    "ข้อมูลรับรองของพอร์ทัลใช้ได้เฉพาะการเข้าสู่ระบบ",
+)
 
 
 def require(who: Principal, *kinds: PrincipalKind) -> None:
@@ -179,3 +219,4 @@ def remote_addr(request: Request) -> str:
 
 
 Caller = Annotated[Principal, Depends(principal)]
+Portal = Annotated[Principal, Depends(portal)]

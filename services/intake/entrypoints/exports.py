@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.intake import handlers
 from services.intake.entrypoints.auth import Caller, remote_addr, require
 from services.intake.entrypoints.openapi import problems
+from services.intake.handlers import exports
 
 router = APIRouter(prefix="/v1", tags=["exports"], responses=problems(403, 404))
 
@@ -30,7 +30,7 @@ class ExportRequestAccepted(BaseModel):
 async def request_export(round_id: str, who: Caller, request: Request) -> JSONResponse:
     require(who, "operator")
     runtime = request.app.state.runtime
-    request_id = await handlers.request_export(
+    request_id = await exports.request_export(
         runtime.pool, who, round_id, remote_addr(request), runtime.clock.now()
     )
     body = {"request_id": str(request_id), "round_id": round_id, "status": "requested"}
@@ -43,5 +43,5 @@ async def request_export(round_id: str, who: Caller, request: Request) -> JSONRe
 )
 async def round_exports(round_id: str, who: Caller, request: Request) -> dict[str, Any]:
     require(who, "operator")
-    found = await handlers.round_exports(request.app.state.runtime.pool, round_id)
+    found = await exports.round_exports(request.app.state.runtime.pool, round_id)
     return {"round_id": round_id, **found}

@@ -9,11 +9,11 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
-from services.intake import handlers
 from services.intake.domain.submissions import Report
 from services.intake.entrypoints.auth import Caller, center_of, client_address, principal_in
 from services.intake.entrypoints.openapi import operation, problems
 from services.intake.entrypoints.problems import NOT_FOUND, Problem, field_errors
+from services.intake.handlers import submissions
 from shared.standards import StandardCatalog
 from shared.submission import SubmissionBody
 
@@ -86,17 +86,19 @@ async def submit(request: Request) -> Response:
     pydantic-core, no dependency to solve); its OpenAPI entry comes from the same models."""
     scope = request.scope
     state = request.app.state
-    center_id = center_of(principal_in(scope))
+    who = principal_in(scope)
+    center_id = center_of(who)
     idempotency_key = idempotency_key_of(scope["headers"])
     raw_body = await request.body()
     body = parse_body(raw_body)
     check_against_standard(state.catalog, body)
-    answer = await handlers.submit(
+    answer = await submissions.submit(
         state.runtime.pool,
         state.rounds,
         state.writes,
         Report(
             center_id=center_id,
+            actor=who.actor,
             body=body,
             raw_body=raw_body,
             idempotency_key=idempotency_key,
@@ -108,7 +110,7 @@ async def submit(request: Request) -> Response:
     return Response(content, 201, replay_headers(answer), "application/json")
 
 
-def replay_headers(answer: handlers.Answer) -> dict[str, str]:
+def replay_headers(answer: submissions.Answer) -> dict[str, str]:
     # The receipt was built from validated values: returned as is, not validated again.
     return {"Idempotent-Replayed": "true"} if answer.replayed else {}
 
@@ -161,7 +163,7 @@ def parse_body(raw_body: bytes) -> SubmissionBody:
 
 @router.get("/submissions/{submission_id}", summary="A submission with all its versions")
 async def get_submission(submission_id: UUID, who: Caller, request: Request) -> dict[str, Any]:
-    found = await handlers.find_submission(request.app.state.runtime.pool, submission_id)
+    found = await submissions.find_submission(request.app.state.runtime.pool, submission_id)
     if found is None or not who.can_read(found["center_id"], found["office_path"]):
         raise NOT_FOUND
     return public_view(found)

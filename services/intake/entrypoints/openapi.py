@@ -15,26 +15,31 @@ COMPONENT = "#/components/schemas/{model}"
 STATUS_MEANINGS = {
     400: "More than one Authorization or Idempotency-Key header, or a missing Idempotency-Key",
     401: "No valid API token",
-    403: "The token's kind may not do this",
+    403: "The credential's kind may not do this (the portal's: anything but signing in)",
     404: "No such thing, or not the caller's to see",
     408: "The request arrived too slowly",
     409: "The round does not accept this now (not open, closed)",
+    410: "The sign-in link was used already or has expired (or never existed)",
     413: "The request body is larger than 1 MiB",
     422: "A field is wrong: the problem's errors name each field and why",
     429: "Too many requests: wait Retry-After seconds",
     503: "The database is unavailable: retry after Retry-After seconds",
 }
 # What any /v1 operation can answer before its own code runs.
-EVERY_OPERATION = (400, 401, 408, 413, 422, 429, 503)
+EVERY_OPERATION = (400, 401, 403, 408, 413, 422, 429, 503)
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a router or route: these statuses and every operation's."""
-    schema = {"$ref": COMPONENT.format(model=ProblemDetails.__name__)}
     return {
-        status: {"description": STATUS_MEANINGS[status], "content": {PROBLEM: {"schema": schema}}}
-        for status in sorted({*EVERY_OPERATION, *statuses})
+        status: problem(STATUS_MEANINGS[status]) for status in sorted({*EVERY_OPERATION, *statuses})
     }
+
+
+def problem(description: str, model: type[BaseModel] = ProblemDetails) -> dict[str, Any]:
+    """One error answer: ``model`` (ProblemDetails or a kind of problem with more members;
+    give it to ``document``)."""
+    return {"description": description, "content": {PROBLEM: {"schema": schema_of(model)}}}
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:

@@ -7,20 +7,24 @@ refuses (``asyncpg.DataError``) is a 422, never a 500.
 
 import json
 import logging
+import math
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Send
 
+from services.intake.domain.accounts import ScopeNotChosen
 from services.intake.domain.submissions import SubmissionRefused
-from services.intake.handlers import IdempotencyKeyReused, InvalidRequest, NotFound
+from services.intake.handlers.errors import InvalidRequest, NotFound
+from services.intake.handlers.sign_in import LinkUsedOrExpired, NotASession, SignInThrottled
+from services.intake.handlers.submissions import IdempotencyKeyReused
 from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
 
@@ -37,6 +41,7 @@ class Problem(Exception):
         title_th: str,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(title)
         self.status = status
@@ -45,6 +50,8 @@ class Problem(Exception):
         self.title_th = title_th
         self.errors = errors or []
         self.headers = headers
+        # Members of this kind of problem beyond RFC 9457's (documented with its model).
+        self.extra = extra or {}
 
 
 def problem_body(problem: Problem) -> dict[str, Any]:
@@ -57,7 +64,7 @@ def problem_body(problem: Problem) -> dict[str, Any]:
     }
     if problem.errors:
         body["errors"] = problem.errors
-    return body
+    return {**body, **problem.extra}
 
 
 class ProblemDetails(BaseModel):
@@ -69,6 +76,19 @@ class ProblemDetails(BaseModel):
     status: int
     code: str
     errors: list[dict[str, str]] | None = None
+
+
+class ScopeOption(BaseModel):
+    scope: str = Field(description="center:<code>, office:<path> or operators")
+    label_th: str
+    label_en: str
+
+
+class ScopeChoice(ProblemDetails):
+    """409 ``choose_scope``: the account may act as any of ``scopes``; ask again naming one
+    (the sign-in code is still usable)."""
+
+    scopes: list[ScopeOption]
 
 
 def problem_response(problem: Problem) -> JSONResponse:
@@ -148,11 +168,53 @@ def as_problem(error: Exception) -> Problem | None:
         case SubmissionRefused():
             status = 404 if error.code == "round_not_found" else 409
             return Problem(status, error.code, error.message_en, error.message_th)
+        case SignInThrottled():
+            return Problem(
+                429,
+                "rate_limited",
+                "Too many sign-in requests for this address; try again later",
+                "ขอเข้าสู่ระบบด้วยอีเมลนี้บ่อยเกินกำหนด กรุณารอแล้วลองใหม่",
+                headers={"Retry-After": str(math.ceil(error.retry_after))},
+            )
+        case LinkUsedOrExpired():
+            return LINK_USED_OR_EXPIRED
+        case ScopeNotChosen():
+            return scope_choice(error)
+        case NotASession():
+            return Problem(
+                403,
+                "forbidden",
+                "Only a session can be ended: API tokens are revoked by an operator",
+                "ออกจากระบบได้เฉพาะเซสชันของผู้ใช้",
+            )
         # Unreachable or overloaded: 503, never a 500; nothing was written, every change
         # being one transaction.
         case _ if isinstance(error, DATABASE_UNAVAILABLE):
             return DATABASE_DOWN
     return None
+
+
+LINK_USED_OR_EXPIRED = Problem(
+    410,
+    "link_used_or_expired",
+    "This sign-in link was used already or has expired; ask for a new one",
+    "ลิงก์เข้าสู่ระบบนี้ถูกใช้ไปแล้วหรือหมดอายุ กรุณาขอลิงก์ใหม่",
+)
+
+
+def scope_choice(error: ScopeNotChosen) -> Problem:
+    options = [
+        ScopeOption(scope=str(m.scope), label_th=m.label_th, label_en=m.label_en).model_dump()
+        for m in error.memberships
+    ]
+    return Problem(
+        409,
+        "choose_scope",
+        "Choose what to sign in as",
+        "กรุณาเลือกหน่วยงานที่จะเข้าใช้งาน",
+        [{"field": "scope", "reason": "name one of scopes"}],
+        extra={"scopes": options},
+    )
 
 
 METHOD_NOT_ALLOWED = Problem(
@@ -204,6 +266,10 @@ HANDLED = (
     IdempotencyKeyReused,
     InvalidRequest,
     SubmissionRefused,
+    SignInThrottled,
+    LinkUsedOrExpired,
+    ScopeNotChosen,
+    NotASession,
     HTTPException,
     asyncpg.DataError,
     *DATABASE_UNAVAILABLE,

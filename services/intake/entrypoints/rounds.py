@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake import handlers
 from services.intake.adapters import repository
 from services.intake.adapters.repository import RoundSubmissions
 from services.intake.domain.completeness import (
@@ -22,6 +21,7 @@ from services.intake.entrypoints.auth import Caller, center_of, remote_addr, req
 from services.intake.entrypoints.http import public_view
 from services.intake.entrypoints.openapi import problems
 from services.intake.entrypoints.problems import NOT_FOUND
+from services.intake.handlers import rounds, submissions
 from shared.sheets import BOM, write_sheet
 from shared.values import Moment, StoredText
 
@@ -139,7 +139,7 @@ async def change_round(
     require(who, "operator")
     changes = change.model_dump(exclude_none=True)
     runtime = request.app.state.runtime
-    updated = await handlers.change_round_dates(
+    updated = await rounds.change_round_dates(
         runtime.pool, who, round_id, changes, remote_addr(request), runtime.clock.now()
     )
     return RoundView.of(updated)
@@ -151,7 +151,7 @@ async def change_round(
     responses=problems(403),
 )
 async def own_submission(round_id: str, who: Caller, request: Request) -> dict[str, Any]:
-    found = await handlers.find_own_submission(
+    found = await submissions.find_own_submission(
         request.app.state.runtime.pool, center_of(who), round_id
     )
     if found is None:
@@ -169,7 +169,7 @@ async def grant_extension(
     round_id: str, grant: ExtensionGrant, who: Caller, request: Request
 ) -> dict[str, Any]:
     require(who, "operator")
-    await handlers.grant_extension(
+    await rounds.grant_extension(
         request.app.state.runtime.pool,
         who,
         round_id,
@@ -211,7 +211,7 @@ async def get_completeness(
 ) -> Any:
     require(who, "operator", "office")
     assert who.scope is not None
-    report = await handlers.round_completeness(request.app.state.runtime.pool, round_id, who.scope)
+    report = await rounds.round_completeness(request.app.state.runtime.pool, round_id, who.scope)
     if format == "csv":
         return csv_response(f"{round_id}-{view}.csv", completeness_rows(report, view))
     return {

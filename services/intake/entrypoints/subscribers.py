@@ -1,10 +1,11 @@
-from services.intake import handlers
+from services.intake.handlers import exports, submissions
 from shared.events import (
     CenterRegistered,
     Envelope,
     ExportRequested,
     ExportStatus,
     RoundScheduled,
+    SignInRequested,
     SubmissionReceived,
     SubmissionScored,
 )
@@ -13,8 +14,8 @@ from shared.topics import Topic
 
 
 def register(runtime: ServiceRuntime) -> None:
-    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], handlers.note_score)
-    runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], handlers.note_export_status)
+    runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], submissions.note_score)
+    runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], exports.note_export_status)
     runtime.publishes(
         Topic.EXPORT_REQUESTED,
         Envelope[ExportRequested],
@@ -30,6 +31,12 @@ def register(runtime: ServiceRuntime) -> None:
         Envelope[RoundScheduled],
         "A round's schedule as it now stands (new, dates changed, or again at intake's"
         " start); key: round id; compacted.",
+    )
+    runtime.publishes(
+        Topic.SIGN_IN_REQUESTED,
+        Envelope[SignInRequested],
+        "A person asked to sign in with an enabled account's address: the one-time code for"
+        " the notifier's e-mail; key: the address; kept an hour.",
     )
     runtime.publishes(
         Topic.CENTER_REGISTERED,

@@ -1,0 +1,92 @@
+"""Rounds: operators move dates and grant extensions; offices and operators follow
+completeness."""
+
+from datetime import datetime
+
+import asyncpg
+
+from services.intake.adapters import announcements, audit, repository
+from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
+from services.intake.domain.principals import Principal
+from services.intake.domain.rounds import Round, Window, date_problems
+from services.intake.domain.submissions import SubmissionRefused
+from services.intake.handlers.errors import InvalidRequest, NotFound
+
+
+async def change_round_dates(
+    pool: asyncpg.Pool,
+    who: Principal,
+    round_id: str,
+    changes: dict[str, datetime],
+    remote_addr: str,
+    now: datetime,
+) -> Round:
+    """Move a round's dates before it closes; audited with the old and new dates."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await repository.lock_round(conn, round_id)
+        if current is None:
+            raise NotFound(round_id)
+        if current.window(now) is Window.CLOSED:
+            raise SubmissionRefused(
+                "round_closed",
+                f"round {round_id} is closed; its dates can no longer change",
+                f"รอบ {round_id} ปิดแล้ว เปลี่ยนกำหนดการไม่ได้",
+            )
+        dates = {k: getattr(current, k) for k in ("opens_at", "due_at", "closes_at")}
+        updated = {**dates, **changes}
+        problems = date_problems(current, **updated)
+        if problems:
+            raise InvalidRequest(problems)
+        await repository.change_round_dates(conn, round_id, **updated)
+        await audit.record(
+            conn,
+            who.actor,
+            "round.change_dates",
+            f"round:{round_id}",
+            {
+                "before": {k: v.isoformat() for k, v in dates.items()},
+                "after": {k: v.isoformat() for k, v in updated.items()},
+            },
+            remote_addr,
+        )
+        changed = await repository.get_round(conn, round_id)
+        assert changed is not None
+        await announcements.announce_rounds(conn, [changed])
+    return changed
+
+
+async def grant_extension(
+    pool: asyncpg.Pool,
+    who: Principal,
+    round_id: str,
+    center_id: str,
+    until: datetime,
+    reason: str,
+    remote_addr: str,
+    now: datetime,
+) -> None:
+    """Let one center submit after the round closed, until ``until`` (audited)."""
+    if until <= now:
+        raise InvalidRequest([("until", f"lies in the past (now is {now.isoformat()})")])
+    async with pool.acquire() as conn, conn.transaction():
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        if await repository.center_office_path(conn, center_id) is None:
+            raise NotFound(center_id)
+        await repository.grant_extension(conn, round_id, center_id, until, reason, who.actor)
+        await audit.record(
+            conn,
+            who.actor,
+            "extension.grant",
+            f"round:{round_id}/center:{center_id}",
+            {"until": until.isoformat(), "reason": reason},
+            remote_addr,
+        )
+
+
+async def round_completeness(pool: asyncpg.Pool, round_id: str, scope: str) -> CompletenessReport:
+    async with pool.acquire() as conn:
+        if await repository.get_round(conn, round_id) is None:
+            raise NotFound(round_id)
+        rows = await repository.round_center_states(conn, round_id, scope)
+    return completeness((CenterState(**dict(r)) for r in rows), scope)
