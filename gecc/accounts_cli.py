@@ -12,13 +12,14 @@ from gecc.cli_database import actor, fail, on_database
 from gecc.cli_output import bangkok_time, echo_table
 from gecc.registry_cli import DatabaseUrl
 from services.intake.adapters.accounts import AccountInfo
+from services.intake.domain.accounts import account_email
 from services.intake.domain.accounts_file import (
     AccountsFileError,
     decode_accounts,
     parse_accounts,
 )
 from services.intake.handlers import accounts
-from shared.email_addresses import NotAnEmailAddress, normalized_email
+from shared.email_addresses import NotAnEmailAddress
 
 accounts_app = typer.Typer(
     help="People's accounts for the portal: centers, parent offices, operators.",
@@ -88,7 +89,7 @@ def disable_account(
 ) -> None:
     """Disable an account: it can no longer sign in, and its sessions end at once."""
     try:
-        address = normalized_email(email)
+        address = account_email(email)
     except NotAnEmailAddress as error:
         fail(str(error))
     try:

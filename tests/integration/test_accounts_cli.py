@@ -116,15 +116,15 @@ async def test_an_accounts_file_imports_all_or_nothing_naming_every_error(
     assert imported.stdout == "4 rows: 2 new accounts, 4 new memberships\n", imported.output
     assert again.stdout == "4 rows: 0 new accounts, 0 new memberships\n"
     assert await memberships(intake) - registry_only == {
-        ("Saraban@moi.go.th", f"office:{office}", "import"),
+        ("saraban@moi.go.th", f"office:{office}", "import"),
         ("ops@opdc.go.th", "operators", "import"),
         ("ops@opdc.go.th", f"office:{office}", "import"),
         (centers[0].contact_emails[0], f"office:{office}", "import"),
     }
     created = await audited(intake, "account.create")
     assert [target for _, target, _ in created[-2:]] == [
-        "account:Saraban@moi.go.th",
         "account:ops@opdc.go.th",
+        "account:saraban@moi.go.th",
     ]
     added = [
         entry
@@ -154,7 +154,7 @@ async def test_contact_addresses_are_center_memberships_that_follow_the_registry
     now = await memberships(intake)
     assert (old_contact, f"center:{first.id}", "registry") not in now
     assert ("new.contact@bma.go.th", f"center:{first.id}", "registry") in now
-    assert ("Another@bma.go.th", f"center:{first.id}", "registry") in now
+    assert ("another@bma.go.th", f"center:{first.id}", "registry") in now
     assert (second.contact_emails[0], f"center:{second.id}", "registry") not in now
     assert (second.contact_emails[0], f"center:{first.id}", "import") in now
     removed = await audited(intake, "account.remove_membership")

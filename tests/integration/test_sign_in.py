@@ -338,3 +338,28 @@ async def test_the_portal_credential_may_only_sign_in(intake: Intake) -> None:
         "/v1/sign-in-requests", json=ask_body(NIDA), headers=bearer("not-the-portal-secret")
     )
     assert wrong.status_code == 401
+
+
+async def test_an_address_in_other_letter_case_is_the_same_account(start: Start) -> None:
+    """The registry lists ``Nida@Dusit.go.th``; she types ``NIDA@dusit.go.th``: one account,
+    and the link goes to the address the account has."""
+    async with start() as intake:
+        conn = await asyncpg.connect(intake.db)
+        try:
+            contacts = {
+                "GECC-0001": (SOMCHAI,),
+                "GECC-0002": ("Nida@Dusit.go.th",),
+                "GECC-0003": (),
+            }
+            await admin.register_centers(
+                conn, [dataclasses.replace(c, contact_emails=contacts[c.id]) for c in CENTERS]
+            )
+            listed = await conn.fetch("SELECT email FROM accounts WHERE email LIKE 'nida%'")
+        finally:
+            await conn.close()
+        assert [row["email"] for row in listed] == [NIDA]
+        assert (await ask(intake, "NIDA@dusit.go.th")).status_code == 202
+        [code] = await codes(intake, NIDA, 1)
+        opened = await open_session(intake, code)
+        assert opened.status_code == 201
+        assert opened.json()["account"]["center_id"] == "GECC-0002"

@@ -91,7 +91,7 @@ def test_a_good_file_lists_normalized_addresses_with_their_scopes() -> None:
         "ops@opdc.go.th,office,PMO/MOI/DOL",
     )
     assert parse_accounts(text) == [
-        ListedMembership(2, "Somchai@bma.go.th", OFFICE),
+        ListedMembership(2, "somchai@bma.go.th", OFFICE),
         ListedMembership(3, "ops@opdc.go.th", OPERATOR),
         ListedMembership(4, "staff@district.go.th", CENTER),
         ListedMembership(5, "ops@opdc.go.th", Scope("office", office_path="PMO/MOI/DOL")),

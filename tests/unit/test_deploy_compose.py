@@ -19,9 +19,6 @@ from tests.unit.test_deploy_tools import REPO, load_yaml
 
 COMPOSE_FILE = REPO / "docker-compose.yml"
 PORTAL_CLIENT_SECRET = "GECC_PORTAL_CLIENT_SECRET"
-# Intake reads the portal client secret with its sign-in routes (issue 16's contract between
-# the portal and intake); compose gives it to intake already.
-NOT_YET_READ = {"intake": {PORTAL_CLIENT_SECRET}}
 EXPECTED = {
     "kafka",
     "postgres",
@@ -119,7 +116,7 @@ def test_the_services_settings_match_the_compose_environment() -> None:
         env = environment(name)
         prefix = f"GECC_{name.upper()}_"
         assert service["command"] == ["python", "-m", f"services.{name}"]
-        unknown = set(env) - variables(name) - NOT_YET_READ.get(name, set())
+        unknown = set(env) - variables(name)
         assert not unknown, f"{name} sets {unknown}"
         assert kafka_listener.endswith(f"//{env['GECC_KAFKA_BOOTSTRAP']}")
         database = urlsplit(env[f"{prefix}DATABASE_URL"])

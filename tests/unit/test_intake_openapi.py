@@ -9,6 +9,8 @@ import pytest
 
 from services.intake.app import create_app
 from services.intake.entrypoints.http import SubmissionHeaders
+from services.intake.entrypoints.problems import as_problem
+from services.intake.handlers.submissions import RoundChanging
 from services.intake.settings import IntakeSettings
 from shared.submission import SubmissionBody
 
@@ -70,3 +72,13 @@ def test_the_sign_in_routes_document_their_own_answers(spec: dict[str, Any]) -> 
     assert "scopes" in spec["components"]["schemas"]["ScopeChoice"]["required"]
     asked = spec["paths"]["/v1/sign-in-requests"]["post"]["responses"]
     assert set(asked) >= {"202", "403", "422", "429"}
+
+
+def test_a_round_whose_dates_keep_changing_is_a_503_to_retry() -> None:
+    problem = as_problem(RoundChanging("FY2570-H1"))
+    assert problem is not None
+    assert (problem.status, problem.code, problem.headers) == (
+        503,
+        "round_changing",
+        {"Retry-After": "1"},
+    )

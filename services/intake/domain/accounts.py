@@ -12,6 +12,7 @@ from typing import Literal, get_args
 
 from services.intake.domain.centers import code_problem, office_path_problem
 from services.intake.domain.principals import Role
+from shared.email_addresses import normalized_email
 
 ROLES: tuple[Role, ...] = get_args(Role)
 Source = Literal["registry", "import"]
@@ -107,3 +108,11 @@ def choose(memberships: Sequence[Membership], wanted: Scope | None) -> Membershi
         if membership.scope == wanted:
             return membership
     raise ScopeNotChosen(memberships)
+
+
+def account_email(address: str) -> str:
+    """The address as accounts know it: normalized (shared/email_addresses.py) and in lower
+    case. Mail systems do not tell case apart in practice and people type their address
+    either way, so ``Saraban@x.go.th`` and ``saraban@x.go.th`` are one account. Raises
+    NotAnEmailAddress."""
+    return normalized_email(address).lower()

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from services.intake.domain.accounts import ROLES, NotAScope, Role, Scope
-from shared.email_addresses import NotAnEmailAddress, normalized_email
+from services.intake.domain.accounts import ROLES, NotAScope, Role, Scope, account_email
+from shared.email_addresses import NotAnEmailAddress
 from shared.sheets import RowError, SheetError, decode_sheet, read_sheet
 
 COLUMNS = ("email", "role", "scope")
@@ -72,7 +72,7 @@ def _row(line: int, cells: list[str], errors: list[RowError]) -> ListedMembershi
         return None
     email_cell, role_cell, scope_cell = (cell.strip() for cell in cells)
     try:
-        email = normalized_email(email_cell)
+        email = account_email(email_cell)
     except NotAnEmailAddress as error:
         errors.append(RowError(line, "email", str(error)))
     if role_cell not in ROLES:

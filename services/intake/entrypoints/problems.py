@@ -24,7 +24,7 @@ from services.intake.domain.accounts import ScopeNotChosen
 from services.intake.domain.submissions import SubmissionRefused
 from services.intake.handlers.errors import InvalidRequest, NotFound
 from services.intake.handlers.sign_in import LinkUsedOrExpired, NotASession, SignInThrottled
-from services.intake.handlers.submissions import IdempotencyKeyReused
+from services.intake.handlers.submissions import IdempotencyKeyReused, RoundChanging
 from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
 
@@ -187,6 +187,14 @@ def as_problem(error: Exception) -> Problem | None:
                 "Only a session can be ended: API tokens are revoked by an operator",
                 "ออกจากระบบได้เฉพาะเซสชันของผู้ใช้",
             )
+        case RoundChanging():  # an operator is moving the round's dates right now
+            return Problem(
+                503,
+                "round_changing",
+                "The round's dates are being changed; try again",
+                "กำลังมีการแก้ไขกำหนดการของรอบ กรุณาลองใหม่",
+                headers={"Retry-After": "1"},
+            )
         # Unreachable or overloaded: 503, never a 500; nothing was written, every change
         # being one transaction.
         case _ if isinstance(error, DATABASE_UNAVAILABLE):
@@ -270,6 +278,7 @@ HANDLED = (
     LinkUsedOrExpired,
     ScopeNotChosen,
     NotASession,
+    RoundChanging,
     HTTPException,
     asyncpg.DataError,
     *DATABASE_UNAVAILABLE,

@@ -16,13 +16,13 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from services.intake.domain.accounts import Scope
+from services.intake.domain.accounts import Scope, account_email
 from services.intake.domain.principals import Principal
 from services.intake.entrypoints.auth import Caller, Portal, remote_addr
 from services.intake.entrypoints.openapi import problem, problems
 from services.intake.entrypoints.problems import ScopeChoice
 from services.intake.handlers import sign_in
-from shared.email_addresses import NotAnEmailAddress, normalized_email
+from shared.email_addresses import NotAnEmailAddress
 from shared.values import StoredText
 
 router = APIRouter(prefix="/v1", tags=["sign-in"])
@@ -33,7 +33,7 @@ MAX_SCOPE = 300
 
 def _address(value: str) -> str:
     try:
-        return normalized_email(value)
+        return account_email(value)
     except NotAnEmailAddress as error:
         raise ValueError(str(error)) from None
 

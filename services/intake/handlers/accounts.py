@@ -11,7 +11,7 @@ import asyncpg
 from services.intake.adapters import accounts, audit, sign_in
 from services.intake.adapters.accounts import AccountInfo, Listed
 from services.intake.adapters.audit import AuditEntry
-from services.intake.domain.accounts import Scope, Source
+from services.intake.domain.accounts import Scope, Source, account_email
 from services.intake.domain.accounts_file import AccountsFileError, ListedMembership
 from services.intake.domain.centers import Center
 from shared.sheets import RowError
@@ -45,7 +45,7 @@ async def follow_registry(conn: asyncpg.Connection, centers: Sequence[Center], a
     no longer lists for a center loses that membership, and its sessions with it. Call in
     the transaction that imports the registry."""
     listed = {
-        (email, Scope("center", center_id=center.id))
+        (account_email(email), Scope("center", center_id=center.id))
         for center in centers
         for email in center.contact_emails
     }
