@@ -25,6 +25,7 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
 from gecc.bootstrap import ensure_topics, quote_ident
+from gecc.demo_portal import HANDS_ON_ROUND, SignInLink, back_to_real_time, sign_in_link
 from gecc.demo_reports import pick_profile, report
 from gecc.registry_generator import generate_registry
 from gecc.stack import stack
@@ -81,6 +82,8 @@ class DemoResult:
     messages_pending: int = 0
     export: dict[str, Any] = field(default_factory=dict)
     example_submission: str = ""
+    hands_on_due: datetime | None = None
+    sign_in_links: list[SignInLink] = field(default_factory=list)
 
 
 async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> DemoResult:
@@ -120,7 +123,17 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
         finally:
             progress.cancel()
         await summarise(stack_client, result)
-    result.real_seconds = time.perf_counter() - started
+        result.real_seconds = time.perf_counter() - started
+        print(
+            f"portal    the services go back to real time; {HANDS_ON_ROUND} opens for you to"
+            " report by hand in the portal",
+            flush=True,
+        )
+        result.hands_on_due = await back_to_real_time(config, stack_client)
+        sample = centers[0]
+        result.sign_in_links = [
+            await sign_in_link(config, sample.contact_emails[0], f"{sample.id} {sample.name_th}")
+        ]
     return result
 
 

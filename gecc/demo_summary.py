@@ -1,6 +1,7 @@
 """The table and the pointers `gecc demo` ends with."""
 
 from gecc.demo import DAY_SECONDS, DEMO_ROUND, DemoResult
+from gecc.demo_portal import HANDS_ON_ROUND
 from gecc.stack.config import StackConfig
 from shared.thai import thai_date
 from shared.topics import SERVICES
@@ -49,6 +50,12 @@ def render(config: StackConfig, result: DemoResult) -> str:
 Demo round finished.
 {table}
 
+The portal (what center staff use), Thai first with English in the header:
+  address        http://{config.service_address("portal")}
+{_links(result)}
+  the mail       every sign-in link also lands in {config.mail_dir}; ask for a new one on the
+                 portal's sign-in page with the same address (a link works once, 15 minutes)
+
 Where to look:
   export files   {files}/records.csv (UTF-8 with BOM: Thai opens intact in Excel),
                  records.xlsx, records.jsonl, manifest.json
@@ -67,9 +74,23 @@ Where to look:
 {prometheus}
   logs           {config.logs_dir}
   database       psql {config.postgres_url("postgres", config.database)}
-  stack          gecc stack status | gecc stack down  (the stack keeps running, on the demo's
-                 clock, until then)
+  stack          gecc stack status | gecc stack down  (the stack keeps running, now on real
+                 time, until then)
 """
+
+
+def _links(result: DemoResult) -> str:
+    lines = []
+    for link in result.sign_in_links:
+        lines.append(f"  sign in as     {link.who} ({link.email}):")
+        lines.append(f"                 {link.link}")
+    if result.hands_on_due is not None:
+        lines.append(
+            f"  report by hand {HANDS_ON_ROUND} is open until {thai_date(result.hands_on_due)}:"
+            " fill in the form, send it,\n                 find the receipt in the mail folder"
+            " and the verdict on the page"
+        )
+    return "\n".join(lines)
 
 
 def _export(export: dict[str, object]) -> str:

@@ -101,11 +101,14 @@ def bound_port(server: asyncio.Server) -> int:
     return port
 
 
-def read_mailbox(directory: Path | str) -> list[EmailMessage]:
-    """Every stored message, oldest first."""
+def read_mailbox(directory: Path | str, since_ns: int = 0) -> list[EmailMessage]:
+    """Every message stored (at or after ``since_ns``, Unix nanoseconds), oldest first."""
     parser = BytesParser(policy=email.policy.default)
+    newer = f"{since_ns:020d}"
     return [
-        parser.parsebytes(path.read_bytes()) for path in sorted(Path(directory).glob("[!.]*.eml"))
+        parser.parsebytes(path.read_bytes())
+        for path in sorted(Path(directory).glob("[!.]*.eml"))
+        if path.name >= newer
     ]
 
 

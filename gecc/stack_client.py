@@ -67,6 +67,13 @@ class StackClient:
         exports: list[dict[str, Any]] = found["exports"]
         return exports
 
+    async def change_round_dates(self, round_id: str, dates: Mapping[str, str]) -> None:
+        """``PATCH /v1/rounds/{id}`` as an operator (audited)."""
+        response = await self._http.patch(
+            f"{self._url('intake')}/v1/rounds/{round_id}", json=dict(dates), headers=self._operator
+        )
+        response.raise_for_status()
+
     async def _intake(self, path: str) -> dict[str, Any]:
         response = await self._http.get(f"{self._url('intake')}{path}", headers=self._operator)
         response.raise_for_status()
