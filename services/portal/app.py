@@ -3,7 +3,7 @@ import logging
 import time
 from pathlib import Path
 
-import httpx
+import aiohttp
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -47,12 +47,18 @@ def create_app(settings: PortalSettings) -> FastAPI:
         "The web pages center staff, parent offices and operators use (Thai first).",
     )
     metrics = PortalMetrics(runtime.registry)
-    http = httpx.AsyncClient(base_url=settings.intake_url, timeout=15.0, trust_env=False)
-    runtime.on_stop(http.aclose)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.intake = IntakeClient(http, settings.client_secret)
+
+    async def connect_to_intake(_: ServiceRuntime) -> None:
+        http = aiohttp.ClientSession(
+            base_url=settings.intake_url, timeout=aiohttp.ClientTimeout(total=15)
+        )
+        runtime.on_stop(http.close)
+        app.state.intake = IntakeClient(http, settings.client_secret)
+
+    runtime.on_start(connect_to_intake)
     app.state.catalogue = Catalogue.load()
     app.state.templates = environment()
     app.state.sign_in_limiter = RateLimiter(

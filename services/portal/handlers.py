@@ -65,18 +65,11 @@ async def restore_kept_forms(
     for round_id, center_id, posted in kept:
         if session.center_id is None or center_id not in (None, session.center_id):
             continue
-        standard = await intake.standard(session.intake_token)
-        async with pool.acquire() as conn:
-            current = await repository.draft(conn, session.center_id, round_id)
-            base = (
-                ReportForm.from_fields(standard, current.fields)
-                if current
-                else ReportForm.empty(standard)
-            )
-            form = base.merged(ReportForm.from_post(standard, posted))
-            await repository.save_draft(
-                conn, session.center_id, round_id, form.to_fields(), session.email, now
-            )
+        current = await report(
+            pool, intake, session, await center_round(pool, intake, session, round_id)
+        )
+        form = current.form.merged(ReportForm.from_post(current.standard, posted))
+        await save_draft(pool, session, round_id, current.standard, form, now)
         restored.append(round_id)
     return restored
 
@@ -134,30 +127,45 @@ class Report:
 async def report(
     pool: asyncpg.Pool, intake: IntakeClient, session: Session, current: CenterRound
 ) -> Report:
+    """The report as it stands: the draft if there is one not sent yet, else the latest
+    version sent (to amend it), else an empty form."""
     assert session.center_id is not None
     token = session.intake_token
     async with pool.acquire() as conn:
         saved = await repository.draft(conn, session.center_id, current.round_id)
-    latest: dict[str, Any] | None = None
-    if current.submission_id is not None:
-        found = await intake.submission(token, str(current.submission_id))
-        latest = found["versions"][-1]["report"]
-    standard_id = latest["checklist"]["standard"] if latest else None
-    standard = await intake.standard(token, standard_id)
-    if saved is not None and not saved.sent:
-        return Report(standard, ReportForm.from_fields(standard, saved.fields), saved, "draft")
-    if latest is not None:
-        return Report(standard, ReportForm.from_report(standard, latest), None, "latest")
-    return Report(standard, ReportForm.empty(standard), None, "new")
+    if saved is not None and (not saved.sent or _is_latest(saved, current)):
+        standard = await intake.standard(token, saved.fields.get("standard"))
+        form = ReportForm.from_fields(standard, saved.fields)
+        return Report(standard, form, saved, "latest" if saved.sent else "draft")
+    if current.submission_id is not None and current.latest_version is not None:
+        latest = await intake.version(token, str(current.submission_id), current.latest_version)
+        sent = latest["report"]
+        standard = await intake.standard(token, sent["checklist"]["standard"])
+        return Report(standard, ReportForm.from_report(standard, sent), saved, "latest")
+    standard = await intake.standard(token)
+    return Report(standard, ReportForm.empty(standard), saved, "new")
+
+
+def _is_latest(saved: Draft, current: CenterRound) -> bool:
+    """The draft was sent and is the latest version (nobody amended since): it holds what
+    the latest version holds."""
+    return saved.receipt is not None and saved.receipt.get("version") == current.latest_version
 
 
 async def save_draft(
-    pool: asyncpg.Pool, session: Session, round_id: str, form: ReportForm, now: datetime
+    pool: asyncpg.Pool,
+    session: Session,
+    round_id: str,
+    standard: Standard,
+    form: ReportForm,
+    now: datetime,
 ) -> Draft:
+    """The draft holds the form as typed and the standard it answers."""
     assert session.center_id is not None
+    fields = {**form.to_fields(), "standard": standard.id}
     async with pool.acquire() as conn:
         return await repository.save_draft(
-            conn, session.center_id, round_id, form.to_fields(), session.email, now
+            conn, session.center_id, round_id, fields, session.email, now
         )
 
 
@@ -182,7 +190,7 @@ async def submit(
         raise DraftChanged(round_id)
     if saved.sent and saved.receipt is not None:
         return saved.receipt
-    standard = await intake.standard(session.intake_token)
+    standard = await intake.standard(session.intake_token, saved.fields.get("standard"))
     body, _ = check(ReportForm.from_fields(standard, saved.fields), standard, round_id)
     if body is None:
         raise DraftChanged(round_id)

@@ -187,7 +187,15 @@ async def test_each_version_of_a_submission_carries_its_report_as_sent(intake: I
     submission_id = answers[0].json()["submission_id"]
     status, shown = await get(intake, "a", f"/v1/submissions/{submission_id}")
     assert status == 200 and isinstance(shown, dict)
-    assert [v["report"] for v in shown["versions"]] == bodies
+    assert [v["version"] for v in shown["versions"]] == [1, 2]
+    assert all("report" not in v for v in shown["versions"])  # the list stays light
+    for number, body in enumerate(bodies, start=1):
+        path = f"/v1/submissions/{submission_id}/versions/{number}"
+        status, version = await get(intake, "a", path)
+        assert status == 200 and isinstance(version, dict)
+        assert (version["version"], version["report"]) == (number, body)
+        assert (await get(intake, "b", path))[0] == 404  # another center's
+    assert (await get(intake, "a", f"/v1/submissions/{submission_id}/versions/3"))[0] == 404
     own = await get(intake, "a", f"/v1/rounds/{ROUND}/submission")
     assert own == (200, shown)
 

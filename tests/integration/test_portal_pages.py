@@ -68,8 +68,8 @@ async def start_portal(isolated: Isolated, public_url: str) -> AsyncIterator[Por
     settings = PortalSettings(database_url=database, public_url=public_url)
     app = create_app(settings)
     fake = FakeIntake(centers=CENTERS, accounts={A: "GECC-0001", B: "GECC-0002"})
-    app.state.intake = fake
     async with app.router.lifespan_context(app):
+        app.state.intake = fake
         transport = httpx.ASGITransport(app=app, client=("203.0.113.5", 50000))
         async with httpx.AsyncClient(transport=transport, base_url=public_url) as client:
             yield Portal(client, fake, database)

@@ -104,6 +104,20 @@ class FakeIntake:
         return standard()
 
     async def submission(self, token: str, submission_id: str) -> dict[str, Any]:
+        found = self._submission(token, submission_id)
+        versions = [
+            {k: v for k, v in version.items() if k != "report"} for version in found["versions"]
+        ]
+        return {**found, "versions": versions}
+
+    async def version(self, token: str, submission_id: str, number: int) -> dict[str, Any]:
+        found = self._submission(token, submission_id)
+        if not 1 <= number <= len(found["versions"]):
+            raise NotFound(f"{submission_id}/v{number}")
+        head = {k: v for k, v in found.items() if k != "versions"}
+        return {**head, **found["versions"][number - 1]}
+
+    def _submission(self, token: str, submission_id: str) -> dict[str, Any]:
         found = self.submissions.get(submission_id)
         if found is None or found["center_id"] != self._center(token):
             raise NotFound(submission_id)

@@ -209,21 +209,42 @@ async def audit_entries(
     return [dict(r) for r in rows]
 
 
+SUBMISSION_HEAD = (
+    "SELECT s.id, s.center_id, s.round_id, c.office_path FROM submissions s"
+    " JOIN centers c ON c.id = s.center_id WHERE s.id = $1"
+)
+VERSION_COLUMNS = (
+    "version, receipt_number, received_at, late, extension, status, verdict, scorecard, scored_at"
+)
+
+
 async def get_submission(conn: asyncpg.Connection, submission_id: UUID) -> dict[str, Any] | None:
-    head = await conn.fetchrow(
-        "SELECT s.id, s.center_id, s.round_id, c.office_path FROM submissions s"
-        " JOIN centers c ON c.id = s.center_id WHERE s.id = $1",
-        submission_id,
-    )
+    """A submission with every version (not their reports: ``get_version`` has one)."""
+    head = await conn.fetchrow(SUBMISSION_HEAD, submission_id)
     if head is None:
         return None
     versions = await conn.fetch(
-        "SELECT version, receipt_number, received_at, late, extension, status, verdict,"
-        " scorecard, scored_at, body AS report"
-        " FROM submission_versions WHERE submission_id = $1 ORDER BY version",
+        f"SELECT {VERSION_COLUMNS} FROM submission_versions WHERE submission_id = $1"
+        " ORDER BY version",
         submission_id,
     )
     return {**dict(head), "versions": [dict(v) for v in versions]}
+
+
+async def get_version(
+    conn: asyncpg.Connection, submission_id: UUID, version: int
+) -> dict[str, Any] | None:
+    """One version of a submission with its report as it was sent."""
+    head = await conn.fetchrow(SUBMISSION_HEAD, submission_id)
+    found = await conn.fetchrow(
+        f"SELECT {VERSION_COLUMNS}, body AS report FROM submission_versions"
+        " WHERE submission_id = $1 AND version = $2",
+        submission_id,
+        version,
+    )
+    if head is None or found is None:
+        return None
+    return {**dict(head), **dict(found)}
 
 
 async def record_score(conn: asyncpg.Connection, scored: SubmissionScored) -> None:

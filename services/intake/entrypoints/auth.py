@@ -164,11 +164,12 @@ bearer = HTTPBearer(
 )
 
 
-def principal(
+async def principal(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The principal ``Authentication`` found (the dependency documents the scheme)."""
+    """The principal ``Authentication`` found (the dependency documents the scheme). Async:
+    FastAPI runs a plain function dependency on a worker thread, per request."""
     return principal_in(request.scope)
 
 
@@ -180,7 +181,7 @@ def principal_in(scope: Scope) -> Principal:
     return found
 
 
-def portal(
+async def portal(
     request: Request,
     _documented: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:

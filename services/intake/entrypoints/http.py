@@ -3,10 +3,10 @@
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from services.intake.domain.submissions import Report
@@ -164,6 +164,23 @@ def parse_body(raw_body: bytes) -> SubmissionBody:
 @router.get("/submissions/{submission_id}", summary="A submission with all its versions")
 async def get_submission(submission_id: UUID, who: Caller, request: Request) -> dict[str, Any]:
     found = await submissions.find_submission(request.app.state.runtime.pool, submission_id)
+    if found is None or not who.can_read(found["center_id"], found["office_path"]):
+        raise NOT_FOUND
+    return public_view(found)
+
+
+@router.get(
+    "/submissions/{submission_id}/versions/{version}",
+    summary="One version of a submission with its report as it was sent",
+)
+async def get_version(
+    submission_id: UUID,
+    version: Annotated[int, Path(ge=1, le=1_000_000)],
+    who: Caller,
+    request: Request,
+) -> dict[str, Any]:
+    pool = request.app.state.runtime.pool
+    found = await submissions.find_version(pool, submission_id, version)
     if found is None or not who.can_read(found["center_id"], found["office_path"]):
         raise NOT_FOUND
     return public_view(found)

@@ -102,6 +102,13 @@ async def find_submission(pool: asyncpg.Pool, submission_id: UUID) -> dict[str, 
         return await repository.get_submission(conn, submission_id)
 
 
+async def find_version(
+    pool: asyncpg.Pool, submission_id: UUID, version: int
+) -> dict[str, Any] | None:
+    async with pool.acquire() as conn:
+        return await repository.get_version(conn, submission_id, version)
+
+
 async def find_own_submission(
     pool: asyncpg.Pool, center_id: str, round_id: str
 ) -> dict[str, Any] | None:

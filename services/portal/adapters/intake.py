@@ -1,5 +1,6 @@
 """Intake's public HTTP API as the portal uses it: the only way the portal learns or changes
-anything about reports (it reads no other service's tables).
+anything about reports (it reads no other service's tables). Over aiohttp: httpx cost the
+portal about 2 ms of CPU a call (docs/benchmarks.md), a large share of a page.
 
 Calls before anyone is signed in (a sign-in request, opening a link) carry the portal's
 client secret; every other call carries the signed-in person's session credential, so
@@ -7,13 +8,19 @@ intake decides what they may see and do.
 """
 
 import contextlib
+import json as JSON
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
+import aiohttp
 
 from shared.standards import Standard
+
+CURRENT_STANDARD_SECONDS = 60.0
+CENTER_ROUNDS_SECONDS = 5.0
+MAX_CACHED_SESSIONS = 10_000
 
 
 class IntakeUnavailable(Exception):
@@ -73,10 +80,12 @@ class ChooseScope(Exception):
 
 
 class IntakeClient:
-    def __init__(self, client: httpx.AsyncClient, client_secret: str) -> None:
+    def __init__(self, client: aiohttp.ClientSession, client_secret: str) -> None:
         self._http = client
         self._secret = client_secret
         self._standards: dict[str, Standard] = {}
+        self._current: tuple[str, float] | None = None
+        self._rounds: dict[str, tuple[list[dict[str, Any]], float]] = {}
 
     async def request_sign_in(self, email: str, locale: str, client: str) -> None:
         """Raises Refused: 429 (too many for this address) or 422 (not an address)."""
@@ -110,9 +119,19 @@ class IntakeClient:
             await self._call("DELETE", "/v1/sessions/current", token)
 
     async def center_rounds(self, token: str, center_id: str) -> list[dict[str, Any]]:
+        """The center's state in each round, kept a few seconds for the session that asked
+        (a person moves from the form to the review to sending in that time); what this
+        session sends is seen at once (``submit`` forgets it)."""
+        now = time.monotonic()
+        cached = self._rounds.get(token)
+        if cached is not None and now - cached[1] < CENTER_ROUNDS_SECONDS:
+            return cached[0]
         found: list[dict[str, Any]] = await self._call(
             "GET", f"/v1/centers/{center_id}/rounds", token
         )
+        if len(self._rounds) >= MAX_CACHED_SESSIONS:
+            self._rounds.pop(next(iter(self._rounds)))  # the oldest
+        self._rounds[token] = (found, now)
         return found
 
     async def center(self, token: str, center_id: str) -> dict[str, Any]:
@@ -120,13 +139,10 @@ class IntakeClient:
         return found
 
     async def standard(self, token: str, standard_id: str | None = None) -> Standard:
-        """A standard by id, or the one reports are made on now (the newest listed)."""
+        """A standard by id, or the one reports are made on now (the newest listed, asked
+        again after a minute). Definitions do not change under an id and version."""
         if standard_id is None:
-            listed = await self._call("GET", "/v1/standards", token)
-            if not listed:
-                raise NotFound("no standard")
-            standard_id = max(listed, key=lambda s: (s["version"], s["id"]))["id"]
-        assert standard_id is not None
+            standard_id = await self._current_standard(token)
         cached = self._standards.get(standard_id)
         if cached is None:
             definition = await self._call("GET", f"/v1/standards/{standard_id}", token)
@@ -135,42 +151,75 @@ class IntakeClient:
         return cached
 
     async def submission(self, token: str, submission_id: str) -> dict[str, Any]:
-        """The submission with its versions, their times as datetimes."""
+        """The submission with its versions (not their reports), times as datetimes."""
         found: dict[str, Any] = await self._call("GET", f"/v1/submissions/{submission_id}", token)
         for version in found["versions"]:
-            for name in ("received_at", "scored_at"):
-                if version.get(name):
-                    version[name] = datetime.fromisoformat(version[name])
+            _times(version)
         return found
+
+    async def version(self, token: str, submission_id: str, number: int) -> dict[str, Any]:
+        """One version with its report as it was sent, times as datetimes."""
+        path = f"/v1/submissions/{submission_id}/versions/{number}"
+        found: dict[str, Any] = await self._call("GET", path, token)
+        return _times(found)
 
     async def submit(self, token: str, report: str, idempotency_key: str) -> dict[str, Any]:
         """Raises Refused for a report intake does not take (closed round, say)."""
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        self._rounds.pop(token, None)
         answer: dict[str, Any] = await self._call(
             "POST", "/v1/submissions", token, content=report.encode(), headers=headers
         )
         return answer
 
-    async def _call(self, method: str, path: str, token: str, **kwargs: Any) -> Any:
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
+    async def _current_standard(self, token: str) -> str:
+        now = time.monotonic()
+        if self._current is None or now - self._current[1] > CURRENT_STANDARD_SECONDS:
+            listed = await self._call("GET", "/v1/standards", token)
+            if not listed:
+                raise NotFound("no standard")
+            newest = max(listed, key=lambda s: (s["version"], s["id"]))["id"]
+            self._current = (newest, now)
+        return self._current[0]
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        sent = {"Authorization": f"Bearer {token}", **(headers or {})}
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as error:
-            raise IntakeUnavailable(f"{method} {path}: {error}") from error
-        if response.status_code >= 500:
-            raise IntakeUnavailable(f"{method} {path}: {response.status_code}")
-        if response.status_code == 401:
+            async with self._http.request(
+                method, path, headers=sent, json=json, data=content
+            ) as response:
+                status, body = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise IntakeUnavailable(f"{method} {path}: {error!r}") from error
+        if status >= 500:
+            raise IntakeUnavailable(f"{method} {path}: {status}")
+        if status == 401:
             raise SessionEnded(path)
-        if response.status_code == 404:
+        if status == 404:
             raise NotFound(path)
-        if response.status_code >= 400:
-            raise Refused(response.status_code, _problem(response))
-        return response.json() if response.content else None
+        if status >= 400:
+            raise Refused(status, _problem(body))
+        return JSON.loads(body) if body else None
 
 
-def _problem(response: httpx.Response) -> dict[str, Any]:
+def _times(version: dict[str, Any]) -> dict[str, Any]:
+    for name in ("received_at", "scored_at"):
+        if version.get(name):
+            version[name] = datetime.fromisoformat(version[name])
+    return version
+
+
+def _problem(body: bytes) -> dict[str, Any]:
     try:
-        found = response.json()
+        found = JSON.loads(body)
     except ValueError:
-        return {"title": response.text[:200]}
+        return {"title": body[:200].decode("utf-8", "replace")}
     return found if isinstance(found, dict) else {"title": str(found)}

@@ -83,7 +83,7 @@ async def save_report(page: Current, round_id: str) -> Response:
     except SessionEnded:  # intake ended the session (expired, signed out elsewhere)
         return await _keep(page, round_id, posted)
     form = ReportForm.from_post(report.standard, posted)
-    saved = await handlers.save_draft(pool, session, round_id, form, page.now)
+    saved = await handlers.save_draft(pool, session, round_id, report.standard, form, page.now)
     report = handlers.Report(report.standard, form, saved, "draft")
     if posted.get("action") != "review":
         return _render_form(page, current, report, [], "saved")
@@ -103,9 +103,10 @@ async def autosave(page: Current, round_id: str) -> Response:
         return JSONResponse({"saved": False, "reason": "session_ended"}, status_code=401)
     session = _center_session(page)
     pool, intake = _deps(page)
-    standard = await intake.standard(session.intake_token)
+    current = await handlers.center_round(pool, intake, session, round_id)
+    standard = (await handlers.report(pool, intake, session, current)).standard
     form = ReportForm.from_post(standard, posted)
-    saved = await handlers.save_draft(pool, session, round_id, form, page.now)
+    saved = await handlers.save_draft(pool, session, round_id, standard, form, page.now)
     percents = {code: form.percent(code) for code in form.counts}
     return JSONResponse(
         {
@@ -183,17 +184,13 @@ async def submission(page: Current, submission_id: str) -> Response:
 async def version(page: Current, submission_id: str, number: int, notice: str = "") -> Response:
     session = _center_session(page)
     _, intake = _deps(page)
-    found = await intake.submission(session.intake_token, submission_id)
-    chosen = next((v for v in found["versions"] if v["version"] == number), None)
-    if chosen is None:
-        raise NotFound(f"{submission_id}/v{number}")
-    standard = await intake.standard(
-        session.intake_token, chosen["report"]["checklist"]["standard"]
-    )
-    form = ReportForm.from_report(standard, chosen["report"])
+    chosen = await intake.version(session.intake_token, submission_id, number)
+    report = chosen["report"]
+    standard = await intake.standard(session.intake_token, report["checklist"]["standard"])
+    form = ReportForm.from_report(standard, report)
     return page.render(
         "version.html",
-        submission=found,
+        submission=chosen,
         version=chosen,
         standard=standard,
         form=form,
