@@ -183,6 +183,8 @@ async def report_through_the_portal(
     await page.get_by_role("link", name="เริ่มกรอกรายงาน").click()
     await check(system, page, f"{tag}05-report-form")
     await fill_report(page)
+    # The script saves the draft as one types, and says so.
+    await expect(page.locator("#autosave-status")).to_contain_text("บันทึกร่างแล้ว เวลา")
     await page.get_by_role("button", name="บันทึกร่าง").click()
     await expect(page.get_by_text("บันทึกร่างรายงานแล้ว")).to_be_visible()
 
@@ -294,4 +296,12 @@ async def test_a_report_can_be_sent_with_the_keyboard_alone(system: System) -> N
         await page.get_by_role("button", name="ยืนยันส่งรายงาน").focus()
         await page.keyboard.press("Enter")
         await page.wait_for_url("**/versions/1?notice=received")
+
+        # Before the session's 8 hours end, the page says so (the browser's clock moved on).
+        await page.clock.install()
+        await page.goto(f"{system.portal}/rounds")
+        await page.clock.fast_forward("07:55:00")
+        warning = page.locator("#session-warning")
+        await expect(warning).to_be_visible()
+        await expect(warning).to_contain_text("การเข้าสู่ระบบจะหมดอายุในอีก")
     assert await versions_stored(system, center.id) == 1

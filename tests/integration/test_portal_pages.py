@@ -63,9 +63,11 @@ class Portal:
             await conn.close()
 
 
-async def start_portal(isolated: Isolated, public_url: str) -> AsyncIterator[Portal]:
+async def start_portal(
+    isolated: Isolated, public_url: str, **settings_: Any
+) -> AsyncIterator[Portal]:
     database = isolated.service_url("portal")
-    settings = PortalSettings(database_url=database, public_url=public_url)
+    settings = PortalSettings(database_url=database, public_url=public_url, **settings_)
     app = create_app(settings)
     fake = FakeIntake(centers=CENTERS, accounts={A: "GECC-0001", B: "GECC-0002"})
     async with app.router.lifespan_context(app):
@@ -255,3 +257,16 @@ async def test_english_is_one_switch_away(portal: Portal) -> None:
     assert switched.status_code == 303
     page = await portal.client.get("/sign-in")
     assert '<html lang="en">' in page.text and "Send me a sign-in link" in page.text
+
+
+async def test_too_many_requests_from_one_address_get_a_thai_page(isolated: Isolated) -> None:
+    async for portal in start_portal(isolated, "http://127.0.0.1:8084", sign_in_burst=2):
+        token = await portal.csrf("/sign-in")
+        answers = [
+            await portal.client.post("/sign-in", data={"email": A, "csrf_token": token})
+            for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [303, 303, 429]
+        assert int(answers[-1].headers["retry-after"]) > 0
+        assert "ส่งคำขอบ่อยเกินไป" in answers[-1].text
+        assert portal.intake.requested == [A, A]
