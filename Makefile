@@ -10,7 +10,7 @@ UV := $(UV_HOME)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install system-packages demo test lint unit asyncapi down clean
+.PHONY: install system-packages demo test lint unit asyncapi screenshots down clean
 
 install: system-packages $(VENV)/.installed
 
@@ -40,6 +40,13 @@ lint: install
 
 unit: install
 	$(BIN)/pytest tests/unit
+
+## make screenshots: the portal's pages as the browser test sees them, into docs/screenshots/
+screenshots: install
+	GECC_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_portal_browser.py
+	@if command -v pngquant >/dev/null; then \
+		pngquant --force --ext .png --quality 70-90 --skip-if-larger docs/screenshots/*.png; \
+	else echo "pngquant not installed: the screenshots stay as Chromium wrote them"; fi
 
 ## make asyncapi: regenerate docs/asyncapi.json from the services' FastStream brokers
 asyncapi: install
