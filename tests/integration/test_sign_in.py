@@ -309,6 +309,7 @@ def example_path(path: str) -> str:
         "center_id": "GECC-0001",
         "standard_id": "gecc-maintenance-2570",
         "submission_id": "00000000-0000-0000-0000-000000000000",
+        "version": "1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
 
