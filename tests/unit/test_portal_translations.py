@@ -5,6 +5,8 @@ import re
 import string
 from pathlib import Path
 
+import pytest
+
 from services.portal.entrypoints.i18n import Catalogue
 
 PORTAL = Path(__file__).resolve().parents[2] / "services" / "portal"
@@ -43,3 +45,14 @@ def test_thai_pages_are_written_in_thai() -> None:
     th = CATALOGUE.messages["th"]
     thai = [key for key, text in th.items() if re.search("[\u0e00-\u0e7f]", text)]
     assert len(thai) / len(th) > 0.9
+
+
+def test_a_message_named_in_two_files_of_a_language_is_refused(tmp_path: Path) -> None:
+    for locale in ("th", "en"):
+        (tmp_path / locale).mkdir()
+        (tmp_path / locale / "a.toml").write_text('[site]\nname = "x"\n', encoding="utf-8")
+        (tmp_path / locale / "b.toml").write_text('[site]\nname = "y"\n', encoding="utf-8")
+    with pytest.raises(
+        ValueError, match=r"b\.toml: messages named in another file too: site\.name"
+    ):
+        Catalogue.load(tmp_path)

@@ -1,5 +1,6 @@
 """The portal's words in Thai and English, from the translation catalogues in
-``services/portal/translations/`` (one TOML file a language, nested tables of messages),
+``services/portal/translations/<locale>/*.toml`` (a folder a language, one file a part of the
+portal, nested tables of messages; a message named twice is an error),
 and numbers and dates as each reader expects them: Buddhist-Era years in Bangkok time in
 both languages, thousands separators."""
 
@@ -39,18 +40,23 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _messages(folder: Path) -> dict[str, str]:
+    messages: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        found = _flatten(tomllib.loads(path.read_text("utf-8")))
+        if twice := sorted(messages.keys() & found.keys()):
+            raise ValueError(f"{path}: messages named in another file too: {', '.join(twice)}")
+        messages.update(found)
+    return messages
+
+
 class Catalogue:
     def __init__(self, messages: dict[Locale, dict[str, str]]) -> None:
         self.messages = messages
 
     @classmethod
     def load(cls, directory: Path = CATALOGUES) -> "Catalogue":
-        return cls(
-            {
-                locale: _flatten(tomllib.loads((directory / f"{locale}.toml").read_text("utf-8")))
-                for locale in LOCALES
-            }
-        )
+        return cls({locale: _messages(directory / locale) for locale in LOCALES})
 
     def text(self, locale: Locale, key: str, **params: Any) -> str:
         """The message in ``locale`` with ``{name}`` filled in; a missing key is shown as

@@ -2,20 +2,21 @@
 receipt, the result and the versions.
 
 A form posted after the session or its token expired is not lost: it is kept for this
-browser and put back into the draft after the next sign-in (``handlers.keep_form``)."""
+browser and put back into the draft after the next sign-in (``sign_in_handlers.keep_form``)."""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from services.portal import handlers
 from services.portal.adapters.intake import IntakeClient, NotFound, Refused, SessionEnded
 from services.portal.adapters.repository import Session
 from services.portal.domain.report_form import FieldError, ReportForm, check
 from services.portal.domain.rounds import CenterRound
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Page, page_of
+from services.portal.handlers import reports as handlers
+from services.portal.handlers import sign_in as sign_in_handlers
 from shared.submission import RATING_SCALE
 
 router = APIRouter(include_in_schema=False)
@@ -238,9 +239,9 @@ async def _keep_for_browser(page: Page, round_id: str, posted: dict[str, str]) -
     center = page.session.center_id if page.session else None
     cookie = page.request.cookies.get(SESSION_COOKIE)
     if center is None and cookie:
-        center = await handlers.ended_session_center(state.runtime.pool, cookie)
+        center = await sign_in_handlers.ended_session_center(state.runtime.pool, cookie)
     kept = {k: v for k, v in posted.items() if k not in (CSRF_FIELD, "action")}
-    await handlers.keep_form(
+    await sign_in_handlers.keep_form(
         state.runtime.pool,
         page.browser,
         round_id,

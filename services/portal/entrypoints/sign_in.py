@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from services.portal import handlers
 from services.portal.adapters.intake import ChooseScope, IntakeClient, Refused
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.web import (
@@ -22,6 +21,7 @@ from services.portal.entrypoints.web import (
     safe_next,
     secure_cookies,
 )
+from services.portal.handlers import sign_in as handlers
 from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.rate_limit import RateLimiter
 
