@@ -1,6 +1,7 @@
 import asyncio
 import logging
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -32,7 +33,7 @@ def build_runtime(settings: PortalSettings) -> ServiceRuntime:
     async def forget_ended(runtime: ServiceRuntime) -> None:
         while True:
             async with runtime.pool.acquire() as conn:
-                await repository.forget_ended(conn, runtime.clock.now())
+                await repository.forget_ended(conn, datetime.now(UTC))
             await asyncio.sleep(600)
 
     runtime.in_background("forget-ended-sessions", forget_ended)

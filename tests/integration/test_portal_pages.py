@@ -2,6 +2,7 @@
 (tests/support/fake_intake.py): signing in, drafts, review, submitting once, kept forms,
 security headers and cookies. The whole system in a browser: tests/e2e/test_portal_browser.py."""
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -132,6 +133,17 @@ async def test_a_link_opens_a_session_only_with_its_button_and_once(portal: Port
     again = await portal.client.post(f"/sign-in/{code}", data={"csrf_token": token.group(1)})
     assert again.status_code == 410
     assert "ลิงก์นี้ใช้ไม่ได้แล้ว" in again.text and 'href="/sign-in"' in again.text
+
+
+async def test_a_session_lasts_in_real_time_when_the_rounds_clock_runs_fast(
+    isolated: Isolated,
+) -> None:
+    # As in `gecc demo`: a virtual day in 4 s; an 8-hour session must not end in 1.3 s.
+    async for portal in start_portal(isolated, "http://127.0.0.1:8084", clock_speed=21_600):
+        assert (await portal.sign_in(A)).status_code == 303
+        await asyncio.sleep(2)
+        rounds = await portal.client.get("/rounds")
+        assert rounds.status_code == 200, rounds.headers.get("location")
 
 
 async def test_cookies_are_secure_off_loopback(isolated: Isolated) -> None:

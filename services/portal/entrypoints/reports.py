@@ -65,7 +65,7 @@ async def report_form(page: Current, round_id: str, notice: str = "") -> Respons
     session = _center_session(page)
     pool, intake = _deps(page)
     current = await handlers.center_round(pool, intake, session, round_id)
-    if not current.can_report(page.now):
+    if not current.can_report(page.round_time):
         return page.render("error.html", 409, problem="round_closed")
     report = await handlers.report(pool, intake, session, current)
     return _render_form(page, current, report, [], notice)

@@ -11,7 +11,7 @@ secret once signed in, else the ``gecc_form`` cookie's value (double submit).
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,10 @@ class Page:
     session: Session | None
     browser: str
     form_token: str
+    # People's time (sessions, drafts, kept forms) is real time; the rounds' dates are read
+    # on the services' clock, which demos and some tests accelerate.
     now: datetime
+    round_time: datetime
 
     @property
     def csrf(self) -> str:
@@ -176,7 +179,7 @@ class Page:
 async def page_of(request: Request) -> Page:
     """The dependency every page takes."""
     state = request.app.state
-    now = state.runtime.clock.now()
+    now = datetime.now(UTC)
     session = None
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -189,6 +192,7 @@ async def page_of(request: Request) -> Page:
         browser=request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24),
         form_token=request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24),
         now=now,
+        round_time=state.runtime.clock.now(),
     )
 
 
