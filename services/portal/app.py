@@ -1,6 +1,7 @@
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,8 +28,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger(__name__)
 
 
-def build_runtime(settings: PortalSettings) -> ServiceRuntime:
+@dataclass(frozen=True)
+class Wiring:
+    runtime: ServiceRuntime
+    metrics: PortalMetrics
+
+
+def wire(settings: PortalSettings) -> Wiring:
     runtime = ServiceRuntime(settings, messaging=False)
+    metrics = PortalMetrics(runtime.registry)
 
     async def forget_ended(runtime: ServiceRuntime) -> None:
         while True:
@@ -37,17 +45,21 @@ def build_runtime(settings: PortalSettings) -> ServiceRuntime:
             await asyncio.sleep(600)
 
     runtime.in_background("forget-ended-sessions", forget_ended)
-    return runtime
+    return Wiring(runtime, metrics)
+
+
+def build_runtime(settings: PortalSettings) -> ServiceRuntime:
+    return wire(settings).runtime
 
 
 def create_app(settings: PortalSettings) -> FastAPI:
-    runtime = build_runtime(settings)
+    wiring = wire(settings)
+    runtime, metrics = wiring.runtime, wiring.metrics
     app = service_app(
         runtime,
         "GECC portal",
         "The web pages center staff, parent offices and operators use (Thai first).",
     )
-    metrics = PortalMetrics(runtime.registry)
     app.state.runtime = runtime
     app.state.settings = settings
     app.state.metrics = metrics

@@ -39,6 +39,7 @@ EXPECTED_GROUPS = {
     "gecc-dead-letters": {"GeccDeadLetter", "GeccNotificationDeadLettered"},
     "gecc-export": {"GeccExportMismatch", "GeccExportFailed", "GeccExportStalled"},
     "gecc-rounds": {"GeccRoundCompletenessLow"},
+    "gecc-portal": {"GeccPortalFailing"},
     "gecc-services": {"GeccServiceDown"},
 }
 
