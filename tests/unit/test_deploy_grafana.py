@@ -96,9 +96,9 @@ def test_the_dashboard_is_well_formed() -> None:
             assert len(ref_ids) == len(set(ref_ids)), panel["title"]
 
 
-def test_the_rows_show_round_progress_throughput_lag_and_delivery() -> None:
+def test_the_rows_show_round_progress_throughput_lag_delivery_and_the_portal() -> None:
     by_row = {title.split(" · ")[0]: metrics for title, metrics in rows().items()}
-    assert list(by_row) == ["Services", "Round progress", "Throughput", "Lag", "Delivery"]
+    assert list(by_row) == ["Services", "Round progress", "Throughput", "Lag", "Delivery", "Portal"]
     assert by_row["Round progress"] >= {
         "gecc_round_completeness_ratio",
         "gecc_round_submissions",
@@ -123,6 +123,12 @@ def test_the_rows_show_round_progress_throughput_lag_and_delivery() -> None:
         "gecc_export_reconciliations_total",
         "gecc_export_mismatch",
         "gecc_export_last_success_timestamp",
+    }
+    assert by_row["Portal"] >= {
+        "gecc_portal_page_seconds_count",
+        "gecc_portal_page_seconds_bucket",
+        "gecc_portal_sign_ins_total",
+        "gecc_portal_submissions_total",
     }
 
 
