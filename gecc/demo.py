@@ -25,7 +25,15 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
 from gecc.bootstrap import ensure_topics, quote_ident
-from gecc.demo_portal import HANDS_ON_ROUND, SignInLink, back_to_real_time, sign_in_link
+from gecc.demo_portal import (
+    DEMO_OFFICE,
+    HANDS_ON_ROUND,
+    SignInLink,
+    back_to_real_time,
+    demo_accounts,
+    everyone_links,
+    office_and_operator_links,
+)
 from gecc.demo_reports import pick_profile, report
 from gecc.registry_generator import generate_registry
 from gecc.stack import stack
@@ -34,6 +42,7 @@ from gecc.stack.database import prepare_database
 from gecc.stack_client import StackClient
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.intake.handlers import accounts
 from services.notifier import admin as notifier_admin
 from services.notifier.domain.recipients_file import demo_recipients
 from shared.clock import Clock, build_clock
@@ -106,6 +115,8 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     tokens, operator = await prepare(config, centers, start)
     async with StackClient(config, operator) as stack_client:
         await round_known(stack_client, start + DUE_IN)
+        watch = await office_and_operator_links(config)
+        print(_watch_now(config, watch), flush=True)
         result = DemoResult(
             count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
         )
@@ -130,11 +141,19 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
             flush=True,
         )
         result.hands_on_due = await back_to_real_time(config, stack_client)
-        sample = centers[0]
-        result.sign_in_links = [
-            await sign_in_link(config, sample.contact_emails[0], f"{sample.id} {sample.name_th}")
-        ]
+        result.sign_in_links = await everyone_links(config, centers[0])
     return result
+
+
+def _watch_now(config: StackConfig, links: Sequence[SignInLink]) -> str:
+    lines = [
+        f"watch     open a link now to watch {DEMO_OFFICE}'s units report (the page updates"
+        " itself):",
+        *(f"          {link.who}: {link.link}" for link in links),
+        f"          (portal http://{config.service_address('portal')}; each link works once;"
+        " fresh ones at the end)",
+    ]
+    return "\n".join(lines)
 
 
 async def fresh_state(config: StackConfig) -> None:
@@ -190,12 +209,17 @@ async def prepare(
                 for c in centers
             }
             operator = (await admin.issue_token(conn, "operator", label="demo operator")).token
+            await accounts.import_accounts(conn, demo_accounts(), "demo")
             await admin.set_round_dates(
                 conn, DEMO_ROUND, start - DAY, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
             )
     finally:
         await conn.close()
-    print(f"registry  {len(centers):,} centers, tokens and office recipients ready", flush=True)
+    print(
+        f"registry  {len(centers):,} centers, tokens, office recipients and the accounts of"
+        f" {DEMO_OFFICE}'s office and an operator ready",
+        flush=True,
+    )
     return tokens, operator
 
 

@@ -18,8 +18,17 @@ from gecc import mailsink
 from gecc.stack import services, stack
 from gecc.stack.config import StackConfig
 from gecc.stack_client import StackClient
+from services.intake.domain.accounts import Scope
+from services.intake.domain.accounts_file import ListedMembership
+from services.intake.domain.centers import Center
+from services.notifier.domain.recipients_file import OPERATORS_EMAIL, office_mailbox
 
 HANDS_ON_ROUND = "FY2570-FY"
+# The parent office and the operator the demo signs in as (their mailboxes are the ones the
+# notifier's demo recipients use, so one person gets both the summaries and the pages).
+DEMO_OFFICE = "PMO/BMA"
+OFFICE_EMAIL = office_mailbox(DEMO_OFFICE)
+OPERATOR_EMAIL = OPERATORS_EMAIL
 OPEN_FOR = timedelta(days=14)
 CLOSE_AFTER_DUE = timedelta(days=14)
 LINK = re.compile(r"https?://\S+/sign-in/\S+")
@@ -30,6 +39,27 @@ class SignInLink:
     who: str  # what the person acts as, in words
     email: str
     link: str
+
+
+def demo_accounts() -> list[ListedMembership]:
+    """The office and operator accounts of the demo (centers' come from the registry)."""
+    return [
+        ListedMembership(1, OFFICE_EMAIL, Scope.of("office", DEMO_OFFICE)),
+        ListedMembership(2, OPERATOR_EMAIL, Scope.of("operator", "operators")),
+    ]
+
+
+async def office_and_operator_links(config: StackConfig) -> list[SignInLink]:
+    return [
+        await sign_in_link(config, OFFICE_EMAIL, f"the office of {DEMO_OFFICE} (กรุงเทพมหานคร)"),
+        await sign_in_link(config, OPERATOR_EMAIL, "an OPS/PMO operator"),
+    ]
+
+
+async def everyone_links(config: StackConfig, sample: Center) -> list[SignInLink]:
+    """Fresh links (a link works once) for a center, the office and an operator."""
+    center = await sign_in_link(config, sample.contact_emails[0], f"{sample.id} {sample.name_th}")
+    return [center, *await office_and_operator_links(config)]
 
 
 async def back_to_real_time(config: StackConfig, stack_client: StackClient) -> datetime:
