@@ -132,7 +132,7 @@ async def use_link(
         if refusal.status not in (410, 422):
             raise
         if page.session is not None:  # the same button pressed twice: already signed in
-            return page.redirect(safe_next(next))
+            return page.redirect(safe_next(next) if next else home_of(page.session))
         state.metrics.sign_ins.labels("link_refused").inc()
         return page.render("link_invalid.html", 410)
     state.metrics.sign_ins.labels("signed_in").inc()
