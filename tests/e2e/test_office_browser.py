@@ -1,0 +1,214 @@
+"""A parent office's pages in a real browser (Debian's Chromium), as a person uses them:
+by the Thai labels on the screen, with the keyboard alone, on a desktop and on a 390 x 844
+phone; every page checked by axe-core (no serious or critical violation) and its Thai text
+drawn with Sarabun. Screenshots of each page go to ``docs/screenshots/office-*.png``
+(``GECC_SCREENSHOTS=1``) or a temporary folder.
+
+Two setups:
+- the portal with the hand-counted fake intake (tests/support/fake_intake_offices.py) served
+  over HTTP, where the test makes reports "arrive" and the page must show them without reload;
+- every service running (the real intake's completeness API, issue 17's contract): an office
+  of the registry watches its centers report, and the page's numbers are the API's.
+"""
+
+import asyncio
+import os
+import re
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import uvicorn
+from playwright.async_api import Page, expect
+
+from services.portal.app import create_app
+from services.portal.settings import PortalSettings
+from tests.integration.test_portal_pages import CENTERS, A
+from tests.support.browser import DESKTOP, PHONE, chromium, fonts_drawing, serious_violations
+from tests.support.fake_intake import ROUND
+from tests.support.fake_intake_offices import FakeIntakeOffices, fake_with_offices
+from tests.support.isolation import Isolated
+from tests.support.polling import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+BMA = "office@bma.go.th"
+OPERATOR = "ops@opdc.go.th"
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    folder = REPO / "docs" / "screenshots" if os.environ.get("GECC_SCREENSHOTS") == "1" else None
+    folder = folder or tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class Served:
+    def __init__(self, url: str, intake: FakeIntakeOffices) -> None:
+        self.url = url
+        self.intake = intake
+
+    async def sign_in(self, page: Page, email: str) -> None:
+        """The link the fake intake would have mailed, used as a person uses it."""
+        await page.goto(f"{self.url}/sign-in/{self.intake.link_for(email)}")
+        await page.get_by_role("button", name="เข้าสู่ระบบ").click()
+
+
+@pytest.fixture
+async def served(isolated: Isolated) -> AsyncIterator[Served]:
+    """The portal over HTTP (its real database) with the fake intake of offices."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = PortalSettings(database_url=isolated.service_url("portal"), public_url=url)
+    app = create_app(settings)
+    fake = fake_with_offices(CENTERS, {A: "GECC-0001"}, {BMA: "PMO/BMA", OPERATOR: None})
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    running = asyncio.create_task(server.serve())
+    await eventually(lambda: asyncio.sleep(0.05, server.started), bool, within=20)
+    app.state.intake = fake
+    try:
+        yield Served(url, fake)
+    finally:
+        server.should_exit = True
+        await running
+
+
+async def check(page: Page, shots: Path, name: str) -> None:
+    violations = await serious_violations(page)
+    assert violations == [], f"{name}: {violations}"
+    await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def arrive(fake: FakeIntakeOffices, offices: tuple[str, ...], n: int = 1) -> None:
+    """``n`` reports arrive on time in each office of ``offices`` (a level and its parents)."""
+    for level in fake.levels:
+        if level["office_path"] in offices:
+            level["submitted"] += n
+            level["on_time"] += n
+            level["missing"] -= n
+            level["verdicts"]["pending"] += n
+
+
+async def test_an_office_follows_its_centers_on_a_desktop_and_a_phone(
+    served: Served, screenshots: Path
+) -> None:
+    async with chromium() as browser:
+        for viewport, tag in ((DESKTOP, "office"), (PHONE, "office-phone")):
+            context = await browser.new_context(viewport=viewport, locale="th-TH")
+            page = await context.new_page()
+            await served.sign_in(page, BMA)
+            await page.wait_for_url(f"**/office/{ROUND}/PMO/BMA")
+            await expect(page.get_by_role("heading", level=1)).to_contain_text("กรุงเทพมหานคร")
+            assert "Sarabun" in await fonts_drawing(page, "h1")
+            submitted = page.locator("#office-live dd[data-count=submitted]")
+            await expect(submitted).to_have_text("3")
+            await check(page, screenshots, f"{tag}-01-completeness")
+
+            # reports arrive: the numbers change on the page without a reload
+            arrive(served.intake, ("PMO", "PMO/BMA", "PMO/BMA/DISTRICT"))
+            await expect(submitted).to_have_text("4", timeout=15_000)
+            row = page.locator('tr[data-office="PMO/BMA/DISTRICT"] td[data-count=missing]')
+            await expect(row).to_have_text("0")
+            await expect(page.locator("#live-announce")).to_have_text("มีรายงานเข้ามาใหม่ 1 ฉบับ")
+            assert "ความครบถ้วนของรายงาน" in await page.title()
+
+            await page.get_by_role("link", name="ต้องติดตาม (1)").click()
+            await expect(page.get_by_text("ความพึงพอใจต่ำกว่าร้อยละ 80")).to_be_visible()
+            await check(page, screenshots, f"{tag}-02-follow-up")
+
+            await page.get_by_role("link", name="สำนักงานเขต", exact=True).click()
+            await page.wait_for_url(f"**/office/{ROUND}/PMO/BMA/DISTRICT")
+            await expect(page.get_by_role("link", name="กรุงเทพมหานคร")).to_be_visible()
+            await page.get_by_role("link", name="ทั้งหมด (3)").click()
+            await check(page, screenshots, f"{tag}-03-drill-down")
+
+            await page.get_by_role("link", name="สำนักงานเขตดุสิต").click()
+            await expect(page.get_by_role("heading", name="มีความเสี่ยง")).to_be_visible()
+            await expect(page.get_by_text("รายงานนี้แสดงเพื่ออ่านเท่านั้น")).to_be_visible()
+            await check(page, screenshots, f"{tag}-04-center-report")
+            arrive(served.intake, ("PMO", "PMO/BMA", "PMO/BMA/DISTRICT"), -1)
+            await context.close()
+
+
+async def test_the_office_pages_work_with_the_keyboard_alone(served: Served) -> None:
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=DESKTOP, locale="th-TH")).new_page()
+        await page.goto(f"{served.url}/sign-in/{served.intake.link_for(OPERATOR)}")
+        await page.get_by_role("button", name="เข้าสู่ระบบ").focus()
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"**/office/{ROUND}/PMO")
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("link", name="ข้ามไปยังเนื้อหาหลัก")).to_be_focused()
+
+        async def tab_to(name: str) -> None:
+            """Tab forward until the link or control named ``name`` has the focus."""
+            for _ in range(300):
+                await page.keyboard.press("Tab")
+                focused = await page.evaluate(
+                    "() => (document.activeElement.innerText || document.activeElement.value"
+                    " || '').trim()"
+                )
+                if focused.startswith(name):
+                    return
+            raise AssertionError(f"the keyboard never reached {name!r}")
+
+        await tab_to("กระทรวงมหาดไทย")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"**/office/{ROUND}/PMO/MOI")
+        await tab_to("กรมการปกครอง")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"**/office/{ROUND}/PMO/MOI/DOPA")
+        await tab_to("หน้าถัดไป")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url("**/PMO/MOI/DOPA?list=missing&page=2")
+        await expect(page.get_by_text("หน้า 2 จาก 3")).to_be_visible()
+        # the round selector is a form: choose with the arrow keys, send with Enter
+        await page.get_by_label("รอบการรายงาน").focus()
+        await page.keyboard.press("ArrowDown")
+        await tab_to("แสดง")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url("**/office/FY2569-FY/PMO/MOI/DOPA")
+
+
+async def test_a_center_finds_no_office_page(served: Served) -> None:
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=PHONE, locale="th-TH")).new_page()
+        await served.sign_in(page, A)
+        await page.wait_for_url("**/rounds")
+        answer = await page.goto(f"{served.url}/office/{ROUND}/PMO/BMA")
+        assert answer is not None and answer.status == 404
+        await expect(page.get_by_role("heading", name="ไม่พบหน้าที่ต้องการ")).to_be_visible()
+        assert await serious_violations(page) == []
+
+
+# --- every service running: the real intake's completeness (issue 17's contract) -----------
+
+
+async def api_completeness(intake: str, token: str, office: str) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{intake}/v1/rounds/{ROUND}/completeness",
+            params={"office": office, "depth": "1", "lists": ""},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+        found: dict[str, Any] = await answer.json()
+        return found
+
+
+def page_numbers(html: str) -> dict[str, int]:
+    summary = html.split('id="summary-title"', 1)[1].split("</dl>", 1)[0]
+    found = re.findall(r'data-count="(\w+)">([\d,]+)<', summary)
+    return {name: int(value.replace(",", "")) for name, value in found}
