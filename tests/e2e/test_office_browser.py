@@ -209,6 +209,6 @@ async def api_completeness(intake: str, token: str, office: str) -> dict[str, An
 
 
 def page_numbers(html: str) -> dict[str, int]:
-    summary = html.split('id="summary-title"', 1)[1].split("</dl>", 1)[0]
+    summary = html.split('id="summary-title"', 1)[1].split("</section>", 1)[0]
     found = re.findall(r'data-count="(\w+)">([\d,]+)<', summary)
     return {name: int(value.replace(",", "")) for name, value in found}

@@ -47,7 +47,7 @@ def fake(portal: Portal) -> FakeIntakeOffices:
 
 def numbers(html: str) -> dict[str, int]:
     """The office's own numbers on the page (its summary)."""
-    summary = html.split('id="summary-title"', 1)[1].split("</dl>", 1)[0]
+    summary = html.split('id="summary-title"', 1)[1].split("</section>", 1)[0]
     found = re.findall(r'data-count="(\w+)">([\d,]+)<', summary)
     return {name: int(value.replace(",", "")) for name, value in found}
 
