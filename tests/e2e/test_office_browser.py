@@ -20,21 +20,32 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 import uvicorn
 from playwright.async_api import Page, expect
 
+from gecc import mailsink
+from services.intake import admin
+from services.intake.domain.accounts import Scope
+from services.intake.domain.accounts_file import ListedMembership
+from services.intake.handlers import accounts
 from services.portal.app import create_app
 from services.portal.settings import PortalSettings
+from tests.e2e.test_portal_browser import CENTERS as REGISTRY
+from tests.e2e.test_portal_browser import System, _registry, link_for
 from tests.integration.test_portal_pages import CENTERS, A
 from tests.support.browser import DESKTOP, PHONE, chromium, fonts_drawing, serious_violations
 from tests.support.fake_intake import ROUND
 from tests.support.fake_intake_offices import FakeIntakeOffices, fake_with_offices
 from tests.support.isolation import Isolated
 from tests.support.polling import eventually
+from tests.support.samples import submission_body
+from tests.support.services import running_services, wait_for_consumers
 
 REPO = Path(__file__).resolve().parents[2]
 BMA = "office@bma.go.th"
+COUNTS = ("expected", "submitted", "on_time", "late", "missing")
 OPERATOR = "ops@opdc.go.th"
 
 
@@ -212,3 +223,86 @@ def page_numbers(html: str) -> dict[str, int]:
     summary = html.split('id="summary-title"', 1)[1].split("</section>", 1)[0]
     found = re.findall(r'data-count="(\w+)">([\d,]+)<', summary)
     return {name: int(value.replace(",", "")) for name, value in found}
+
+
+@pytest.fixture
+async def stack(isolated: Isolated, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
+    """Every service, the registry of the portal's browser test (four BMA districts), the
+    BMA's office account, and tokens for the API: the office's and each center's."""
+    mail = tmp_path / "mail"
+    sink = await mailsink.serve(mail, "127.0.0.1", 0)
+    env = {
+        "GECC_NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "GECC_NOTIFIER_SMTP_PORT": str(mailsink.bound_port(sink)),
+    }
+    try:
+        with running_services(isolated, tmp_path / "logs", env) as processes:
+            urls = {name: p.url for name, p in processes.items()}
+            await wait_for_consumers(urls)
+            database = isolated.service_url("intake")
+            await _registry(database)
+            conn = await asyncpg.connect(database)
+            try:
+                office = Scope("office", office_path="PMO/BMA")
+                await accounts.import_accounts(conn, [ListedMembership(2, BMA, office)], "test")
+                urls["office_token"] = (
+                    await admin.issue_token(conn, "office", office_path="PMO/BMA")
+                ).token
+                for center in REGISTRY:
+                    issued = await admin.issue_token(conn, "center", center_id=center.id)
+                    urls[center.id] = issued.token
+            finally:
+                await conn.close()
+            urls["mail"] = str(mail)
+            yield urls
+    finally:
+        sink.close()
+
+
+async def send_report(intake: str, token: str) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{intake}/v1/submissions",
+            json=submission_body(),
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": token[-20:]},
+        ) as answer,
+    ):
+        assert answer.status in (200, 201), await answer.text()
+
+
+async def test_the_bma_watches_its_districts_report_with_the_real_intake(
+    stack: dict[str, str],
+) -> None:
+    """Needs intake's side of issue 17 (the extended completeness API): branch h17-intake."""
+    intake, portal = stack["intake"], stack["portal"]
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=DESKTOP, locale="th-TH")).new_page()
+        await page.goto(f"{portal}/sign-in")
+        await page.get_by_label("อีเมล").fill(BMA)
+        await page.get_by_role("button", name="ส่งลิงก์เข้าสู่ระบบ").click()
+        await expect(page.get_by_role("heading", name="โปรดตรวจสอบอีเมลของท่าน")).to_be_visible()
+        system = System(portal, Path(stack["mail"]), "", Path())
+        await page.goto(await link_for(system, BMA, 0))
+        await page.get_by_role("button", name="เข้าสู่ระบบ").click()
+        await page.wait_for_url(f"**/office/{ROUND}/PMO/BMA")
+        assert await serious_violations(page) == []
+
+        api = await api_completeness(intake, stack["office_token"], "PMO/BMA")
+        own = next(level for level in api["levels"] if level["office_path"] == "PMO/BMA")
+        expected = {**{k: own[k] for k in COUNTS}, **own["verdicts"]}
+        assert page_numbers(await page.content()) == expected
+        assert expected["expected"] == len(REGISTRY) and expected["submitted"] == 0
+
+        # two districts report while the page is open: it shows them without a reload
+        for center in REGISTRY[:2]:
+            await send_report(intake, stack[center.id])
+        submitted = page.locator("#office-live dd[data-count=submitted]")
+        await expect(submitted).to_have_text("2", timeout=20_000)
+        api = await api_completeness(intake, stack["office_token"], "PMO/BMA")
+        own = next(level for level in api["levels"] if level["office_path"] == "PMO/BMA")
+        await page.reload()
+        assert page_numbers(await page.content()) == {
+            **{k: own[k] for k in COUNTS},
+            **own["verdicts"],
+        }
