@@ -23,7 +23,8 @@ async def upsert_offices(conn: asyncpg.Connection, offices: Sequence[Office]) ->
         INSERT INTO offices (path, name_th, name_en)
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
         ON CONFLICT (path) DO UPDATE SET name_th = excluded.name_th, name_en = excluded.name_en
-        WHERE (offices.name_th, offices.name_en) IS DISTINCT FROM (excluded.name_th, excluded.name_en)
+        WHERE (offices.name_th, offices.name_en)
+            IS DISTINCT FROM (excluded.name_th, excluded.name_en)
         RETURNING xmax = 0 AS added
         """,
         [o.path for o in offices],

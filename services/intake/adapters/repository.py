@@ -274,13 +274,38 @@ async def center_list(
     ]
 
 
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit entries: by target and actor prefix, time (since inclusive, until
+    exclusive) and, for paging, older than the entry ``before``."""
+
+    target: str = ""
+    actor: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+
+
+def _prefix(text: str) -> str:
+    """A LIKE pattern matching text starting with ``text`` (its own % and _ taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
 async def audit_entries(
-    conn: asyncpg.Connection, target_prefix: str, limit: int
+    conn: asyncpg.Connection, query: AuditQuery, limit: int
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT at, actor, action, target, details, remote_addr FROM audit_log"
-        " WHERE target LIKE $1 || '%' ORDER BY id DESC LIMIT $2",
-        target_prefix,
+        "SELECT id, at, actor, action, target, details, remote_addr FROM audit_log"
+        " WHERE target LIKE $1 AND actor LIKE $2"
+        " AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)"
+        " AND ($5::bigint IS NULL OR id < $5)"
+        " ORDER BY id DESC LIMIT $6",
+        _prefix(query.target),
+        _prefix(query.actor),
+        query.since,
+        query.until,
+        query.before,
         limit,
     )
     return [dict(r) for r in rows]

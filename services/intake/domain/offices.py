@@ -63,7 +63,9 @@ def _offices(rows: Iterator[tuple[int, list[str]]], errors: list[RowError]) -> l
             errors.append(RowError(line, "row", f"more than {MAX_OFFICES:,} offices in one file"))
             break
         if len(cells) != len(COLUMNS):
-            reason = f"the row has {len(cells)} cells, {len(COLUMNS)} expected ({','.join(COLUMNS)})"
+            reason = (
+                f"the row has {len(cells)} cells, {len(COLUMNS)} expected ({','.join(COLUMNS)})"
+            )
             errors.append(RowError(line, "row", reason))
             continue
         path, name_th, name_en = (cell.strip() for cell in cells)
