@@ -90,7 +90,7 @@ async def list_accounts(
 
 
 @router.post(
-    IMPORT_PATH,
+    IMPORT_PATH.removeprefix("/v1"),
     response_model=AccountsImported,
     summary="Import an accounts file, as `gecc accounts import` (operators; audited): any"
     " error imports nothing",
