@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.adapters import repository
@@ -268,17 +269,21 @@ async def get_completeness(
     report = await rounds.round_completeness(
         pool, round_id, who.scope, office, depth, asked, limit, offset
     )
-    return {
-        "round_id": round_id,
-        "scope": report.scope,
-        "office": report.office,
-        "levels": [level_row(level, report.names) for level in report.levels],
-        **{
-            name: [center_row(c, follow_up=name == "follow_up") for c in page]
-            for name, page in report.lists.items()
-        },
-        "totals": report.totals,
-    }
+    # Plain JSON values only: answered as they are, without FastAPI's encoder walking
+    # thousands of rows again.
+    return JSONResponse(
+        {
+            "round_id": round_id,
+            "scope": report.scope,
+            "office": report.office,
+            "levels": [level_row(level, report.names) for level in report.levels],
+            **{
+                name: [center_row(c, follow_up=name == "follow_up") for c in page]
+                for name, page in report.lists.items()
+            },
+            "totals": report.totals,
+        }
+    )
 
 
 @router.get(
