@@ -10,9 +10,10 @@ intake decides what they may see and do.
 import contextlib
 import json as JSON
 import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 
@@ -79,13 +80,22 @@ class ChooseScope(Exception):
         self.scopes = scopes
 
 
+@dataclass(frozen=True)
+class FileStream:
+    """A file intake sends (a CSV or XLSX download), passed on as it arrives."""
+
+    content_type: str
+    disposition: str
+    chunks: AsyncIterator[bytes]
+
+
 class IntakeClient:
     def __init__(self, client: aiohttp.ClientSession, client_secret: str) -> None:
         self._http = client
         self._secret = client_secret
         self._standards: dict[str, Standard] = {}
         self._current: tuple[str, float] | None = None
-        self._rounds: dict[str, tuple[list[dict[str, Any]], float]] = {}
+        self._rounds: dict[tuple[str, str], tuple[list[dict[str, Any]], float]] = {}
 
     async def request_sign_in(self, email: str, locale: str, client: str) -> None:
         """Raises Refused: 429 (too many for this address) or 422 (not an address)."""
@@ -123,7 +133,8 @@ class IntakeClient:
         (a person moves from the form to the review to sending in that time); what this
         session sends is seen at once (``submit`` forgets it)."""
         now = time.monotonic()
-        cached = self._rounds.get(token)
+        # per session and center: an office reads many centers' rounds
+        cached = self._rounds.get((token, center_id))
         if cached is not None and now - cached[1] < CENTER_ROUNDS_SECONDS:
             return cached[0]
         found: list[dict[str, Any]] = await self._call(
@@ -131,7 +142,7 @@ class IntakeClient:
         )
         if len(self._rounds) >= MAX_CACHED_SESSIONS:
             self._rounds.pop(next(iter(self._rounds)))  # the oldest
-        self._rounds[token] = (found, now)
+        self._rounds[(token, center_id)] = (found, now)
         return found
 
     async def center(self, token: str, center_id: str) -> dict[str, Any]:
@@ -166,11 +177,81 @@ class IntakeClient:
     async def submit(self, token: str, report: str, idempotency_key: str) -> dict[str, Any]:
         """Raises Refused for a report intake does not take (closed round, say)."""
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
-        self._rounds.pop(token, None)
+        for key in [key for key in self._rounds if key[0] == token]:
+            self._rounds.pop(key, None)
         answer: dict[str, Any] = await self._call(
             "POST", "/v1/submissions", token, content=report.encode(), headers=headers
         )
         return answer
+
+    async def rounds(self, token: str) -> list[dict[str, Any]]:
+        """Every round, its dates as datetimes."""
+        found: list[dict[str, Any]] = await self._call("GET", "/v1/rounds", token)
+        for entry in found:
+            for name in ("opens_at", "due_at", "closes_at"):
+                entry[name] = datetime.fromisoformat(entry[name])
+        return found
+
+    async def completeness(
+        self,
+        token: str,
+        round_id: str,
+        office: str | None = None,
+        depth: int | None = None,
+        lists: Sequence[str] = (),
+        limit: int = 100,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A round's completeness for ``office`` (default: the session's scope) and the
+        offices ``depth`` levels below it, with the center ``lists`` asked for (missing,
+        late, follow_up, centers) paged by ``limit`` and ``offset``. NotFound outside the
+        session's scope."""
+        query: dict[str, str] = {"lists": ",".join(lists), "limit": str(limit)}
+        query["offset"] = str(offset)
+        if office is not None:
+            query["office"] = office
+        if depth is not None:
+            query["depth"] = str(depth)
+        found: dict[str, Any] = await self._call(
+            "GET", f"/v1/rounds/{round_id}/completeness", token, params=query
+        )
+        return found
+
+    async def completeness_file(
+        self, token: str, round_id: str, office: str, view: str, format: str
+    ) -> FileStream:
+        """One table of a round's completeness as intake's CSV or XLSX file, all rows;
+        read ``chunks`` to the end (it releases the connection)."""
+        query = {"office": office, "view": view, "format": format}
+        path = f"/v1/rounds/{round_id}/completeness"
+        try:
+            response = await self._http.get(
+                path, params=query, headers={"Authorization": f"Bearer {token}"}
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise IntakeUnavailable(f"GET {path}: {error!r}") from error
+        if response.status >= 400:
+            body = await response.read()
+            response.release()
+            _raise_for(response.status, path, body)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    yield chunk
+            finally:
+                response.release()
+
+        return FileStream(
+            content_type=response.headers.get("Content-Type", "application/octet-stream"),
+            disposition=response.headers.get("Content-Disposition", "attachment"),
+            chunks=chunks(),
+        )
+
+    async def office(self, token: str, path: str) -> dict[str, Any]:
+        """An office's names, parent and children (NotFound outside the session's scope)."""
+        found: dict[str, Any] = await self._call("GET", f"/v1/offices/{path}", token)
+        return found
 
     async def _current_standard(self, token: str) -> str:
         now = time.monotonic()
@@ -190,24 +271,29 @@ class IntakeClient:
         json: Any = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
     ) -> Any:
         sent = {"Authorization": f"Bearer {token}", **(headers or {})}
         try:
             async with self._http.request(
-                method, path, headers=sent, json=json, data=content
+                method, path, headers=sent, json=json, data=content, params=params
             ) as response:
                 status, body = response.status, await response.read()
         except (aiohttp.ClientError, TimeoutError) as error:
             raise IntakeUnavailable(f"{method} {path}: {error!r}") from error
-        if status >= 500:
-            raise IntakeUnavailable(f"{method} {path}: {status}")
-        if status == 401:
-            raise SessionEnded(path)
-        if status == 404:
-            raise NotFound(path)
         if status >= 400:
-            raise Refused(status, _problem(body))
+            _raise_for(status, f"{method} {path}", body)
         return JSON.loads(body) if body else None
+
+
+def _raise_for(status: int, what: str, body: bytes) -> NoReturn:
+    if status >= 500:
+        raise IntakeUnavailable(f"{what}: {status}")
+    if status == 401:
+        raise SessionEnded(what)
+    if status == 404:
+        raise NotFound(what)
+    raise Refused(status, _problem(body))
 
 
 def _times(version: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from services.portal.adapters.repository import Session
 from services.portal.domain.report_form import FieldError, ReportForm, check
 from services.portal.domain.rounds import CenterRound
 from services.portal.entrypoints import i18n
-from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Page, page_of
+from services.portal.entrypoints.web import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Page,
+    home_of,
+    page_of,
+)
 from services.portal.handlers import reports as handlers
 from services.portal.handlers import sign_in as sign_in_handlers
 from shared.submission import RATING_SCALE
@@ -48,7 +55,7 @@ def _deps(page: Page) -> tuple[Any, IntakeClient]:
 
 @router.get("/")
 async def home(page: Current) -> Response:
-    return page.redirect("/rounds" if page.session else "/sign-in")
+    return page.redirect(home_of(page.session))
 
 
 @router.get("/rounds")

@@ -17,6 +17,7 @@ from services.portal.entrypoints.web import (
     LANG_COOKIE,
     SESSION_COOKIE,
     Page,
+    home_of,
     page_of,
     safe_next,
     secure_cookies,
@@ -84,9 +85,9 @@ async def link_sent(page: Current, next: str = "/") -> Response:
 
 
 @router.get("/sign-in/{code}")
-async def confirm(page: Current, code: str, next: str = "/rounds") -> Response:
+async def confirm(page: Current, code: str, next: str = "") -> Response:
     return page.render(
-        "sign_in_confirm.html", code=code, next=safe_next(next), scopes=[], token=page.form_token
+        "sign_in_confirm.html", code=code, next=_next(next), scopes=[], token=page.form_token
     )
 
 
@@ -94,7 +95,7 @@ async def confirm(page: Current, code: str, next: str = "/rounds") -> Response:
 async def use_link(
     page: Current,
     code: str,
-    next: Annotated[str, Form()] = "/rounds",
+    next: Annotated[str, Form()] = "",
     scope: Annotated[str | None, Form()] = None,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -103,7 +104,7 @@ async def use_link(
             "sign_in_confirm.html",
             400,
             code=code,
-            next=safe_next(next),
+            next=_next(next),
             scopes=[],
             token=page.form_token,
             notice="form_expired",
@@ -123,7 +124,7 @@ async def use_link(
         return page.render(
             "sign_in_confirm.html",
             code=code,
-            next=safe_next(next),
+            next=_next(next),
             scopes=choice.scopes,
             token=page.form_token,
         )
@@ -131,12 +132,12 @@ async def use_link(
         if refusal.status not in (410, 422):
             raise
         if page.session is not None:  # the same button pressed twice: already signed in
-            return page.redirect(safe_next(next))
+            return page.redirect(safe_next(next) if next else home_of(page.session))
         state.metrics.sign_ins.labels("link_refused").inc()
         return page.render("link_invalid.html", 410)
     state.metrics.sign_ins.labels("signed_in").inc()
     page.session = session
-    target = safe_next(next)
+    target = safe_next(next) if next else home_of(session)
     if restored:
         target = f"/rounds/{restored[0]}/report?notice=restored"
     response = page.redirect(target)
@@ -174,3 +175,8 @@ def _too_many(page: Page, wait: float) -> Response:
     response = page.render("too_many.html", 429, minutes=max(1, math.ceil(wait / 60)))
     response.headers["Retry-After"] = str(math.ceil(wait))
     return response
+
+
+def _next(value: str) -> str:
+    """Where to go after signing in: asked for, else (empty) the person's home."""
+    return safe_next(value) if value else ""

@@ -201,3 +201,11 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
+
+
+def home_of(session: Session | None) -> str:
+    """Where a person's pages start: a center's rounds; an office's (and for now an
+    operator's) completeness."""
+    if session is None:
+        return "/sign-in"
+    return "/rounds" if session.kind == "center" else "/office"

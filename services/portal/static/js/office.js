@@ -1,0 +1,82 @@
+// GECC portal, an office's completeness page: its numbers renewed every few seconds while the
+// page is visible, without a reload. The page works without this file (its "refresh" link).
+// Screen readers are told only of new reports ("n new reports"), at most every 30 seconds,
+// never of each renewal.
+"use strict";
+
+(function () {
+  var ANNOUNCE_AT_MOST_EVERY = 30000;
+
+  function submittedIn(element) {
+    var live = element.querySelector("[data-submitted]");
+    return live ? parseInt(live.getAttribute("data-submitted"), 10) || 0 : 0;
+  }
+
+  function renewing(box) {
+    var url = box.getAttribute("data-live");
+    var every = (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
+    var announce = document.getElementById("live-announce");
+    var asOf = document.getElementById("live-updated");
+    var told = submittedIn(box);
+    var toldAt = 0, timer = null, busy = false, stopped = false;
+
+    function tell() {
+      var now = submittedIn(box);
+      if (now <= told) { told = Math.min(told, now); return; }
+      if (!announce || Date.now() - toldAt < ANNOUNCE_AT_MOST_EVERY) return; // told later
+      var n = now - told;
+      told = now;
+      toldAt = Date.now();
+      announce.textContent = n === 1
+        ? announce.getAttribute("data-new-one")
+        : announce.getAttribute("data-new-many").replace("{n}", String(n));
+    }
+
+    function swap(html) {
+      var focused = document.activeElement;
+      var href = focused && box.contains(focused) ? focused.getAttribute("href") : null;
+      box.innerHTML = html;
+      if (href) {
+        box.querySelectorAll("a[href]").forEach(function (link) {
+          if (link.getAttribute("href") === href) link.focus();
+        });
+      }
+      var stamp = box.querySelector("[data-as-of]");
+      if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
+      box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
+      tell();
+    }
+
+    function later() {
+      clearTimeout(timer);
+      if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
+    }
+
+    function renew() {
+      if (busy || stopped) return;
+      busy = true;
+      fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          // signed out, session ended, or no longer this session's: the page stays as it is
+          if (response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500)) {
+            stopped = true;
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) { if (html) swap(html); })
+        .catch(function () { /* offline for a moment: the next turn tries again */ })
+        .finally(function () { busy = false; later(); });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") renew(); else clearTimeout(timer);
+    });
+    later();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("office-live");
+    if (box && window.fetch) renewing(box);
+  });
+})();
