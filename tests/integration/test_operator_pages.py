@@ -216,7 +216,8 @@ async def test_a_granted_extension_appears_in_the_list(portal: Portal) -> None:
 async def test_an_export_is_requested_and_shown_requested(portal: Portal) -> None:
     await portal.sign_in(OPERATOR)
     closed = text(await portal.client.get(f"/operator/rounds/{CLOSED_ROUND}/exports"))
-    assert "delivered" in closed and "1,343" in closed and "PMO system answered 503" in closed
+    assert "ส่งครบ ยอดตรงกับระบบของ สปน." in closed and "เมื่อปิดรอบ" in closed
+    assert "1,343" in closed and "PMO system answered 503" in closed
     assert "3 จาก 3 ชุด" in closed and "maintained" in closed
     path = f"/operator/rounds/{ROUND}/exports"
     assert "ยังไม่มีคำขอส่งออกข้อมูล" in (await portal.client.get(path)).text
@@ -241,6 +242,7 @@ async def test_the_audit_log_filters_and_pages(portal: Portal) -> None:
     entries = re.findall(r'class="entry__target">([^<]+)<', first.text)
     assert len(entries) == 50 and entries[0] == "account:x@y.go.th"  # newest first
     assert "<dt>reason</dt><dd>ลาออก</dd>" in first.text  # details readable, not raw JSON
+    assert "<dt>until</dt><dd>30 เมษายน 2570 เวลา 18:00 น.</dd>" in first.text
     older = re.search(r'href="(/operator/audit\?before=[^"]+)" rel="next"', first.text)
     assert older, "an older link"
     second = await portal.client.get(unescape(older.group(1)))

@@ -52,10 +52,10 @@ class FakeOperatorsIntake(FakeIntake):
                 "exports": [
                     {
                         "export_id": "5d0b7a52-0000-4000-8000-000000000001",
-                        "kind": "final",
-                        "trigger": "closing",
+                        "kind": "full",
+                        "trigger": "round_closed",
                         "request_id": None,
-                        "state": "delivered",
+                        "state": "reconciled",
                         "records": 1343,
                         "batches": 3,
                         "batches_acknowledged": 3,

@@ -5,7 +5,9 @@ show its answers, its refusals next to the fields they concern.
 Only operator sessions: an office's session gets a 403 page, a center's a 404 page (as the
 center pages answer others)."""
 
+import json
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,6 +19,7 @@ from services.portal.adapters.intake import IntakeClient, NotFound, Refused
 from services.portal.adapters.repository import Session
 from services.portal.domain import operators as domain
 from services.portal.domain.operators import Problem
+from services.portal.entrypoints import i18n
 from services.portal.entrypoints.reports import SignInFirst
 from services.portal.entrypoints.web import CSRF_FIELD, Page, page_of
 from shared.thai import BANGKOK
@@ -53,7 +56,36 @@ def _intake(page: Page) -> IntakeClient:
 
 
 def _render(page: Page, template: str, status: int = 200, **context: Any) -> Response:
-    return page.render(template, status, bkk_day=_day_value, bkk_time=_time_value, **context)
+    return page.render(
+        template,
+        status,
+        bkk_day=_day_value,
+        bkk_time=_time_value,
+        label=partial(_label, page),
+        readable=partial(_readable, page),
+        **context,
+    )
+
+
+def _label(page: Page, prefix: str, value: object) -> str:
+    """The catalogue's word for a value intake names (an export's state), else the value."""
+    key = f"{prefix}{value}"
+    found = page.t(key)
+    return str(value) if found == key else found
+
+
+def _readable(page: Page, value: object) -> str:
+    """A value of an audit entry's details as people read it (a time in Bangkok, B.E.)."""
+    if isinstance(value, str) and len(value) >= 20 and value[4:5] == "-" and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return i18n.date_time(moment, page.locale)
+    if isinstance(value, bool | int | float | str):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _day_value(moment: datetime) -> str:
