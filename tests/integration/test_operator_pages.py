@@ -278,7 +278,8 @@ async def test_an_accounts_file_with_errors_is_refused_by_row(portal: Portal) ->
     )
     assert answer.status_code == 422
     rows = re.findall(
-        r'<td class="num">(\d+)</td>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>', answer.text
+        r'<td class="num"[^>]*>(\d+)</td>\s*<td[^>]*>([^<]+)</td>\s*<td[^>]*>([^<]+)</td>',
+        answer.text,
     )
     assert [(line, column) for line, column, _ in rows] == [("3", "email"), ("4", "role")]
     assert "ไม่ใช่อีเมล" in rows[0][2]  # Thai first
