@@ -27,13 +27,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from gecc.bootstrap import ensure_topics, quote_ident
 from gecc.demo_portal import HANDS_ON_ROUND, SignInLink, back_to_real_time, sign_in_link
 from gecc.demo_reports import pick_profile, report
-from gecc.registry_generator import generate_registry
+from gecc.registry_generator import generate_registry, generated_offices
 from gecc.stack import stack
 from gecc.stack.config import SUPERUSER, StackConfig
 from gecc.stack.database import prepare_database
 from gecc.stack_client import StackClient
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.intake.handlers import offices
 from services.notifier import admin as notifier_admin
 from services.notifier.domain.recipients_file import demo_recipients
 from shared.clock import Clock, build_clock
@@ -185,6 +186,7 @@ async def prepare(
     try:
         async with conn.transaction():
             await admin.register_centers(conn, centers)
+            await offices.import_offices(conn, generated_offices(centers), "demo")
             tokens = {
                 c.id: (await admin.issue_token(conn, "center", center_id=c.id)).token
                 for c in centers

@@ -52,6 +52,7 @@ async def back_to_real_time(config: StackConfig, stack_client: StackClient) -> d
             "due_at": due.isoformat(),
             "closes_at": (due + CLOSE_AFTER_DUE).isoformat(),
         },
+        "demo: the hands-on round opens for reports by hand in the portal",
     )
     return due
 

@@ -10,9 +10,10 @@ import typer
 
 from gecc.cli_database import actor, fail, on_database
 from gecc.cli_output import bangkok_time, echo_table
-from gecc.registry_generator import CENTERS_2022, generate_registry
+from gecc.registry_generator import CENTERS_2022, generate_registry, generated_offices
 from services.intake import admin
 from services.intake.domain.centers import Center
+from services.intake.domain.offices import format_offices
 from services.intake.domain.principals import Role
 from services.intake.domain.registry_file import (
     RegistryFileError,
@@ -71,10 +72,20 @@ def generate_centers(
     count: Annotated[int, typer.Option(min=0, help="Centers in the registry.")] = CENTERS_2022,
     seed: Annotated[int, typer.Option(help="Same seed, same registry.")] = 2570,
 ) -> None:
-    """Write a realistic made-up registry (the 2022 shape at 1,343 centers), for demos and tests."""
+    """Write a realistic made-up registry (the 2022 shape at 1,343 centers), for demos and
+    tests, and beside it the names of its offices (OUT-offices.csv, for gecc offices import)."""
     centers = [_with_contact(center) for center in generate_registry(count, seed)]
     out.write_text(format_registry(centers), encoding="utf-8", newline="")
     typer.echo(f"wrote {len(centers)} centers to {out}")
+    offices = generated_offices(centers)
+    offices_out = offices_file_beside(out)
+    offices_out.write_text(format_offices(offices), encoding="utf-8", newline="")
+    typer.echo(f"wrote {len(offices)} offices to {offices_out}")
+
+
+def offices_file_beside(registry: Path) -> Path:
+    """Where ``gecc centers generate`` writes the offices of a registry file."""
+    return registry.with_name(f"{registry.stem}-offices{registry.suffix or '.csv'}")
 
 
 @tokens_app.command("issue")

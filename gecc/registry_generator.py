@@ -20,6 +20,7 @@ from gecc.registry_data import (
     registry_data,
 )
 from services.intake.domain.centers import Center
+from services.intake.domain.offices import Office
 
 CENTERS_2022 = 1343
 BMA_CENTERS_2022 = 88
@@ -222,3 +223,14 @@ def _center(number: int, presence: _Presence, index: int, rng: random.Random) ->
 
 def _certified_until(rng: random.Random) -> date:
     return FIRST_EXPIRY + timedelta(days=rng.randrange((LAST_EXPIRY - FIRST_EXPIRY).days + 1))
+
+
+def generated_offices(centers: Iterable[Center]) -> list[Office]:
+    """The names of every office the centers report through, ancestors included, from the
+    registry's data file (``gecc offices import`` takes them)."""
+    named = {office.path: office for office in registry_data().every_office()}
+    return [
+        Office(path, named[path].name_th, named[path].name_en)
+        for path in office_paths(centers)
+        if path in named
+    ]

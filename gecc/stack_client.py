@@ -67,10 +67,14 @@ class StackClient:
         exports: list[dict[str, Any]] = found["exports"]
         return exports
 
-    async def change_round_dates(self, round_id: str, dates: Mapping[str, str]) -> None:
-        """``PATCH /v1/rounds/{id}`` as an operator (audited)."""
+    async def change_round_dates(
+        self, round_id: str, dates: Mapping[str, str], reason: str
+    ) -> None:
+        """``PATCH /v1/rounds/{id}`` as an operator (audited with ``reason``)."""
         response = await self._http.patch(
-            f"{self._url('intake')}/v1/rounds/{round_id}", json=dict(dates), headers=self._operator
+            f"{self._url('intake')}/v1/rounds/{round_id}",
+            json={**dates, "reason": reason},
+            headers=self._operator,
         )
         response.raise_for_status()
 

@@ -12,7 +12,12 @@ import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
 
 BOM = "\ufeff"
 T = TypeVar("T")
@@ -159,3 +164,39 @@ def write_sheet(columns: Sequence[str], rows: Iterable[Iterable[object]]) -> str
     for row in rows:
         writer.writerow(row)
     return BOM + out.getvalue()
+
+
+def xlsx_cell(sheet: Any, value: object) -> object:
+    """``value`` as a cell of a write-only openpyxl sheet: openpyxl takes text starting with
+    ``=`` for a formula and refuses control characters, so such text becomes a text cell
+    (control characters dropped), formula-like text with Excel's quote prefix (what typing a
+    leading ``'`` gives), so that editing the cell keeps it text. Anything else as it is."""
+    if not isinstance(value, str) or not (
+        formula_like(value) or ILLEGAL_CHARACTERS_RE.search(value)
+    ):
+        return value
+    text = ILLEGAL_CHARACTERS_RE.sub("", value)
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"
+    if formula_like(text):
+        cell.quotePrefix = True
+    return cell
+
+
+def write_xlsx(columns: Sequence[str], rows: Iterable[Iterable[object]], title: str) -> bytes:
+    """The rows :func:`write_sheet` writes, as an XLSX workbook of one sheet named ``title``:
+    a bold header row, frozen, with a filter."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title[:31])
+    sheet.freeze_panes = "A2"
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(sheet, name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([xlsx_cell(sheet, value) for value in row])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -10,9 +10,11 @@ from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.principals import PrincipalCache
 from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import (
+    accounts,
     centers,
     exports,
     http,
+    offices,
     openapi,
     problems,
     rounds,
@@ -103,8 +105,14 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(centers.router)
     app.include_router(standards.router)
+    app.include_router(offices.router)
+    app.include_router(accounts.router)
     # Added innermost first: a request meets RequestGuard, Authentication, the body limit.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={accounts.IMPORT_PATH: settings.max_accounts_file_bytes},
+    )
     app.add_middleware(Authentication)
     app.add_middleware(RequestGuard)
     return app

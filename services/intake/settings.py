@@ -18,6 +18,7 @@ class IntakeSettings(ServiceSettings):
     db_pool_max: int = 20
     standards_dir: Path = default_standards_dir()
     max_body_bytes: int = 1024 * 1024
+    max_accounts_file_bytes: int = 5 * 1024 * 1024  # POST /v1/accounts/import
     rate_limit_per_minute: int = 600
     rate_limit_burst: int = 60
     token_cache_seconds: float = 10.0

@@ -307,48 +307,82 @@ def _in_days(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
+REASON = "ขยายเวลาตามมติที่ประชุม"
+
+
 def grant(**changes: Any) -> dict[str, Any]:
     return {"center_id": "GECC-0001", "until": _in_days(30), "reason": "น้ำท่วมสำนักงาน", **changes}
 
 
 operator_cases = [
     operator_call(
-        "dates: year 1 at +14:00", "PATCH", _PATCH, 422, {"opens_at": "0001-01-01T00:00:00+14:00"}
+        "dates: year 1 at +14:00",
+        "PATCH",
+        _PATCH,
+        422,
+        {"opens_at": "0001-01-01T00:00:00+14:00", "reason": REASON},
     ),
     operator_call(
         "dates: year 9999 at -14:00",
         "PATCH",
         _PATCH,
         422,
-        {"closes_at": "9999-12-31T23:59:59-14:00"},
+        {"closes_at": "9999-12-31T23:59:59-14:00", "reason": REASON},
     ),
-    operator_call("dates: naive", "PATCH", _PATCH, 422, {"due_at": "2027-04-30T23:59:59"}),
-    operator_call("dates: not a date", "PATCH", _PATCH, 422, {"due_at": "tomorrow"}),
-    operator_call("dates: a number", "PATCH", _PATCH, 422, {"due_at": 1800000000}),
-    operator_call("dates: NUL", "PATCH", _PATCH, 422, {"due_at": "2027-04-30\u0000"}),
-    operator_call("dates: unknown field", "PATCH", _PATCH, 422, {"starts_at": _in_days(1)}),
+    operator_call(
+        "dates: naive", "PATCH", _PATCH, 422, {"due_at": "2027-04-30T23:59:59", "reason": REASON}
+    ),
+    operator_call(
+        "dates: not a date", "PATCH", _PATCH, 422, {"due_at": "tomorrow", "reason": REASON}
+    ),
+    operator_call(
+        "dates: a number", "PATCH", _PATCH, 422, {"due_at": 1800000000, "reason": REASON}
+    ),
+    operator_call(
+        "dates: NUL", "PATCH", _PATCH, 422, {"due_at": "2027-04-30\u0000", "reason": REASON}
+    ),
+    operator_call(
+        "dates: unknown field", "PATCH", _PATCH, 422, {"starts_at": _in_days(1), "reason": REASON}
+    ),
     operator_call(
         "dates: due after close",
         "PATCH",
         _PATCH,
         422,
-        {"due_at": _in_days(40), "closes_at": _in_days(20)},
+        {"due_at": _in_days(40), "closes_at": _in_days(20), "reason": REASON},
     ),
     operator_call(
         "dates: opens before the period begins",
         "PATCH",
         _PATCH,
         422,
-        {"opens_at": "2026-09-01T00:00:00+07:00"},
+        {"opens_at": "2026-09-01T00:00:00+07:00", "reason": REASON},
     ),
     operator_call("dates: not JSON", "PATCH", _PATCH, 422, b"{"),
     operator_call("dates: non-UTF-8", "PATCH", _PATCH, 422, b'{"due_at": "\xff"}'),
     operator_call("dates: array", "PATCH", _PATCH, 422, []),
+    operator_call("dates: no reason", "PATCH", _PATCH, 422, {"due_at": _in_days(3)}),
     operator_call(
-        "dates: unknown round", "PATCH", "/v1/rounds/FY2599-H1", 404, {"due_at": _in_days(3)}
+        "dates: reason too short", "PATCH", _PATCH, 422, {"due_at": _in_days(3), "reason": "x"}
     ),
-    operator_call("dates: by a center", "PATCH", _PATCH, 403, {"due_at": _in_days(3)}, "a"),
-    operator_call("dates: by an office", "PATCH", _PATCH, 403, {"due_at": _in_days(3)}, "bma"),
+    operator_call(
+        "dates: unknown round",
+        "PATCH",
+        "/v1/rounds/FY2599-H1",
+        404,
+        {"due_at": _in_days(3), "reason": REASON},
+    ),
+    operator_call(
+        "dates: by a center", "PATCH", _PATCH, 403, {"due_at": _in_days(3), "reason": REASON}, "a"
+    ),
+    operator_call(
+        "dates: by an office",
+        "PATCH",
+        _PATCH,
+        403,
+        {"due_at": _in_days(3), "reason": REASON},
+        "bma",
+    ),
     operator_call("extension: ends in the past", "POST", _EXT, 422, grant(until=_in_days(-1))),
     operator_call("extension: year 1", "POST", _EXT, 422, grant(until="0001-01-01T00:00:00+14:00")),
     operator_call("extension: naive until", "POST", _EXT, 422, grant(until="2027-06-01T00:00:00")),

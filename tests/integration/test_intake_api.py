@@ -34,6 +34,7 @@ CENTERS = [
     ),
 ]
 keys = (f"key-{n}" for n in itertools.count())
+REASON = "ขยายเวลาตามมติที่ประชุม"
 
 
 @dataclass(frozen=True)
@@ -243,28 +244,41 @@ async def test_late_closed_and_extended_submissions(intake: Intake) -> None:
 async def test_operators_change_round_dates_until_the_round_closes(intake: Intake) -> None:
     later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     by_office = await intake.client.patch(
-        f"/v1/rounds/{ROUND}", json={"closes_at": later}, headers=auth(intake.tokens["bma"])
+        f"/v1/rounds/{ROUND}",
+        json={"closes_at": later, "reason": REASON},
+        headers=auth(intake.tokens["bma"]),
     )
     assert by_office.status_code == 403
-    changed = await intake.client.patch(
+    unexplained = await intake.client.patch(
         f"/v1/rounds/{ROUND}", json={"closes_at": later}, headers=auth(intake.tokens["operator"])
+    )
+    assert unexplained.status_code == 422
+    assert [e["field"] for e in unexplained.json()["errors"]] == ["reason"]
+    changed = await intake.client.patch(
+        f"/v1/rounds/{ROUND}",
+        json={"closes_at": later, "reason": REASON},
+        headers=auth(intake.tokens["operator"]),
     )
     assert changed.status_code == 200
     assert changed.json()["closes_at"] == later.replace("+00:00", "Z")
     backwards = await intake.client.patch(
         f"/v1/rounds/{ROUND}",
-        json={"due_at": datetime(2020, 1, 1, tzinfo=UTC).isoformat()},
+        json={"due_at": datetime(2020, 1, 1, tzinfo=UTC).isoformat(), "reason": REASON},
         headers=auth(intake.tokens["operator"]),
     )
     assert backwards.status_code == 422
     await set_dates(intake.db, ROUND, -9, -5, -1)
     too_late = await intake.client.patch(
-        f"/v1/rounds/{ROUND}", json={"closes_at": later}, headers=auth(intake.tokens["operator"])
+        f"/v1/rounds/{ROUND}",
+        json={"closes_at": later, "reason": REASON},
+        headers=auth(intake.tokens["operator"]),
     )
     assert (too_late.status_code, too_late.json()["code"]) == (409, "round_closed")
+    assert too_late.json()["title_th"] == f"รอบ {ROUND} ปิดแล้ว เปลี่ยนกำหนดการไม่ได้"
     audit = await intake.fetch("SELECT details FROM audit_log WHERE action = 'round.change_dates'")
     assert len(audit) == 1
     assert audit[0]["details"]["after"]["closes_at"] == later
+    assert audit[0]["details"]["reason"] == REASON
 
 
 def malformed_bodies() -> list[tuple[str, Any]]:
@@ -388,13 +402,13 @@ async def test_completeness_per_office_level_for_operators_and_offices(intake: I
     assert (
         csv_levels.content.decode("utf-8-sig")
         .splitlines()[0]
-        .startswith("office_path,depth,expected,submitted,on_time,late,missing")
+        .startswith("office_path,name_th,name_en,depth,expected,submitted,on_time,late,missing")
     )
     csv_missing = await intake.client.get(
         url, params={"format": "csv", "view": "missing"}, headers=auth(intake.tokens["operator"])
     )
     rows = csv_missing.content.decode("utf-8-sig").splitlines()
-    assert rows[1] == "GECC-0003,สำนักงานที่ดินจังหวัดเชียงใหม่,PMO/MOI/DOL,เชียงใหม่"
+    assert rows[1] == "GECC-0003,สำนักงานที่ดินจังหวัดเชียงใหม่,PMO/MOI/DOL,เชียงใหม่,false,false,,"
 
 
 async def test_completeness_csv_keeps_a_center_name_a_spreadsheet_would_run_as_text(
@@ -415,10 +429,10 @@ async def test_completeness_csv_keeps_a_center_name_a_spreadsheet_would_run_as_t
     )
     assert missing.content.startswith(b"\xef\xbb\xbf")
     header, *rows = csv.reader(io.StringIO(missing.content.decode("utf-8-sig"), newline=""))
-    assert header == ["center_id", "name_th", "office_path", "province"]
+    assert header[:4] == ["center_id", "name_th", "office_path", "province"]
     assert [row[0] for row in rows] == ["GECC-0001", "GECC-0002", "GECC-0003", "GECC-0004"]
     assert rows[1][1] == "สำนักงานเขตดุสิต"
-    assert rows[3] == ["GECC-0004", "'" + hostile, "PMO/MOI/DOL", "เชียงใหม่"]
+    assert rows[3][:4] == ["GECC-0004", "'" + hostile, "PMO/MOI/DOL", "เชียงใหม่"]
     levels = await intake.client.get(url, params={"format": "csv"}, headers=operator)
     header, top, *_ = csv.reader(io.StringIO(levels.content.decode("utf-8-sig"), newline=""))
     counts = dict(zip(header, top, strict=True))

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 
 from gecc.cli import app
 from gecc.registry_data import registry_data
-from gecc.registry_generator import generate_registry, office_paths
+from gecc.registry_generator import generate_registry, generated_offices, office_paths
 from services.intake.domain.centers import Center
+from services.intake.domain.offices import parse_offices
 
 PROVINCES = registry_data().provinces
 KNOWN_PATHS = {office.path for office in registry_data().every_office()}
@@ -117,6 +118,8 @@ def test_gecc_centers_generate_writes_the_pinned_file(tmp_path: Path) -> None:
     )
     assert generated.exit_code == 0, generated.output
     assert hashlib.sha256(out.read_bytes()).hexdigest() == PINNED_FILE_1343
+    offices = parse_offices((tmp_path / "registry-offices.csv").read_text(encoding="utf-8"))
+    assert [office.path for office in offices] == office_paths(generate_registry(1343))
 
 
 def test_every_center_reports_through_a_pmo_office(registry: list[Center]) -> None:
@@ -184,3 +187,14 @@ def test_any_count_gives_that_many_well_formed_centers(count: int, seed: int) ->
     centers = generate_registry(count, seed)
     assert len(centers) == count
     assert_well_formed(centers)
+
+
+def test_every_office_of_the_registry_has_its_names(registry: list[Center]) -> None:
+    offices = {office.path: office for office in generated_offices(registry)}
+    assert list(offices) == office_paths(registry)
+    assert (offices["PMO/BMA"].name_th, offices["PMO/BMA"].name_en) == (
+        "กรุงเทพมหานคร",
+        "Bangkok Metropolitan Administration",
+    )
+    assert offices["PMO"].name_th == "สำนักนายกรัฐมนตรี"
+    assert all(office.name_th and office.name_en for office in offices.values())

@@ -4,8 +4,18 @@ import csv
 import io
 
 import pytest
+from openpyxl import load_workbook
 
-from shared.sheets import BOM, RowError, Rows, SheetError, formula_like, read_sheet, write_sheet
+from shared.sheets import (
+    BOM,
+    RowError,
+    Rows,
+    SheetError,
+    formula_like,
+    read_sheet,
+    write_sheet,
+    write_xlsx,
+)
 
 # OWASP's formula starts (=, +, -, @, tab, carriage return), one Thai.
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "=ศูนย์"]
@@ -60,3 +70,15 @@ def test_reading_the_sheet_back_gives_the_text_that_was_written() -> None:
 )
 def test_what_a_spreadsheet_takes_for_a_formula(value: object, expected: bool) -> None:
     assert formula_like(value) is expected
+
+
+def test_xlsx_holds_the_rows_of_the_csv_with_thai_intact_and_formulas_as_text() -> None:
+    columns = ("name_th", "count", "note")
+    rows = [["สำนักงานเขตพระนคร", 3, "=HYPERLINK(1)"], ["ก\x07ข", -2.5, ""]]
+    sheet = load_workbook(io.BytesIO(write_xlsx(columns, rows, "levels")))["levels"]
+    cells = list(sheet.iter_rows())
+    assert [c.value for c in cells[0]] == list(columns)
+    assert [c.value for c in cells[1]] == ["สำนักงานเขตพระนคร", 3, "=HYPERLINK(1)"]
+    assert cells[1][2].data_type == "s" and cells[1][2].quotePrefix
+    assert [c.value for c in cells[2]][:2] == ["กข", -2.5]
+    assert write_sheet(columns, rows).startswith(BOM + "name_th,count,note\r\n")

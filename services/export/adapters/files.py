@@ -20,7 +20,6 @@ from uuid import uuid4
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as ILLEGAL
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -31,7 +30,7 @@ from services.export.domain.dataset import (
     utc_iso,
     verdict_counts,
 )
-from shared.sheets import SheetWriter, formula_like
+from shared.sheets import SheetWriter, xlsx_cell
 
 JSONL, CSV, XLSX, MANIFEST = "records.jsonl", "records.csv", "records.xlsx", "manifest.json"
 WIDTHS = {"center_name_th": 45, "center_name_en": 45, "office_path": 30, "reasons": 80}
@@ -149,23 +148,7 @@ def _csv_text(value: Any) -> Any:
 
 
 def _append(sheet: Any, cells: list[Any]) -> None:
-    """openpyxl takes text starting with ``=`` for a formula and refuses control characters."""
-    sheet.append([_text_cell(sheet, v) if _unsafe(v) else v for v in cells])
-
-
-def _unsafe(value: Any) -> bool:
-    return isinstance(value, str) and (formula_like(value) or bool(ILLEGAL.search(value)))
-
-
-def _text_cell(sheet: Any, value: str) -> WriteOnlyCell:
-    """A text cell; formula-like text also gets Excel's quote prefix (what typing a leading
-    ``'`` gives), so that editing the cell in Excel keeps it text."""
-    text = ILLEGAL.sub("", value)
-    cell = WriteOnlyCell(sheet, text)
-    cell.data_type = "s"
-    if formula_like(text):
-        cell.quotePrefix = True
-    return cell
+    sheet.append([xlsx_cell(sheet, v) for v in cells])
 
 
 def _header_cell(sheet: Any, field: str) -> WriteOnlyCell:

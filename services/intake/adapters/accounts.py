@@ -175,3 +175,59 @@ async def list_accounts(conn: asyncpg.Connection) -> list[AccountInfo]:
 
 def _scope(row: asyncpg.Record) -> Scope:
     return Scope(row["role"], row["center_id"], row["office_path"])
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as operators search them: what it may act as, and its kind (its widest
+    membership: operator, then office, then center; None without any)."""
+
+    email: str
+    kind: str | None
+    disabled: bool
+    memberships: list[Membership]
+
+
+ACCOUNT_KINDS = """
+    SELECT a.id, a.email, NOT a.enabled AS disabled,
+           CASE WHEN bool_or(m.role = 'operator') THEN 'operator'
+                WHEN bool_or(m.role = 'office') THEN 'office'
+                WHEN bool_or(m.role = 'center') THEN 'center' END AS kind
+    FROM accounts a LEFT JOIN memberships m ON m.account_id = a.id
+    WHERE strpos(a.email, $1) > 0
+    GROUP BY a.id
+"""
+
+
+async def search_accounts(
+    conn: asyncpg.Connection, contains: str, kind: str | None, limit: int, offset: int
+) -> tuple[int, list[AccountRow]]:
+    """Accounts whose address contains ``contains`` (lower case), of ``kind`` if given, by
+    address; (how many in all, this page)."""
+    total: int = await conn.fetchval(
+        f"SELECT count(*) FROM ({ACCOUNT_KINDS}) k WHERE $2::text IS NULL OR k.kind = $2",
+        contains,
+        kind,
+    )
+    rows = await conn.fetch(
+        f"SELECT * FROM ({ACCOUNT_KINDS}) k WHERE $2::text IS NULL OR k.kind = $2"
+        " ORDER BY k.email LIMIT $3 OFFSET $4",
+        contains,
+        kind,
+        limit,
+        offset,
+    )
+    held = await conn.fetch(
+        "SELECT m.account_id, m.role, m.center_id, m.office_path, c.name_th, c.name_en"
+        " FROM memberships m LEFT JOIN centers c ON c.id = m.center_id"
+        " WHERE m.account_id = ANY($1::uuid[]) ORDER BY m.scope",
+        [row["id"] for row in rows],
+    )
+    by_account: dict[UUID, list[Membership]] = {}
+    for m in held:
+        membership = Membership(_scope(m), m["name_th"] or "", m["name_en"] or "")
+        by_account.setdefault(m["account_id"], []).append(membership)
+    return total, [
+        AccountRow(row["email"], row["kind"], row["disabled"], by_account.get(row["id"], []))
+        for row in rows
+    ]

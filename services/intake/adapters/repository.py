@@ -9,6 +9,13 @@ from uuid import UUID
 
 import asyncpg
 
+from services.intake.domain.completeness import (
+    VERDICTS,
+    CenterState,
+    LevelCounts,
+    ListName,
+    scorecard_reasons,
+)
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round
 from shared.events import ExportStatus, SubmissionScored
@@ -174,36 +181,131 @@ async def own_submission_id(conn: asyncpg.Connection, center_id: str, round_id: 
     return found
 
 
-async def round_center_states(
-    conn: asyncpg.Connection, round_id: str, scope: str
-) -> list[asyncpg.Record]:
-    """Every center in ``scope``: whether it submitted, whether its first version was late,
-    and the verdict of its latest version."""
-    return await conn.fetch(
+# Each center of the subtree named by $2 in the round $1: its submission (if any), the first
+# version (late or not) and the latest (its verdict). Versions are numbered from 1 and the
+# submission row knows its latest (migration 003), so both are primary-key joins.
+CENTER_STATES = f"""
+    FROM centers c
+    LEFT JOIN submissions s ON s.center_id = c.id AND s.round_id = $1
+    LEFT JOIN submission_versions first ON first.submission_id = s.id AND first.version = 1
+    LEFT JOIN submission_versions latest
+        ON latest.submission_id = s.id AND latest.version = s.latest_version
+    WHERE {IN_SCOPE}
+"""
+LIST_FILTERS: dict[ListName, str] = {
+    "missing": "s.id IS NULL",
+    "late": "s.id IS NOT NULL AND first.late",
+    "follow_up": "latest.verdict IN ('at_risk', 'not_maintained')",
+    "centers": "true",
+}
+
+
+async def office_counts(conn: asyncpg.Connection, round_id: str, office: str) -> list[LevelCounts]:
+    """Per office path of ``office``'s subtree, the counts of the centers reporting directly
+    through it (``domain.completeness.roll_up`` adds them up the tree): one row per office,
+    not per center, so even the whole registry is a few hundred rows."""
+    rows = await conn.fetch(
         f"""
-        SELECT c.id AS center_id, c.name_th, c.office_path, c.province,
-               s.id IS NOT NULL AS submitted,
-               coalesce(first.late, false) AS late, latest.verdict
-        FROM centers c
-        LEFT JOIN submissions s ON s.center_id = c.id AND s.round_id = $1
-        LEFT JOIN LATERAL (SELECT late FROM submission_versions
-                           WHERE submission_id = s.id ORDER BY version LIMIT 1) first ON true
-        LEFT JOIN LATERAL (SELECT verdict FROM submission_versions
-                           WHERE submission_id = s.id ORDER BY version DESC LIMIT 1) latest ON true
-        WHERE {IN_SCOPE}
+        SELECT c.office_path, count(*) AS expected, count(s.id) AS submitted,
+               count(s.id) FILTER (WHERE first.late) AS late,
+               count(s.id) FILTER (WHERE latest.verdict = 'maintained') AS maintained,
+               count(s.id) FILTER (WHERE latest.verdict = 'at_risk') AS at_risk,
+               count(s.id) FILTER (WHERE latest.verdict = 'not_maintained') AS not_maintained,
+               count(s.id) FILTER (WHERE latest.verdict IS NULL) AS pending
+        {CENTER_STATES}
+        GROUP BY c.office_path
         """,
         round_id,
-        scope,
+        office,
     )
+    return [
+        LevelCounts(
+            office_path=r["office_path"],
+            depth=r["office_path"].count("/"),
+            expected=r["expected"],
+            submitted=r["submitted"],
+            on_time=r["submitted"] - r["late"],
+            late=r["late"],
+            missing=r["expected"] - r["submitted"],
+            verdicts={v: r[v] for v in (*VERDICTS, "pending")},
+        )
+        for r in rows
+    ]
+
+
+async def center_list(
+    conn: asyncpg.Connection,
+    round_id: str,
+    office: str,
+    name: ListName,
+    limit: int | None,
+    offset: int = 0,
+) -> list[CenterState]:
+    """One page of a list of centers of ``office``'s subtree, ordered by (office path, center
+    id); ``limit`` None: all of it. Only follow-up reads the reasons of the scorecard."""
+    reasons = "latest.scorecard -> 'reasons'" if name == "follow_up" else "NULL::jsonb"
+    rows = await conn.fetch(
+        f"""
+        SELECT c.id AS center_id, c.name_th, c.office_path, c.province,
+               s.id AS submission_id, coalesce(first.late, false) AS late, latest.verdict,
+               {reasons} AS reasons
+        {CENTER_STATES} AND {LIST_FILTERS[name]}
+        ORDER BY c.office_path, c.id
+        LIMIT $3 OFFSET $4
+        """,
+        round_id,
+        office,
+        limit,
+        offset,
+    )
+    return [
+        CenterState(
+            center_id=r["center_id"],
+            name_th=r["name_th"],
+            office_path=r["office_path"],
+            province=r["province"],
+            submitted=r["submission_id"] is not None,
+            late=r["late"],
+            verdict=r["verdict"],
+            submission_id=None if r["submission_id"] is None else str(r["submission_id"]),
+            reasons=scorecard_reasons({"reasons": r["reasons"]}),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit entries: by target and actor prefix, time (since inclusive, until
+    exclusive) and, for paging, older than the entry ``before``."""
+
+    target: str = ""
+    actor: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = None
+
+
+def _prefix(text: str) -> str:
+    """A LIKE pattern matching text starting with ``text`` (its own % and _ taken literally)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 async def audit_entries(
-    conn: asyncpg.Connection, target_prefix: str, limit: int
+    conn: asyncpg.Connection, query: AuditQuery, limit: int
 ) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT at, actor, action, target, details, remote_addr FROM audit_log"
-        " WHERE target LIKE $1 || '%' ORDER BY id DESC LIMIT $2",
-        target_prefix,
+        "SELECT id, at, actor, action, target, details, remote_addr FROM audit_log"
+        " WHERE target LIKE $1 AND actor LIKE $2"
+        " AND ($3::timestamptz IS NULL OR at >= $3) AND ($4::timestamptz IS NULL OR at < $4)"
+        " AND ($5::bigint IS NULL OR id < $5)"
+        " ORDER BY id DESC LIMIT $6",
+        _prefix(query.target),
+        _prefix(query.actor),
+        query.since,
+        query.until,
+        query.before,
         limit,
     )
     return [dict(r) for r in rows]

@@ -1,6 +1,7 @@
 """Request limits: body size (413), and paths and query strings no route can take."""
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -55,15 +56,19 @@ class BodySizeLimit:
     the app never sees a truncated body and the refusal is always a clean 413.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})  # paths that take larger bodies (an uploaded file)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = await read_limited_body(scope, receive, self.max_bytes)
+        limit = self.larger.get(scope["path"], self.max_bytes)
+        body = await read_limited_body(scope, receive, limit)
         if body is None:
             await refuse_too_large(send)
             return

@@ -75,7 +75,7 @@ class ProblemDetails(BaseModel):
     title_th: str
     status: int
     code: str
-    errors: list[dict[str, str]] | None = None
+    errors: list[dict[str, str | int]] | None = None
 
 
 class ScopeOption(BaseModel):

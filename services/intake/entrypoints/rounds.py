@@ -5,15 +5,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake.adapters import repository
-from services.intake.adapters.repository import RoundSubmissions
+from services.intake.adapters.repository import AuditQuery, RoundSubmissions
 from services.intake.domain.completeness import (
+    LISTS,
     VERDICTS,
     CenterState,
-    CompletenessReport,
     LevelCounts,
+    ListName,
+    lists_asked,
 )
 from services.intake.domain.rounds import Round
 from services.intake.domain.thai import thai_date
@@ -22,7 +25,9 @@ from services.intake.entrypoints.http import public_view
 from services.intake.entrypoints.openapi import problems
 from services.intake.entrypoints.problems import NOT_FOUND
 from services.intake.handlers import rounds, submissions
-from shared.sheets import BOM, write_sheet
+from services.intake.handlers.errors import InvalidRequest
+from services.intake.handlers.rounds import CompletenessReport
+from shared.sheets import write_sheet, write_xlsx
 from shared.values import Moment, StoredText
 
 router = APIRouter(prefix="/v1", tags=["rounds"], responses=problems(404))
@@ -63,6 +68,9 @@ class RoundDatesChange(BaseModel):
     opens_at: Moment | None = None
     due_at: Moment | None = None
     closes_at: Moment | None = None
+    reason: StoredText = Field(
+        min_length=3, max_length=2000, description="Why the dates change (in the audit log)"
+    )
 
 
 class ScoringLagView(BaseModel):
@@ -137,10 +145,16 @@ async def change_round(
     round_id: str, change: RoundDatesChange, who: Caller, request: Request
 ) -> RoundView:
     require(who, "operator")
-    changes = change.model_dump(exclude_none=True)
+    changes = change.model_dump(exclude_none=True, exclude={"reason"})
     runtime = request.app.state.runtime
     updated = await rounds.change_round_dates(
-        runtime.pool, who, round_id, changes, remote_addr(request), runtime.clock.now()
+        runtime.pool,
+        who,
+        round_id,
+        changes,
+        change.reason,
+        remote_addr(request),
+        runtime.clock.now(),
     )
     return RoundView.of(updated)
 
@@ -194,11 +208,18 @@ async def list_extensions(round_id: str, who: Caller, request: Request) -> list[
         return await repository.list_extensions(conn, round_id, who.scope)
 
 
+SHEETS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
 @router.get(
     "/rounds/{round_id}/completeness",
-    summary="Expected, submitted, on time, late, missing and verdicts per office level",
+    summary="Expected, submitted, on time, late, missing and verdicts per office level, with"
+    " the lists of missing, late and follow-up centers (offices in their subtree, operators)",
     responses={
-        200: {"content": {"application/json": {}, "text/csv": {}}},
+        200: {"content": {"application/json": {}, SHEETS["csv"]: {}, SHEETS["xlsx"]: {}}},
         **problems(403),
     },
 )
@@ -206,20 +227,63 @@ async def get_completeness(
     round_id: str,
     who: Caller,
     request: Request,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
-    view: Annotated[Literal["levels", "missing"], Query()] = "levels",
+    office: Annotated[
+        str | None,
+        Query(max_length=200, description="An office path in the caller's scope (default: it)"),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        Query(ge=0, le=50, description="Levels below the office (default: all; 0: the office)"),
+    ] = None,
+    lists: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated: missing, late, follow_up, centers (default missing;"
+            " empty: none)",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    format: Annotated[Literal["json", "csv", "xlsx"], Query()] = "json",
+    view: Annotated[
+        Literal["levels", "missing", "late", "follow_up", "centers"], Query()
+    ] = "levels",
 ) -> Any:
     require(who, "operator", "office")
     assert who.scope is not None
-    report = await rounds.round_completeness(request.app.state.runtime.pool, round_id, who.scope)
-    if format == "csv":
-        return csv_response(f"{round_id}-{view}.csv", completeness_rows(report, view))
-    return {
-        "round_id": round_id,
-        "scope": report.scope,
-        "levels": [level_row(level) for level in report.levels],
-        "missing": [missing_row(c) for c in report.missing],
-    }
+    pool = request.app.state.runtime.pool
+    if format != "json":  # one table, all of its rows
+        table: tuple[ListName, ...] = () if view == "levels" else (view,)
+        report = await rounds.round_completeness(
+            pool, round_id, who.scope, office, depth, table, None
+        )
+        columns, rows = completeness_table(report, view)
+        path = report.office.replace("/", "_")
+        filename = f"{round_id}-{path}-{view}.{format}"
+        return sheet_response(filename, format, view, columns, rows)
+    try:
+        asked = lists_asked(lists)
+    except ValueError as error:
+        raise InvalidRequest([("lists", str(error))]) from None
+    report = await rounds.round_completeness(
+        pool, round_id, who.scope, office, depth, asked, limit, offset
+    )
+    # Plain JSON values only: answered as they are, without FastAPI's encoder walking
+    # thousands of rows again.
+    return JSONResponse(
+        {
+            "round_id": round_id,
+            "scope": report.scope,
+            "office": report.office,
+            "levels": [level_row(level, report.names) for level in report.levels],
+            **{
+                name: [center_row(c, follow_up=name == "follow_up") for c in page]
+                for name, page in report.lists.items()
+            },
+            "totals": report.totals,
+        }
+    )
 
 
 @router.get(
@@ -240,55 +304,134 @@ async def submissions_summary(round_id: str, who: Caller, request: Request) -> R
 @router.get(
     "/audit",
     tags=["operations"],
-    summary="Audit log entries (operators)",
+    summary="Audit log entries, newest first (operators); the next page: before=<last id>",
     responses=problems(403),
 )
 async def audit_log(
     who: Caller,
     request: Request,
-    target: Annotated[str, Query(max_length=200)] = "",
+    target: Annotated[str, Query(max_length=200, description="Target prefix")] = "",
+    actor: Annotated[str, Query(max_length=200, description="Actor prefix")] = "",
+    since: Annotated[Moment | None, Query(description="From this time (inclusive)")] = None,
+    until: Annotated[Moment | None, Query(description="Before this time (exclusive)")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Only entries older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     require(who, "operator")
     async with request.app.state.runtime.pool.acquire() as conn:
-        return await repository.audit_entries(conn, target, limit)
+        return await repository.audit_entries(
+            conn, AuditQuery(target, actor, since, until, before), limit
+        )
 
 
-def level_row(level: LevelCounts) -> dict[str, Any]:
+def level_row(level: LevelCounts, names: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    name_th, name_en = names.get(level.office_path, (None, None))
     return {
         "office_path": level.office_path,
         "depth": level.depth,
+        "name_th": name_th,
+        "name_en": name_en,
         "expected": level.expected,
         "submitted": level.submitted,
         "on_time": level.on_time,
         "late": level.late,
         "missing": level.missing,
         "completeness_percent": round(level.submitted / level.expected * 100, 1),
+        "verdicts": dict(level.verdicts),
+        # The verdicts flat as well, as the first callers read them.
         **{verdict: level.verdicts[verdict] for verdict in (*VERDICTS, "pending")},
     }
 
 
-def missing_row(center: CenterState) -> dict[str, Any]:
-    return {
+def center_row(center: CenterState, follow_up: bool = False) -> dict[str, Any]:
+    row: dict[str, Any] = {
         "center_id": center.center_id,
+        "code": center.center_id,
         "name_th": center.name_th,
         "office_path": center.office_path,
         "province": center.province,
+        "submitted": center.submitted,
+        "late": center.late,
+        "verdict": center.verdict,
+        "submission_id": center.submission_id,
     }
+    if follow_up:
+        row["reasons"] = [
+            {"code": r.code, "text_th": r.text_th, "text_en": r.text_en} for r in center.reasons
+        ]
+    return row
 
 
-def completeness_rows(report: CompletenessReport, view: str) -> list[dict[str, Any]]:
-    if view == "missing":
-        return [missing_row(c) for c in report.missing]
-    return [level_row(level) for level in report.levels]
+LEVEL_COLUMNS = (
+    "office_path",
+    "name_th",
+    "name_en",
+    "depth",
+    "expected",
+    "submitted",
+    "on_time",
+    "late",
+    "missing",
+    "completeness_percent",
+    *VERDICTS,
+    "pending",
+)
+CENTER_COLUMNS = (
+    "center_id",
+    "name_th",
+    "office_path",
+    "province",
+    "submitted",
+    "late",
+    "verdict",
+    "submission_id",
+)
 
 
-def csv_response(filename: str, rows: list[dict[str, Any]]) -> Response:
-    """UTF-8 with a byte-order mark, so Excel opens the Thai text intact; a center's name
-    that a spreadsheet would run as a formula stays text (``shared.sheets``)."""
-    text = write_sheet(list(rows[0]), (row.values() for row in rows)) if rows else BOM
+def completeness_table(
+    report: CompletenessReport, view: str
+) -> tuple[tuple[str, ...], list[list[Any]]]:
+    """The one table a CSV or XLSX download holds: the same columns and rows in both."""
+    if view == "levels":
+        rows = [level_row(level, report.names) for level in report.levels]
+        return LEVEL_COLUMNS, [[_cell(row[c]) for c in LEVEL_COLUMNS] for row in rows]
+    name: ListName = next(n for n in LISTS if n == view)
+    follow_up = name == "follow_up"
+    columns = (*CENTER_COLUMNS, "reasons_th", "reasons_en") if follow_up else CENTER_COLUMNS
+    table = []
+    for center in report.lists[name]:
+        row = center_row(center)
+        cells = [_cell(row[c]) for c in CENTER_COLUMNS]
+        if follow_up:
+            cells += [
+                "; ".join(r.text_th or r.code for r in center.reasons),
+                "; ".join(r.text_en or r.code for r in center.reasons),
+            ]
+        table.append(cells)
+    return columns, table
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def sheet_response(
+    filename: str, format: str, title: str, columns: tuple[str, ...], rows: list[list[Any]]
+) -> Response:
+    """CSV (UTF-8 with a byte-order mark, so Excel opens the Thai text intact) or XLSX; text a
+    spreadsheet would run as a formula stays text in both (``shared.sheets``)."""
+    if format == "xlsx":
+        body = write_xlsx(columns, rows, title)
+    else:
+        body = write_sheet(columns, rows).encode("utf-8")
     return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
+        body,
+        media_type=SHEETS[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

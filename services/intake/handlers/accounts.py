@@ -9,7 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from services.intake.adapters import accounts, audit, sign_in
-from services.intake.adapters.accounts import AccountInfo, Listed
+from services.intake.adapters.accounts import AccountInfo, AccountRow, Listed
 from services.intake.adapters.audit import AuditEntry
 from services.intake.domain.accounts import Scope, Source, account_email
 from services.intake.domain.accounts_file import AccountsFileError, ListedMembership
@@ -61,15 +61,28 @@ async def list_accounts(conn: asyncpg.Connection) -> list[AccountInfo]:
     return await accounts.list_accounts(conn)
 
 
+async def search_accounts(
+    conn: asyncpg.Connection, query: str, kind: str | None, limit: int, offset: int
+) -> tuple[int, list[AccountRow]]:
+    """Accounts whose address contains ``query`` (any case), of ``kind`` when given."""
+    return await accounts.search_accounts(conn, query.strip().lower(), kind, limit, offset)
+
+
 class AccountNotFound(LookupError):
     pass
 
 
 async def disable_account(
-    conn: asyncpg.Connection, email: str, actor: str, now: datetime
+    conn: asyncpg.Connection,
+    email: str,
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
+    remote_addr: str = "",
 ) -> int | None:
-    """Disable the account of ``email`` and end its sessions at once in every intake process;
-    returns how many were open, or None if it was disabled already."""
+    """Disable the account of ``email`` and end its sessions at once in every intake process
+    (audited, with the operator's reason when given); returns how many were open, or None
+    if it was disabled already."""
     async with conn.transaction():
         account_id = await accounts.disable(conn, email, actor, now)
         if account_id is None:
@@ -77,7 +90,10 @@ async def disable_account(
                 raise AccountNotFound(email)
             return None
         ended = await sign_in.end_sessions_of(conn, account_id, actor, now)
-        await audit.record(conn, actor, "account.disable", target(email), {"sessions_ended": ended})
+        details: dict[str, object] = {"sessions_ended": ended}
+        if reason is not None:
+            details["reason"] = reason
+        await audit.record(conn, actor, "account.disable", target(email), details, remote_addr)
     return ended
 
 

@@ -1,12 +1,20 @@
 """Rounds: operators move dates and grant extensions; offices and operators follow
 completeness."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.intake.adapters import announcements, audit, repository
-from services.intake.domain.completeness import CenterState, CompletenessReport, completeness
+from services.intake.adapters import announcements, audit, offices, repository
+from services.intake.domain.completeness import (
+    CenterState,
+    LevelCounts,
+    ListName,
+    in_scope,
+    roll_up,
+)
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window, date_problems
 from services.intake.domain.submissions import SubmissionRefused
@@ -18,10 +26,12 @@ async def change_round_dates(
     who: Principal,
     round_id: str,
     changes: dict[str, datetime],
+    reason: str,
     remote_addr: str,
     now: datetime,
 ) -> Round:
-    """Move a round's dates before it closes; audited with the old and new dates."""
+    """Move a round's dates before it closes; audited with the old and new dates and the
+    operator's reason."""
     async with pool.acquire() as conn, conn.transaction():
         current = await repository.lock_round(conn, round_id)
         if current is None:
@@ -46,6 +56,7 @@ async def change_round_dates(
             {
                 "before": {k: v.isoformat() for k, v in dates.items()},
                 "after": {k: v.isoformat() for k, v in updated.items()},
+                "reason": reason,
             },
             remote_addr,
         )
@@ -84,9 +95,54 @@ async def grant_extension(
         )
 
 
-async def round_completeness(pool: asyncpg.Pool, round_id: str, scope: str) -> CompletenessReport:
-    async with pool.acquire() as conn:
+@dataclass(frozen=True)
+class CompletenessReport:
+    """A round's completeness for ``office`` (in the caller's ``scope``): its levels with the
+    offices' names (absent: the office has none), a page of each list asked for, and each
+    list's full length."""
+
+    scope: str
+    office: str
+    levels: list[LevelCounts]
+    names: dict[str, tuple[str, str]]
+    lists: dict[ListName, list[CenterState]]
+    totals: dict[ListName, int]
+
+
+async def round_completeness(
+    pool: asyncpg.Pool,
+    round_id: str,
+    scope: str,
+    office: str | None = None,
+    depth: int | None = None,
+    lists: Sequence[ListName] = ("missing",),
+    limit: int | None = None,
+    offset: int = 0,
+) -> CompletenessReport:
+    """Completeness of ``office`` (default: the whole ``scope``); NotFound for an office
+    outside the scope or without centers, as for an unknown round. One snapshot: the lists
+    agree with the counts even while reports arrive."""
+    office = office or scope
+    if not in_scope(office, scope):
+        raise NotFound(office)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         if await repository.get_round(conn, round_id) is None:
             raise NotFound(round_id)
-        rows = await repository.round_center_states(conn, round_id, scope)
-    return completeness((CenterState(**dict(r)) for r in rows), scope)
+        own = await repository.office_counts(conn, round_id, office)
+        if not own:
+            raise NotFound(office)
+        levels = roll_up(own, office, depth)
+        names = await offices.names(conn, [level.office_path for level in levels])
+        pages = {
+            name: await repository.center_list(conn, round_id, office, name, limit, offset)
+            for name in lists
+        }
+    top = levels[0]  # office itself: every other level's path starts with its
+    return CompletenessReport(
+        scope=scope,
+        office=office,
+        levels=levels,
+        names=names,
+        lists=pages,
+        totals={name: top.list_total(name) for name in lists},
+    )
