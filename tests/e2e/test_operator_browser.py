@@ -15,22 +15,24 @@ from playwright.async_api import Locator, Page, expect
 
 from services.intake.domain.accounts_file import decode_accounts, parse_accounts
 from services.intake.handlers import accounts
-from tests.e2e import test_portal_browser as portal_browser
-from tests.e2e.test_portal_browser import CENTERS, ROUND, System, check, link_for
+from tests.e2e.test_portal_browser import (  # noqa: F401  (fixtures)
+    CENTERS,
+    ROUND,
+    System,
+    check,
+    link_for,
+    screenshots,
+    system,
+)
 from tests.support.browser import PHONE, chromium, fonts_drawing
-
-# The part 1 browser test's fixtures (pytest knows a fixture by its own name: system,
-# screenshots): every service running, the mail sink, the registry and an open round.
-_system_fixture = portal_browser.system
-_screenshots_fixture = portal_browser.screenshots
 
 OPERATOR = "ops@opdc.go.th"
 OFFICE = "bma@bangkok.go.th"
 ACCOUNTS = f"email,role,scope\n{OPERATOR},operator,operators\n{OFFICE},office,PMO/BMA\n"
-WRONG_ACCOUNTS = "email,role,scope\nnot-an-address,office,PMO/BMA\nx@y.go.th,office,PMO/NOWHERE\n"
+WRONG_ACCOUNTS = "email,role,scope\nnot-an-address,office,PMO/BMA\nx@y.go.th,boss,PMO/BMA\n"
 
 
-async def _accounts(system: System) -> None:
+async def _accounts(system: System) -> None:  # noqa: F811
     conn = await asyncpg.connect(system.intake_db)
     try:
         listed = parse_accounts(decode_accounts(ACCOUNTS.encode()))
@@ -50,16 +52,17 @@ async def tab_to(page: Page, target: Locator, most: int = 80) -> None:
     raise AssertionError(f"Tab never reached {target}")
 
 
-async def sign_in(system: System, page: Page, email: str, count: int) -> None:
+async def sign_in(system: System, page: Page, email: str, count: int) -> None:  # noqa: F811
     await page.goto(f"{system.portal}/sign-in")
     await tab_to(page, page.get_by_label("อีเมล"))
     await page.keyboard.type(email)
-    await page.keyboard.press("Enter")
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     await expect(page.get_by_role("heading", name="โปรดตรวจสอบอีเมลของท่าน")).to_be_visible()
     await page.goto(await link_for(system, email, count))
     await tab_to(page, page.get_by_role("button", name="เข้าสู่ระบบ"))
-    await page.keyboard.press("Enter")
-    await page.wait_for_load_state()
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
 
 
 async def follow(page: Page, link: Locator) -> None:
@@ -68,7 +71,9 @@ async def follow(page: Page, link: Locator) -> None:
         await page.keyboard.press("Enter")
 
 
-async def test_an_operator_runs_a_round_with_the_keyboard_on_a_phone(system: System) -> None:
+async def test_an_operator_runs_a_round_with_the_keyboard_on_a_phone(
+    system: System,  # noqa: F811  (the fixture of part 1's browser test)
+) -> None:
     await _accounts(system)
     async with chromium() as browser:
         context = await browser.new_context(viewport=PHONE, locale="th-TH")
