@@ -333,3 +333,26 @@ async def test_accounts_are_paged(portal: Portal) -> None:
     third = await portal.client.get("/operator/accounts?kind=office&number=3")
     assert "u120" not in third.text and "u119@x.go.th" in third.text
     assert 'rel="next"' not in third.text and 'rel="prev"' in third.text
+
+
+async def test_the_pages_speak_english_when_asked(portal: Portal) -> None:
+    await portal.sign_in(OPERATOR)
+    portal.client.cookies.set("gecc_lang", "en")
+    page = await portal.client.get(f"/operator/rounds/{ROUND}/extensions")
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    assert "Grant an extension" in page.text and "ขยายเวลาให้ศูนย์" not in page.text
+    assert "Time (Bangkok)" in page.text
+
+
+async def test_an_upload_without_the_form_token_imports_nothing(portal: Portal) -> None:
+    await portal.sign_in(OPERATOR)
+    before = len(portal.intake.account_rows)
+    answer = await portal.client.post(
+        "/operator/accounts/import",
+        files={"file": ("accounts.csv", b"email,role,scope\na@b.go.th,office,PMO\n", "text/csv")},
+    )
+    assert answer.status_code == 400 and "แบบฟอร์มหมดอายุ" in answer.text
+    assert len(portal.intake.account_rows) == before
+    token = await portal.csrf("/operator/accounts/import")
+    empty = await portal.client.post("/operator/accounts/import", data={"csrf_token": token})
+    assert empty.status_code == 422 and "โปรดเลือกไฟล์ที่จะนำเข้า" in empty.text
