@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -263,6 +264,103 @@ class IntakeClient:
             self._current = (newest, now)
         return self._current[0]
 
+    # --- Operators (OPS/PMO): rounds, extensions, exports, the audit log, accounts ---------
+
+    async def rounds(self, token: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = await self._call("GET", "/v1/rounds", token)
+        return found
+
+    async def round(self, token: str, round_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = await self._call("GET", f"/v1/rounds/{quote(round_id)}", token)
+        return found
+
+    async def change_round(
+        self, token: str, round_id: str, dates: dict[str, datetime], reason: str
+    ) -> dict[str, Any]:
+        """Raises Refused: 409 ``round_closed``, 422 naming the field (``reason``, a date)."""
+        body = {**{name: moment.isoformat() for name, moment in dates.items()}, "reason": reason}
+        path = f"/v1/rounds/{quote(round_id)}"
+        found: dict[str, Any] = await self._call("PATCH", path, token, json=body)
+        return found
+
+    async def extensions(self, token: str, round_id: str) -> list[dict[str, Any]]:
+        path = f"/v1/rounds/{quote(round_id)}/extensions"
+        found: list[dict[str, Any]] = await self._call("GET", path, token)
+        return [_parsed(e, "until", "granted_at") for e in found]
+
+    async def grant_extension(
+        self, token: str, round_id: str, center_id: str, until: datetime, reason: str
+    ) -> dict[str, Any]:
+        """Raises Refused 422 naming the field; NotFound for an unknown center (or round)."""
+        body = {"center_id": center_id, "until": until.isoformat(), "reason": reason}
+        path = f"/v1/rounds/{quote(round_id)}/extensions"
+        found: dict[str, Any] = await self._call("POST", path, token, json=body)
+        return found
+
+    async def exports(self, token: str, round_id: str) -> dict[str, Any]:
+        """The round's exports (oldest first) and the requests for one."""
+        path = f"/v1/rounds/{quote(round_id)}/exports"
+        found: dict[str, Any] = await self._call("GET", path, token)
+        for export in found.get("exports", []):
+            _parsed(export, "created_at", "updated_at")
+        for request in found.get("requests", []):
+            _parsed(request, "requested_at")
+        return found
+
+    async def request_export(self, token: str, round_id: str) -> dict[str, Any]:
+        path = f"/v1/rounds/{quote(round_id)}/exports"
+        found: dict[str, Any] = await self._call("POST", path, token)
+        return found
+
+    async def audit(
+        self,
+        token: str,
+        target: str = "",
+        actor: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before: str = "",
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """Audit entries, newest first; the next page is ``before=<the last entry's id>``."""
+        query: dict[str, str] = {"limit": str(limit)}
+        for name, value in (("target", target), ("actor", actor), ("before", before)):
+            if value:
+                query[name] = value
+        if since is not None:
+            query["since"] = since.isoformat()
+        if until is not None:
+            query["until"] = until.isoformat()
+        found: list[dict[str, Any]] = await self._call(
+            "GET", f"/v1/audit?{urlencode(query)}", token
+        )
+        return [_parsed(entry, "at") for entry in found]
+
+    async def accounts(
+        self, token: str, q: str = "", kind: str = "", limit: int = 50, offset: int = 0
+    ) -> dict[str, Any]:
+        query = {"limit": str(limit), "offset": str(offset)}
+        if q:
+            query["q"] = q
+        if kind:
+            query["kind"] = kind
+        found: dict[str, Any] = await self._call("GET", f"/v1/accounts?{urlencode(query)}", token)
+        return found
+
+    async def import_accounts(self, token: str, content: bytes) -> dict[str, Any]:
+        """The accounts file as ``gecc accounts import`` takes it; raises Refused 422 with
+        ``errors`` by line and column (nothing imported)."""
+        headers = {"Content-Type": "text/csv"}
+        found: dict[str, Any] = await self._call(
+            "POST", "/v1/accounts/import", token, content=content, headers=headers
+        )
+        return found
+
+    async def disable_account(self, token: str, email: str, reason: str) -> dict[str, Any]:
+        path = f"/v1/accounts/{quote(email, safe='@')}/disable"
+        found: dict[str, Any] = await self._call("POST", path, token, json={"reason": reason})
+        return found
+
     async def _call(
         self,
         method: str,
@@ -309,3 +407,11 @@ def _problem(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {"title": body[:200].decode("utf-8", "replace")}
     return found if isinstance(found, dict) else {"title": str(found)}
+
+
+def _parsed(entry: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``entry`` with its timestamps as datetimes (absent or null ones left as they are)."""
+    for name in names:
+        if entry.get(name):
+            entry[name] = datetime.fromisoformat(entry[name])
+    return entry
