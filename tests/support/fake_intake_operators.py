@@ -102,9 +102,9 @@ class FakeOperatorsIntake(FakeIntake):
             "fiscal_year": int(round_id[2:6]),
             "period_start": f"{year}-10-01",
             "period_end": f"{int(year) + 1}-03-31",
-            "opens_at": opens.isoformat(),
-            "due_at": due.isoformat(),
-            "closes_at": closes.isoformat(),
+            "opens_at": opens,
+            "due_at": due,
+            "closes_at": closes,
         }
 
     # --- Sessions: offices and operators sign in as well ------------------------------
@@ -183,7 +183,7 @@ class FakeOperatorsIntake(FakeIntake):
         found = await self.round(token, round_id)
         if not 3 <= len(reason) <= 2000:
             raise Refused(422, {"code": "invalid_body", "errors": [{"field": "reason"}]})
-        if datetime.fromisoformat(found["closes_at"]) < self.now:
+        if found["closes_at"] < self.now:
             raise Refused(
                 409,
                 {
@@ -192,8 +192,8 @@ class FakeOperatorsIntake(FakeIntake):
                     "title_th": f"รอบ {round_id} ปิดแล้ว เปลี่ยนกำหนดการไม่ได้",
                 },
             )
+        found.update(dates)
         changes = {name: moment.isoformat() for name, moment in dates.items()}
-        found.update(changes)
         self._audit(actor, "round.change_dates", f"round:{round_id}", {**changes, "reason": reason})
         return found
 

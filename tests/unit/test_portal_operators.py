@@ -16,9 +16,9 @@ ROUND = Round.of(
         "id": "FY2570-H1",
         "period_start": "2026-10-01",
         "period_end": "2027-03-31",
-        "opens_at": "2027-04-01T00:00:00+07:00",
-        "due_at": "2027-04-30T16:30:00+07:00",
-        "closes_at": "2027-05-15T16:30:00+07:00",
+        "opens_at": datetime.fromisoformat("2027-04-01T00:00:00+07:00"),
+        "due_at": datetime.fromisoformat("2027-04-30T16:30:00+07:00"),
+        "closes_at": datetime.fromisoformat("2027-05-15T16:30:00+07:00"),
     }
 )
 

@@ -23,6 +23,7 @@ from shared.standards import Standard
 CURRENT_STANDARD_SECONDS = 60.0
 CENTER_ROUNDS_SECONDS = 5.0
 MAX_CACHED_SESSIONS = 10_000
+ROUND_DATES = ("opens_at", "due_at", "closes_at")
 
 
 class IntakeUnavailable(Exception):
@@ -188,10 +189,7 @@ class IntakeClient:
     async def rounds(self, token: str) -> list[dict[str, Any]]:
         """Every round, its dates as datetimes."""
         found: list[dict[str, Any]] = await self._call("GET", "/v1/rounds", token)
-        for entry in found:
-            for name in ("opens_at", "due_at", "closes_at"):
-                entry[name] = datetime.fromisoformat(entry[name])
-        return found
+        return [_parsed(entry, *ROUND_DATES) for entry in found]
 
     async def completeness(
         self,
@@ -266,13 +264,10 @@ class IntakeClient:
 
     # --- Operators (OPS/PMO): rounds, extensions, exports, the audit log, accounts ---------
 
-    async def rounds(self, token: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = await self._call("GET", "/v1/rounds", token)
-        return found
-
     async def round(self, token: str, round_id: str) -> dict[str, Any]:
+        """One round, its dates as datetimes."""
         found: dict[str, Any] = await self._call("GET", f"/v1/rounds/{quote(round_id)}", token)
-        return found
+        return _parsed(found, *ROUND_DATES)
 
     async def change_round(
         self, token: str, round_id: str, dates: dict[str, datetime], reason: str

@@ -31,9 +31,9 @@ class Round:
             id=found["id"],
             period_start=date.fromisoformat(found["period_start"]),
             period_end=date.fromisoformat(found["period_end"]),
-            opens_at=datetime.fromisoformat(found["opens_at"]),
-            due_at=datetime.fromisoformat(found["due_at"]),
-            closes_at=datetime.fromisoformat(found["closes_at"]),
+            opens_at=found["opens_at"],
+            due_at=found["due_at"],
+            closes_at=found["closes_at"],
         )
 
     def window(self, now: datetime) -> Window:
