@@ -85,6 +85,9 @@ def list_accounts(database_url: DatabaseUrl = None) -> None:
 @accounts_app.command("disable")
 def disable_account(
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+    reason: Annotated[
+        str | None, typer.Option(help="Why (kept in the audit log, as the portal's form does).")
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Disable an account: it can no longer sign in, and its sessions end at once."""
@@ -96,7 +99,9 @@ def disable_account(
         ended = on_database(
             "intake",
             database_url,
-            lambda conn: accounts.disable_account(conn, address, actor(), datetime.now(UTC)),
+            lambda conn: accounts.disable_account(
+                conn, address, actor(), datetime.now(UTC), reason
+            ),
         )
     except accounts.AccountNotFound:
         fail(f"no account {address}")

@@ -188,6 +188,8 @@ async def test_disabling_an_account_ends_its_sessions_and_shows_in_the_list(
         "accounts",
         "disable",
         contact.replace("gecc.example.go.th", "GECC.example.GO.TH"),  # normalized as stored
+        "--reason",
+        "ย้ายหน่วยงาน",
         "--database-url",
         url,
     )
@@ -207,4 +209,4 @@ async def test_disabling_an_account_ends_its_sessions_and_shows_in_the_list(
     assert "gecc_session" not in listed.stdout
     [(actor, target, details)] = await audited(intake, "account.disable")
     assert actor.startswith("cli:") and target == f"account:{contact}"
-    assert details == {"sessions_ended": 1}
+    assert details == {"sessions_ended": 1, "reason": "ย้ายหน่วยงาน"}

@@ -149,11 +149,20 @@ async def test_an_office_drills_down_with_names_lists_and_totals(intake: Intake)
 async def test_completeness_answers_only_within_the_callers_subtree(intake: Intake) -> None:
     assert (await read(intake, "bma", URL))[1]["office"] == "PMO/BMA"
     assert (await read(intake, "bma", URL, office="PMO/BMA/DISTRICT"))[0] == 200
-    for office in ("PMO", "PMO/MOI", "PMO/BMAX", "PMO/BMA/HEALTH", "nonsense"):
+    for office in (
+        "PMO",
+        "PMO/MOI",
+        "PMO/BMAX",
+        "PMO/BMA/HEALTH",
+        "nonsense",
+        "PMO/BMA/%",
+        "PMO/BMA/",
+    ):
         status, body = await read(intake, "bma", URL, office=office)
         assert (status, body["code"]) == (404, "not_found"), office
     assert (await read(intake, "moi", URL))[1]["missing"][0]["center_id"] == "GECC-0003"
     assert (await read(intake, "operator", URL, office="PMO/BMA/HEALTH"))[0] == 404
+    assert (await read(intake, "operator", URL, office="PMO/_MA"))[0] == 404
     assert (await read(intake, "a", URL))[0] == 403
     assert (await read(intake, "a", URL, format="csv"))[0] == 403
 

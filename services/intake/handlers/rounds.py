@@ -15,6 +15,7 @@ from services.intake.domain.completeness import (
     in_scope,
     roll_up,
 )
+from services.intake.domain.offices import path_problem
 from services.intake.domain.principals import Principal
 from services.intake.domain.rounds import Round, Window, date_problems
 from services.intake.domain.submissions import SubmissionRefused
@@ -123,15 +124,14 @@ async def round_completeness(
     outside the scope or without centers, as for an unknown round. One snapshot: the lists
     agree with the counts even while reports arrive."""
     office = office or scope
-    if not in_scope(office, scope):
+    if path_problem(office) is not None or not in_scope(office, scope):
         raise NotFound(office)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         if await repository.get_round(conn, round_id) is None:
             raise NotFound(round_id)
-        own = await repository.office_counts(conn, round_id, office)
-        if not own:
+        levels = roll_up(await repository.office_counts(conn, round_id, office), office, depth)
+        if not levels:
             raise NotFound(office)
-        levels = roll_up(own, office, depth)
         names = await offices.names(conn, [level.office_path for level in levels])
         pages = {
             name: await repository.center_list(conn, round_id, office, name, limit, offset)
