@@ -90,7 +90,9 @@ WALK: dict[str, tuple[int, int, int, int]] = {
     f"{OFFICE}/download?what=levels&format=xlsx": (404, 404, 200, 200),
     f"/office/{ROUND}/PMO/MOI": (404, 200, 404, 200),
     f"/office/{ROUND}/PMO": (404, 404, 404, 200),
-    f"/centers/GECC-0001/rounds/{ROUND}": (404, 404, 200, 200),
+    # A center reads its own report on its own pages.
+    f"/centers/GECC-0001/rounds/{ROUND}": (303, 404, 200, 200),
+    f"/centers/GECC-0002/rounds/{ROUND}": (404, 404, 200, 200),
     f"/centers/GECC-0003/rounds/{ROUND}": (404, 200, 404, 200),
     **{page: (404, 403, 403, 200) for page in OPERATOR_PAGES},
 }
