@@ -65,3 +65,15 @@ def submitted_share(level: dict[str, Any]) -> float | None:
     """Submitted of expected, in percent (None when nothing is expected)."""
     expected = int(level["expected"])
     return None if expected == 0 else 100.0 * int(level["submitted"]) / expected
+
+
+def list_totals(level: dict[str, Any]) -> dict[str, int]:
+    """How many centers each list of an office holds, from its level's counts (so a page
+    asks intake for the one list it shows)."""
+    verdicts = level["verdicts"]
+    return {
+        "missing": int(level["missing"]),
+        "late": int(level["late"]),
+        "follow_up": int(verdicts["at_risk"]) + int(verdicts["not_maintained"]),
+        "centers": int(level["expected"]),
+    }

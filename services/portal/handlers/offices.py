@@ -10,7 +10,7 @@ from typing import Any
 
 from services.portal.adapters.intake import IntakeClient, NotFound, Refused
 from services.portal.adapters.repository import Session
-from services.portal.domain.offices import LISTS, PAGE_SIZE, Paging, current_round, trail
+from services.portal.domain.offices import PAGE_SIZE, Paging, current_round, list_totals, trail
 from shared.standards import Standard
 
 
@@ -84,12 +84,18 @@ async def completeness(
     paging = Paging(page, 0)
     answer, rounds = await asyncio.gather(
         intake.completeness(
-            token, round_id, path, depth=1, lists=LISTS, limit=PAGE_SIZE, offset=paging.offset
+            token,
+            round_id,
+            path,
+            depth=1,
+            lists=(list_name,),
+            limit=PAGE_SIZE,
+            offset=paging.offset,
         ),
         intake.rounds(token),
     )
     office, children = split_levels(answer)
-    totals = {name: int(answer["totals"].get(name, 0)) for name in LISTS}
+    totals = list_totals(office)
     crumbs = await _crumbs(intake, token, answer["scope"], office)
     return Completeness(
         round_id=round_id,
