@@ -61,6 +61,10 @@ AMEND_SHARE = 0.10
 FINISH_DEADLINE_SECONDS = 300
 LEAD = 3 * DAY
 CONCURRENCY = 16
+# The accelerated timeline starts this far in the past, so that the round has closed (in
+# real time too) when the demo ends and the services go back to the real clock: its pages
+# then show it as it is, closed, rather than as a round that opens in three weeks.
+HEADSTART = 30 * DAY
 # The notifier's metrics the demo reads (services/notifier/metrics.py).
 ROUND_DUE = "gecc_round_clock_due_timestamp_seconds"
 IN_LEDGER = "gecc_notifications_in_ledger"
@@ -101,12 +105,14 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     stack.stop_services(config)
     await fresh_state(config)
     epoch = datetime.now(UTC)
+    start_at = epoch - HEADSTART
     os.environ.update(
         GECC_CLOCK_SPEED=str(86_400 / DAY_SECONDS),
         GECC_CLOCK_EPOCH=epoch.isoformat(),
+        GECC_CLOCK_START=start_at.isoformat(),
     )
     stack.start_services(config)
-    clock = build_clock(86_400 / DAY_SECONDS, epoch=epoch)
+    clock = build_clock(86_400 / DAY_SECONDS, start_at, epoch=epoch)
     rng = random.Random(seed)
     centers = generate_registry(count, seed)
     # The round starts a little ahead, once the notifier surely has its dates: its consumers
@@ -115,7 +121,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
     tokens, operator = await prepare(config, centers, start)
     async with StackClient(config, operator) as stack_client:
         await round_known(stack_client, start + DUE_IN)
-        watch = await office_and_operator_links(config)
+        watch = await office_and_operator_links(config, DEMO_ROUND)
         print(_watch_now(config, watch), flush=True)
         result = DemoResult(
             count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
@@ -141,7 +147,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
             flush=True,
         )
         result.hands_on_due = await back_to_real_time(config, stack_client)
-        result.sign_in_links = await everyone_links(config, centers[0])
+        result.sign_in_links = await everyone_links(config, centers[0], DEMO_ROUND)
     return result
 
 

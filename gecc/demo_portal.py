@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import urlencode
 
 import httpx
 
@@ -40,6 +41,10 @@ class SignInLink:
     email: str
     link: str
 
+    def leading_to(self, path: str) -> "SignInLink":
+        """The same link, going to ``path`` once the person signed in."""
+        return SignInLink(self.who, self.email, f"{self.link}?{urlencode({'next': path})}")
+
 
 def demo_accounts() -> list[ListedMembership]:
     """The office and operator accounts of the demo (centers' come from the registry)."""
@@ -49,17 +54,21 @@ def demo_accounts() -> list[ListedMembership]:
     ]
 
 
-async def office_and_operator_links(config: StackConfig) -> list[SignInLink]:
+async def office_and_operator_links(config: StackConfig, round_id: str) -> list[SignInLink]:
+    """Links that open the round's pages: the office's completeness, the operator's round
+    (after the demo the open round is the hands-on one, which nobody has reported in yet)."""
+    office = await sign_in_link(config, OFFICE_EMAIL, f"the office of {DEMO_OFFICE} (กรุงเทพมหานคร)")
+    operator = await sign_in_link(config, OPERATOR_EMAIL, "an OPS/PMO operator")
     return [
-        await sign_in_link(config, OFFICE_EMAIL, f"the office of {DEMO_OFFICE} (กรุงเทพมหานคร)"),
-        await sign_in_link(config, OPERATOR_EMAIL, "an OPS/PMO operator"),
+        office.leading_to(f"/office/{round_id}/{DEMO_OFFICE}"),
+        operator.leading_to(f"/operator/rounds/{round_id}"),
     ]
 
 
-async def everyone_links(config: StackConfig, sample: Center) -> list[SignInLink]:
+async def everyone_links(config: StackConfig, sample: Center, round_id: str) -> list[SignInLink]:
     """Fresh links (a link works once) for a center, the office and an operator."""
     center = await sign_in_link(config, sample.contact_emails[0], f"{sample.id} {sample.name_th}")
-    return [center, *await office_and_operator_links(config)]
+    return [center, *await office_and_operator_links(config, round_id)]
 
 
 async def back_to_real_time(config: StackConfig, stack_client: StackClient) -> datetime:

@@ -1,7 +1,7 @@
 """The table and the pointers `gecc demo` ends with."""
 
 from gecc.demo import DAY_SECONDS, DEMO_ROUND, DemoResult
-from gecc.demo_portal import DEMO_OFFICE, HANDS_ON_ROUND
+from gecc.demo_portal import HANDS_ON_ROUND
 from gecc.stack.config import StackConfig
 from shared.thai import thai_date
 from shared.topics import SERVICES
@@ -54,8 +54,10 @@ The portal (centers report; parent offices follow them; OPS/PMO runs the rounds)
 first with English in the header:
   address        http://{config.service_address("portal")}
 {_links(result)}
-  the office     its completeness of {DEMO_ROUND}: http://{config.service_address("portal")}/office/{DEMO_ROUND}/{DEMO_OFFICE}
-  the operator   rounds, extensions, exports, audit log and accounts under /operator/rounds
+  the office     its link opens the completeness of {DEMO_ROUND}: drill down to each unit
+                 and center, the missing, late and follow-up lists, CSV and XLSX
+  the operator   its link opens {DEMO_ROUND}: its dates, extensions and exports; the audit log
+                 and accounts are in the menu
   the mail       every sign-in link also lands in {config.mail_dir}; ask for a new one on the
                  portal's sign-in page with the same address (a link works once, 15 minutes)
 

@@ -199,7 +199,7 @@ async def test_a_granted_extension_appears_in_the_list(portal: Portal) -> None:
     assert unknown.status_code == 422 and "ไม่พบศูนย์รหัสนี้ในทะเบียน" in unknown.text
     past = await portal.client.post(path, data={**fields, "until-day": "2020-01-01"})
     assert past.status_code == 422 and 'id="until-error"' in past.text
-    assert "lies in the past" in past.text  # intake's reason beside the Thai message
+    assert "วันที่ขยายเวลาต้องเป็นวันและเวลาในอนาคต" in past.text  # in Thai, before intake
     no_reason = await portal.client.post(path, data={**fields, "reason": " "})
     assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
     assert portal.intake.extension_rows == []
@@ -211,6 +211,15 @@ async def test_a_granted_extension_appears_in_the_list(portal: Portal) -> None:
     assert "GECC-0001" in listed and "น้ำท่วมสำนักงาน" in listed and OPERATOR in listed
     assert "18:00" in listed
     assert portal.intake.extension_rows[0]["until"].astimezone(BANGKOK).hour == 18
+
+
+async def test_the_grant_form_offers_a_week_from_now_once_the_round_has_closed(
+    portal: Portal,
+) -> None:
+    await portal.sign_in(OPERATOR)
+    page = await portal.client.get(f"/operator/rounds/{CLOSED_ROUND}/extensions")
+    week = (portal.intake.now + timedelta(days=7)).astimezone(BANGKOK).date().isoformat()
+    assert f'name="until-day" value="{week}"' in page.text
 
 
 async def test_an_export_is_requested_and_shown_requested(portal: Portal) -> None:

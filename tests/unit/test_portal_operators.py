@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.portal.domain import operators
-from services.portal.domain.operators import Problem, Round
+from services.portal.domain.operators import Problem, Round, suggested_extension_end
 from services.portal.entrypoints.i18n import Catalogue
 from shared.thai import BANGKOK
 
@@ -101,3 +101,10 @@ def test_every_operator_message_a_page_names_exists() -> None:
         and not (name.endswith((".", "_")) and any(m.startswith(name) for m in messages))
     ]
     assert sorted(missing) == []
+
+
+def test_an_extension_is_offered_until_the_close_or_a_week_from_now_after_it() -> None:
+    before_close = ROUND.closes_at - timedelta(days=3)
+    assert suggested_extension_end(ROUND.closes_at, before_close) == ROUND.closes_at
+    after_close = ROUND.closes_at + timedelta(days=2)
+    assert suggested_extension_end(ROUND.closes_at, after_close) == after_close + timedelta(days=7)

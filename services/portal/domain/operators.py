@@ -117,6 +117,15 @@ def date_changes(
     return changes, problems
 
 
+EXTENSION_AFTER_CLOSE = timedelta(days=7)
+
+
+def suggested_extension_end(closes_at: datetime, now: datetime) -> datetime:
+    """What the grant form offers: the round's closing time, or a week from now once that
+    has passed (an extension is granted after the close as often as before it)."""
+    return closes_at if closes_at > now else now + EXTENSION_AFTER_CLOSE
+
+
 def intake_problems(errors: list[dict[str, Any]], fields: tuple[str, ...]) -> list[Problem]:
     """Intake's field errors (``{field, reason}``) as problems next to the page's fields;
     a field the page does not show goes to the first one."""

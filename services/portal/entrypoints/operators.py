@@ -202,6 +202,7 @@ async def _extensions_page(
         status,
         current=current,
         extensions=granted,
+        suggested_until=domain.suggested_extension_end(current.closes_at, page.round_time),
         typed=typed,
         problems=problems,
         notice=notice,
@@ -222,6 +223,8 @@ async def grant_extension(page: Current, round_id: str) -> Response:
         problems.append(Problem("center_id", "operator.problem.center_missing"))
     if until is None:
         problems.append(Problem("until", "operator.problem.date"))
+    elif until <= page.round_time:
+        problems.append(Problem("until", "operator.problem.until_past"))
     if (missing := domain.reason_problem(reason)) is not None:
         problems.append(missing)
     if not problems and until is not None:
