@@ -60,7 +60,9 @@ class Timings:
     api_bytes: int = 0
 
 
-async def run(config: StackConfig, count: int, share: float, requests: int) -> Timings:
+async def run(
+    config: StackConfig, count: int, share: float, requests: int, quiet_seconds: float
+) -> Timings:
     stack.up(config, services=False)
     stack.stop_services(config)
     await fresh_state(config)
@@ -71,7 +73,7 @@ async def run(config: StackConfig, count: int, share: float, requests: int) -> T
     tokens, operator = await prepare(config, centers, datetime.now(UTC))
     async with StackClient(config, operator) as stack_client:
         await report_share(config, stack_client, [tokens[c.id] for c in centers], share)
-    await asyncio.to_thread(wait_quiet, QUIET_SECONDS)
+    await asyncio.to_thread(wait_quiet, quiet_seconds)
     (session,) = await sign_in_sessions(config, {"operator": OPERATOR_EMAIL})
     return await alternate(config, session.cookie, operator, requests)
 
@@ -167,9 +169,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1343, help="centers in the registry")
     parser.add_argument("--share", type=float, default=0.7, help="of them report")
     parser.add_argument("--requests", type=int, default=200, help="of each, measured")
+    parser.add_argument(
+        "--quiet-seconds",
+        type=float,
+        default=QUIET_SECONDS,
+        help="at most this long waiting for an idle machine before measuring",
+    )
     args = parser.parse_args(argv)
     config = StackConfig.from_env()
-    timings = asyncio.run(run(config, args.count, args.share, args.requests))
+    timings = asyncio.run(run(config, args.count, args.share, args.requests, args.quiet_seconds))
     postgres = asyncio.run(postgres_facts(config.admin_dsn))
     print(render(timings, args.count, args.share, describe(postgres, config.kafka_port, REPO)))
     return 0
