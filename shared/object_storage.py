@@ -19,16 +19,17 @@ from aiobotocore.session import get_session
 from aiohttp import ClientError as AiohttpClientError
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ResponseStreamingError
 
+from shared.settings import (
+    DEFAULT_S3_ACCESS_KEY,
+    DEFAULT_S3_BUCKET,
+    DEFAULT_S3_ENDPOINT,
+    DEFAULT_S3_REGION,
+    DEFAULT_S3_SECRET_KEY,
+    ObjectStorageSettings,
+)
+
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
-
-# The local stack's defaults (gecc/stack/config.py, docker-compose.yml); not secret.
-DEFAULT_PORT = 9000
-DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
-DEFAULT_BUCKET = "gecc-evidence"
-DEFAULT_ACCESS_KEY = "gecc-local"
-DEFAULT_SECRET_KEY = "gecc-local-secret-key"
-DEFAULT_REGION = "us-east-1"
 
 MIB = 1024 * 1024
 # S3's smallest part (but the last); parts are buffered one at a time.
@@ -62,14 +63,24 @@ class ObjectNotFound(ObjectStorageError):
 class ObjectStorageConfig:
     """Where the server is and how to sign in; ``region`` only matters to the signature."""
 
-    endpoint: str = DEFAULT_ENDPOINT
-    bucket: str = DEFAULT_BUCKET
-    access_key: str = DEFAULT_ACCESS_KEY
-    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
-    region: str = DEFAULT_REGION
+    endpoint: str = DEFAULT_S3_ENDPOINT
+    bucket: str = DEFAULT_S3_BUCKET
+    access_key: str = DEFAULT_S3_ACCESS_KEY
+    secret_key: str = field(default=DEFAULT_S3_SECRET_KEY, repr=False)
+    region: str = DEFAULT_S3_REGION
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_connections: int = 32
+
+    @classmethod
+    def of(cls, settings: ObjectStorageSettings) -> "ObjectStorageConfig":
+        return cls(
+            endpoint=settings.s3_endpoint,
+            bucket=settings.s3_bucket,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            region=settings.s3_region,
+        )
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,11 @@ class ObjectStorage:
                 f"object storage at {self.config.endpoint}: bucket {self.bucket!r} does not exist"
                 " (run `gecc bootstrap` or `gecc stack up`)"
             ) from None
+
+    async def list_buckets(self) -> list[str]:
+        """The buckets the credential pair sees: a signed request that needs no bucket."""
+        response = await self._call("list the buckets", lambda s3: s3.list_buckets())
+        return [bucket["Name"] for bucket in response.get("Buckets", [])]
 
     async def ensure_bucket(self) -> bool:
         """Create the bucket unless it exists; True when created now."""
