@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from gecc.bootstrap import BootstrapError, ensure_bucket
 from gecc.stack import maven, processes
 from gecc.stack.config import StackConfig
 from gecc.stack.errors import StackError
@@ -103,10 +104,9 @@ async def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
 async def create_bucket(config: StackConfig) -> bool:
     """Create the stack's bucket unless it exists; True when created now."""
     try:
-        async with ObjectStorage(storage_config(config)) as storage:
-            return await storage.ensure_bucket()
-    except ObjectStorageError as error:
-        raise StackError(f"could not create bucket {config.s3_bucket!r}: {error}") from error
+        return await ensure_bucket(storage_config(config))
+    except BootstrapError as error:
+        raise StackError(str(error)) from error
 
 
 def data_dir(config: StackConfig) -> Path:
