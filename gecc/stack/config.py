@@ -33,6 +33,8 @@ DEFAULT_SERVICE_PORTS = {
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025
 DEFAULT_PROMETHEUS_PORT = 9090
+# The services that keep files in object storage (evidence files, packages of them).
+OBJECT_STORAGE_SERVICES = ("intake", "export")
 
 
 def _env_str(name: str, default: str) -> str:
@@ -249,8 +251,8 @@ class StackConfig:
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment a service process runs with: the parent's plus where everything is,
-        every path under ``home``, object storage's endpoint, bucket and credential pair;
-        intake and the portal share the stack's portal client
+        every path under ``home``; intake and export know object storage's endpoint, bucket
+        and credential pair; intake and the portal share the stack's portal client
         secret, the portal knows intake's address and its own, and the notifier's sign-in
         links lead to the portal."""
         prefix = f"GECC_{self._known(name).upper()}_"
@@ -259,11 +261,12 @@ class StackConfig:
             "GECC_HOME": str(self.home),
             "GECC_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "GECC_TOPIC_NAMESPACE": self.topic_namespace,
-            **self.s3_env(),
             f"{prefix}DATABASE_URL": self.service_dsn(name),
             f"{prefix}HTTP_HOST": LOCALHOST,
             f"{prefix}HTTP_PORT": str(self.service_ports[name]),
         }
+        if name in OBJECT_STORAGE_SERVICES:
+            env.update(self.s3_env())
         if name == "notifier":
             env[f"{prefix}SMTP_HOST"] = LOCALHOST
             env[f"{prefix}SMTP_PORT"] = str(self.mailsink_port)
