@@ -68,8 +68,9 @@ def test_two_stacks_write_only_under_their_own_homes(
         for config in configs:
             up(config)
         for config in configs:
-            broker = load_state(config.state_file)["kafka"].pid
-            assert not (JVM_PERF_DATA / str(broker)).exists()
+            for jvm in ("kafka", "s3proxy"):
+                pid = load_state(config.state_file)[jvm].pid
+                assert not (JVM_PERF_DATA / str(pid)).exists(), jvm
             exports[config.home] = submit_and_export(config)
         for config in configs:
             wait_for_mail(config)
