@@ -1,5 +1,6 @@
 # Everything installs into the repository: uv (pinned) under .gecc/tools, the locked
-# dependencies into .venv, the Kafka jars into the Maven cache on first `gecc stack up`.
+# dependencies into .venv, the Kafka and S3Proxy jars into the Maven cache on first
+# `gecc stack up` (Maven needs only Maven Central: no settings, no credentials).
 # The system packages the tests and the demo use (Chromium, Thai fonts, Prometheus) are
 # installed where they can be: on Debian as root; elsewhere `make install` says what to install.
 SHELL := /bin/bash

@@ -1,5 +1,6 @@
-"""Prepare any PostgreSQL server and Kafka cluster for the system: used by the local stack,
-by the tests and by ``gecc bootstrap`` (the Docker Compose init job)."""
+"""Prepare any PostgreSQL server, Kafka cluster and S3-compatible object storage for the
+system: used by the local stack, by the tests and by ``gecc bootstrap`` (the Docker Compose
+init job)."""
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -8,11 +9,12 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from shared.database import migrate
+from shared.object_storage import ObjectStorage, ObjectStorageConfig, ObjectStorageError
 from shared.topics import SERVICES, TopicNames
 
 
 class BootstrapError(RuntimeError):
-    """The database or the topics could not be prepared; the message says why."""
+    """The database, the topics or the bucket could not be prepared; the message says why."""
 
 
 def with_login(url: str, user: str, database: str, password: str | None = None) -> str:
@@ -112,3 +114,12 @@ async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
     if failures:
         raise BootstrapError(f"Kafka refused to create topics: {'; '.join(failures)}")
     return [topic.name for topic in missing]
+
+
+async def ensure_bucket(config: ObjectStorageConfig) -> bool:
+    """Create the bucket evidence files go to unless it exists; True when created now."""
+    try:
+        async with ObjectStorage(config) as storage:
+            return await storage.ensure_bucket()
+    except ObjectStorageError as error:
+        raise BootstrapError(f"could not create bucket {config.bucket!r}: {error}") from error

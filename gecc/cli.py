@@ -99,12 +99,21 @@ def bootstrap(
         str | None, typer.Option(help="Password to set on each service's role.")
     ] = None,
 ) -> None:
-    """Prepare a PostgreSQL server and a Kafka cluster: roles, schemas, migrations, topics."""
-    from gecc.bootstrap import ensure_topics, prepare_database
+    """Prepare a PostgreSQL server, a Kafka cluster and object storage: roles, schemas,
+    migrations, topics, and the bucket named by GECC_S3_BUCKET at GECC_S3_ENDPOINT (signed
+    with GECC_S3_ACCESS_KEY/GECC_S3_SECRET_KEY, as the services read them)."""
+    from gecc.bootstrap import ensure_bucket, ensure_topics, prepare_database
+    from shared.object_storage import ObjectStorageConfig
+    from shared.settings import ObjectStorageSettings
 
     applied = asyncio.run(prepare_database(database_url, database, service_password))
     created = asyncio.run(ensure_topics(kafka, namespace))
-    typer.echo(f"migrations applied: {sum(map(len, applied.values()))}; topics created: {created}")
+    storage = ObjectStorageConfig.of(ObjectStorageSettings())
+    bucket = asyncio.run(ensure_bucket(storage))
+    typer.echo(
+        f"migrations applied: {sum(map(len, applied.values()))}; topics created: {created}; "
+        f"bucket {storage.bucket} at {storage.endpoint}: {'created' if bucket else 'present'}"
+    )
 
 
 @docs_app.command("asyncapi")

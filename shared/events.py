@@ -37,10 +37,27 @@ class EventData(BaseModel):
     schema_version: ClassVar[int] = 1
 
 
+class EvidenceFile(BaseModel):
+    """A file a submission version references as evidence for a checklist item (spec §10),
+    as intake stored it: its bytes are in object storage under its SHA-256."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    file_id: UUID
+    item_code: str
+    name: str
+    content_type: str
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class SubmissionReceived(EventData):
-    """A center's submission version was accepted and stored by intake. Key: center id."""
+    """A center's submission version was accepted and stored by intake. Key: center id.
+
+    Schema version 2 added ``evidence`` (the files the version references, with what the
+    export lists of them); a version-1 event has none and parses with ``evidence`` empty."""
 
     event_type: ClassVar[EventType] = EventType.SUBMISSION_RECEIVED
+    schema_version: ClassVar[int] = 2
     submission_id: UUID
     version: int = Field(ge=1)
     receipt_number: str
@@ -50,6 +67,7 @@ class SubmissionReceived(EventData):
     late: bool
     satisfaction: Satisfaction
     checklist: Checklist
+    evidence: list[EvidenceFile] = Field(default_factory=list)
 
 
 class Reason(BaseModel):

@@ -10,6 +10,15 @@ from shared.clock import Clock, build_clock
 from shared.service.http_protocol import HttpLimits
 from shared.topics import TopicNames
 
+# Object storage as the local stack runs it (gecc/stack/s3proxy.py, docker-compose.yml): the
+# credential pair is the stack's own, not a secret; a real deployment sets GECC_S3_*.
+DEFAULT_S3_PORT = 9000
+DEFAULT_S3_ENDPOINT = f"http://127.0.0.1:{DEFAULT_S3_PORT}"
+DEFAULT_S3_BUCKET = "gecc-evidence"
+DEFAULT_S3_ACCESS_KEY = "gecc-local"
+DEFAULT_S3_SECRET_KEY = "gecc-local-secret-key"
+DEFAULT_S3_REGION = "us-east-1"
+
 
 def env(name: str) -> AliasChoices:
     """Read a field from ``GECC_<NAME>`` (the deployment-wide variable)."""
@@ -74,3 +83,17 @@ class ServiceSettings(BaseSettings):
     @property
     def consumer_group(self) -> str:
         return f"{self.topic_namespace}gecc.{self.service_name}"
+
+
+class ObjectStorageSettings(ServiceSettings):
+    """A service that keeps files in S3-compatible object storage (intake, export): where the
+    server is, the bucket and the credential pair, from the deployment-wide ``GECC_S3_*``
+    variables (one bucket for the deployment, like one Kafka cluster)."""
+
+    s3_endpoint: str = Field(DEFAULT_S3_ENDPOINT, validation_alias=env("s3_endpoint"))
+    s3_bucket: str = Field(DEFAULT_S3_BUCKET, validation_alias=env("s3_bucket"))
+    s3_access_key: str = Field(DEFAULT_S3_ACCESS_KEY, validation_alias=env("s3_access_key"))
+    s3_secret_key: str = Field(
+        DEFAULT_S3_SECRET_KEY, validation_alias=env("s3_secret_key"), repr=False
+    )
+    s3_region: str = Field(DEFAULT_S3_REGION, validation_alias=env("s3_region"))

@@ -6,12 +6,14 @@ refused (strict mode), so ``"412"`` is not silently taken for ``412``.
 """
 
 from typing import Annotated
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.values import StoredText
 
 RATING_SCALE = 5
+MAX_FILES_PER_ITEM = 20
 MAX_RESPONDENTS = 10_000_000
 
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]{0,15}$")]
@@ -39,6 +41,19 @@ class ChecklistAnswer(_Strict):
     code: Code
     met: bool
     evidence: Annotated[StoredText, Field(max_length=2000)] = ""
+    """A note on what the claim rests on; the files themselves are in ``files``."""
+    # Ids are text in JSON and in forms: not strict, unlike the counts.
+    files: Annotated[
+        list[Annotated[UUID, Field(strict=False)]], Field(max_length=MAX_FILES_PER_ITEM)
+    ] = []
+    """Evidence files uploaded for this item (spec §10), by id."""
+
+    @field_validator("files")
+    @classmethod
+    def _each_once(cls, value: list[UUID]) -> list[UUID]:
+        if len(set(value)) != len(value):
+            raise ValueError("a file is listed twice")
+        return value
 
 
 class Checklist(_Strict):

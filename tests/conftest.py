@@ -2,8 +2,14 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from shared.object_storage import ObjectStorageConfig
 from tests.support import isolation
-from tests.support.infrastructure import Infrastructure, InfrastructureUnavailable, provide
+from tests.support.infrastructure import (
+    Infrastructure,
+    InfrastructureUnavailable,
+    provide,
+    provide_object_storage,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -19,6 +25,17 @@ def infrastructure() -> Iterator[Infrastructure]:
     try:
         with provide() as infra:
             yield infra
+    except InfrastructureUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def object_storage_config() -> Iterator[ObjectStorageConfig]:
+    """The real S3 server of this test session and its bucket (never mocked): started only
+    when a test asks for it."""
+    try:
+        with provide_object_storage() as server:
+            yield server.config
     except InfrastructureUnavailable as error:
         pytest.fail(str(error), pytrace=False)
 

@@ -1,5 +1,5 @@
-"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka, the five services and,
-where it is installed, Prometheus, as detached processes."""
+"""The local stack: the SMTP sink, the PMO receiver, PostgreSQL, Kafka, S3Proxy (object
+storage), the five services and, where it is installed, Prometheus, as detached processes."""
 
 from gecc.stack.config import StackConfig
 from gecc.stack.errors import StackError
@@ -8,6 +8,7 @@ from gecc.stack.stack import (
     Health,
     down,
     start_infrastructure,
+    start_object_storage,
     start_services,
     status,
     stop_services,
@@ -21,6 +22,7 @@ __all__ = [
     "StackError",
     "down",
     "start_infrastructure",
+    "start_object_storage",
     "start_services",
     "status",
     "stop_services",

@@ -11,6 +11,13 @@ from pathlib import Path
 from gecc.pmo_receiver import DEFAULT_PORT as DEFAULT_PMO_PORT
 from gecc.pmo_receiver import DEFAULT_SECRET as DEFAULT_PMO_SECRET
 from gecc.stack.errors import StackError
+from shared.settings import (
+    DEFAULT_S3_ACCESS_KEY,
+    DEFAULT_S3_BUCKET,
+    DEFAULT_S3_PORT,
+    DEFAULT_S3_REGION,
+    DEFAULT_S3_SECRET_KEY,
+)
 from shared.topics import SERVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +33,8 @@ DEFAULT_SERVICE_PORTS = {
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025
 DEFAULT_PROMETHEUS_PORT = 9090
+# The services that keep files in object storage (evidence files, packages of them).
+OBJECT_STORAGE_SERVICES = ("intake", "export")
 
 
 def _env_str(name: str, default: str) -> str:
@@ -80,7 +89,9 @@ class StackConfig:
     and the export service pushes there, signing with ``pmo_secret``. ``prometheus_bin`` is the
     Prometheus binary that runs beside the services on ``prometheus_port``, scraping them and
     evaluating ``deploy/prometheus/alerts.yml``; None runs none (``from_env`` finds it when it
-    is installed).
+    is installed). ``s3_port`` is S3Proxy's, the S3 server keeping its objects in ``s3_dir``;
+    it accepts the pair ``s3_access_key``/``s3_secret_key`` (the stack's own, not a secret),
+    and ``up`` creates ``s3_bucket`` in it.
     """
 
     home: Path = field(default_factory=lambda: REPO_ROOT / ".gecc")
@@ -97,6 +108,11 @@ class StackConfig:
     start_timeout: float = 60.0
     prometheus_bin: str | None = None
     prometheus_port: int = DEFAULT_PROMETHEUS_PORT
+    s3_port: int = DEFAULT_S3_PORT
+    s3_bucket: str = DEFAULT_S3_BUCKET
+    s3_access_key: str = DEFAULT_S3_ACCESS_KEY
+    s3_secret_key: str = field(default=DEFAULT_S3_SECRET_KEY, repr=False)
+    s3_region: str = DEFAULT_S3_REGION
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -118,6 +134,11 @@ class StackConfig:
             start_timeout=_env_float("GECC_START_TIMEOUT", 60.0),
             prometheus_bin=find_prometheus(),
             prometheus_port=_env_int("GECC_PROMETHEUS_PORT", DEFAULT_PROMETHEUS_PORT),
+            s3_port=_env_int("GECC_S3_PORT", DEFAULT_S3_PORT),
+            s3_bucket=_env_str("GECC_S3_BUCKET", DEFAULT_S3_BUCKET),
+            s3_access_key=_env_str("GECC_S3_ACCESS_KEY", DEFAULT_S3_ACCESS_KEY),
+            s3_secret_key=_env_str("GECC_S3_SECRET_KEY", DEFAULT_S3_SECRET_KEY),
+            s3_region=_env_str("GECC_S3_REGION", DEFAULT_S3_REGION),
         )
 
     @property
@@ -127,6 +148,30 @@ class StackConfig:
     @property
     def postgres_address(self) -> str:
         return f"{LOCALHOST}:{self.postgres_port}"
+
+    @property
+    def s3_address(self) -> str:
+        return f"{LOCALHOST}:{self.s3_port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        """S3Proxy's URL (every service's ``GECC_S3_ENDPOINT``)."""
+        return f"http://{self.s3_address}"
+
+    @property
+    def s3_dir(self) -> Path:
+        """S3Proxy's generated configuration; its objects are in ``data/<bucket>/<key>``."""
+        return self.home / "s3proxy"
+
+    def s3_env(self) -> dict[str, str]:
+        """Where object storage is and how to sign in, as the services read it."""
+        return {
+            "GECC_S3_ENDPOINT": self.s3_endpoint,
+            "GECC_S3_BUCKET": self.s3_bucket,
+            "GECC_S3_ACCESS_KEY": self.s3_access_key,
+            "GECC_S3_SECRET_KEY": self.s3_secret_key,
+            "GECC_S3_REGION": self.s3_region,
+        }
 
     @property
     def mailsink_address(self) -> str:
@@ -206,7 +251,8 @@ class StackConfig:
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment a service process runs with: the parent's plus where everything is,
-        every path under ``home``; intake and the portal share the stack's portal client
+        every path under ``home``; intake and export know object storage's endpoint, bucket
+        and credential pair; intake and the portal share the stack's portal client
         secret, the portal knows intake's address and its own, and the notifier's sign-in
         links lead to the portal."""
         prefix = f"GECC_{self._known(name).upper()}_"
@@ -219,6 +265,8 @@ class StackConfig:
             f"{prefix}HTTP_HOST": LOCALHOST,
             f"{prefix}HTTP_PORT": str(self.service_ports[name]),
         }
+        if name in OBJECT_STORAGE_SERVICES:
+            env.update(self.s3_env())
         if name == "notifier":
             env[f"{prefix}SMTP_HOST"] = LOCALHOST
             env[f"{prefix}SMTP_PORT"] = str(self.mailsink_port)

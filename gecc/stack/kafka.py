@@ -2,9 +2,6 @@
 
 import asyncio
 import base64
-import hashlib
-import os
-import shutil
 import subprocess
 import time
 import uuid
@@ -16,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from gecc.bootstrap import BootstrapError, ensure_topics
-from gecc.stack import processes
+from gecc.stack import maven, processes
 from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
 from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
@@ -26,12 +23,11 @@ POM = DEPLOY_DIR / "pom.xml"
 LOG4J_CONFIG = DEPLOY_DIR / "log4j2.properties"
 HEAP = ("-Xms256m", "-Xmx512m")
 STOP_GRACE = 30.0
-MAVEN_TIMEOUT = 900.0
 
 
 def start_broker(config: StackConfig) -> ProcessRecord:
     """Fetch the jars and format the storage if needed, then start the broker (not yet ready)."""
-    java = java_executable()
+    java = maven.java_executable()
     classpath = broker_classpath(config)
     properties = write_server_properties(config)
     _format_storage(config, java, classpath, properties)
@@ -67,7 +63,7 @@ async def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
 
 async def is_healthy(config: StackConfig) -> bool:
     """True when the broker answers a metadata request and lists itself."""
-    if not await _port_accepts(config.kafka_port):
+    if not await processes.port_accepts(config.kafka_port):
         return False
     try:
         async with _admin(config, timeout_ms=3000) as admin:
@@ -85,29 +81,9 @@ async def create_topics(config: StackConfig) -> list[str]:
         raise StackError(str(error)) from error
 
 
-def java_executable() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    candidate = Path(java_home) / "bin" / "java" if java_home else None
-    if candidate is not None and candidate.is_file():
-        return str(candidate)
-    found = shutil.which("java")
-    if found is None:
-        raise StackError("java not found: install OpenJDK 17 (e.g. apt-get install openjdk-17-jre)")
-    return found
-
-
 def broker_classpath(config: StackConfig) -> str:
     """The broker's classpath, resolved by Maven once and cached until pom.xml changes."""
-    cache = _kafka_dir(config) / "classpath.txt"
-    pom_hash = _kafka_dir(config) / "pom.sha256"
-    digest = hashlib.sha256(POM.read_bytes()).hexdigest()
-    if cache.exists() and pom_hash.exists() and pom_hash.read_text().strip() == digest:
-        classpath = cache.read_text().strip()
-        if classpath and all(Path(jar).is_file() for jar in classpath.split(os.pathsep)):
-            return classpath
-    classpath = _resolve_with_maven(config, cache)
-    pom_hash.write_text(digest + "\n")
-    return classpath
+    return maven.classpath(config, "kafka", POM, _kafka_dir(config))
 
 
 def write_server_properties(config: StackConfig) -> Path:
@@ -135,38 +111,6 @@ def write_server_properties(config: StackConfig) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
     return path
-
-
-def _resolve_with_maven(config: StackConfig, cache: Path) -> str:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError(
-            "mvn not found: install Apache Maven 3.8+ (e.g. apt-get install maven); "
-            "it fetches the Kafka broker from Maven Central"
-        )
-    log = config.log_file("maven")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(".tmp")
-    print("kafka     fetching the broker's jars with Maven (slow the first time)", flush=True)
-    command = [mvn, "-q", "-B", "-f", str(POM), "dependency:build-classpath"]
-    command.append(f"-Dmdep.outputFile={partial}")
-    with log.open("w") as output:
-        try:
-            result = subprocess.run(
-                command,
-                cwd=DEPLOY_DIR,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                timeout=MAVEN_TIMEOUT,
-            )
-        except subprocess.TimeoutExpired:
-            raise StackError(f"mvn took over {MAVEN_TIMEOUT:.0f} s: see {log}") from None
-    if result.returncode != 0 or not partial.exists():
-        raise StackError(f"mvn failed (exit {result.returncode}): see {log}")
-    os.replace(partial, cache)
-    return cache.read_text().strip()
 
 
 def _format_storage(config: StackConfig, java: str, classpath: str, properties: Path) -> None:
@@ -203,17 +147,6 @@ async def _admin(config: StackConfig, timeout_ms: int) -> AsyncIterator[AIOKafka
         yield admin
     finally:
         await admin.close()
-
-
-async def _port_accepts(port: int) -> bool:
-    """A cheap check first: aiokafka logs an error for every refused bootstrap attempt."""
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(LOCALHOST, port), 0.5)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    await writer.wait_closed()
-    return True
 
 
 def _jvm_options(config: StackConfig) -> list[str]:

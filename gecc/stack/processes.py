@@ -1,5 +1,6 @@
 """Detached processes: start one with its own log, tell whether a pid is still ours, stop it."""
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -197,3 +198,15 @@ def wait_until_ready(
         f"{what} did not {awaited} on {record.address} within "
         f"{timeout:.0f} s; last lines of {log}:\n{log_tail(log)}"
     )
+
+
+async def port_accepts(port: int) -> bool:
+    """True when something accepts connections on the port: a cheap check before a client
+    that logs or retries every refused attempt (aiokafka, botocore)."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(LOCALHOST, port), 0.5)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True

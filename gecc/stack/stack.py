@@ -1,11 +1,12 @@
 """Bring the local stack up, report on it and take it down: the SMTP sink, the PMO receiver,
-PostgreSQL, Kafka, the services, and Prometheus where it is installed."""
+PostgreSQL, Kafka, S3Proxy (object storage), the services, and Prometheus where it is
+installed."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gecc.stack import kafka, pmo, postgres, processes, prometheus, sink
+from gecc.stack import kafka, pmo, postgres, processes, prometheus, s3proxy, sink
 from gecc.stack import services as service_processes
 from gecc.stack.aio import run_blocking
 from gecc.stack.config import REPO_ROOT, StackConfig
@@ -18,8 +19,9 @@ MAILSINK = "mailsink"
 PMO = "pmo"
 POSTGRES = "postgres"
 KAFKA = "kafka"
+S3 = "s3proxy"
 PROMETHEUS = "prometheus"
-INFRASTRUCTURE = (MAILSINK, PMO, POSTGRES, KAFKA)
+INFRASTRUCTURE = (MAILSINK, PMO, POSTGRES, KAFKA, S3)
 # Started after the rest, stopped first; it watches the services and none needs it.
 OBSERVERS = (PROMETHEUS,)
 # The width of the component column in what up and down print.
@@ -71,9 +73,17 @@ def up(config: StackConfig, services: bool = True) -> None:
 
 
 def start_infrastructure(config: StackConfig) -> None:
-    """PostgreSQL with the database migrated, and Kafka with every topic created."""
+    """PostgreSQL with the database migrated, Kafka with every topic created, and S3Proxy
+    with the bucket created."""
     with exclusive(config.home):
         _start_infrastructure(config)
+
+
+def start_object_storage(config: StackConfig) -> None:
+    """S3Proxy alone, with the bucket created (tests given a running Kafka and PostgreSQL)."""
+    with exclusive(config.home):
+        server = None if _already_running(config, S3) else _launch_s3(config)
+        _object_storage_ready(config, server)
 
 
 def start_services(config: StackConfig, names: Iterable[str] = SERVICES) -> None:
@@ -102,6 +112,8 @@ def down(config: StackConfig) -> None:
             _stop(config, PMO, state[PMO], pmo.STOP_GRACE)
         if KAFKA in state:
             _stop(config, KAFKA, state[KAFKA], kafka.STOP_GRACE)
+        if S3 in state:
+            _stop(config, S3, state[S3], s3proxy.STOP_GRACE)
         _stop_postgres(config, state.get(POSTGRES))
         config.state_file.unlink(missing_ok=True)
 
@@ -122,8 +134,10 @@ def status(config: StackConfig) -> list[ComponentStatus]:
 
 
 def _start_infrastructure(config: StackConfig) -> None:
-    # The broker takes seconds to listen: launch it first, prepare PostgreSQL meanwhile.
+    # The broker and S3Proxy take seconds to listen: launch them first, prepare PostgreSQL
+    # meanwhile.
     broker = None if _already_running(config, KAFKA) else _launch_kafka(config)
+    storage = None if _already_running(config, S3) else _launch_s3(config)
     _ensure_postgres(config)
     applied = run_blocking(prepare_database(config))
     count = sum(len(names) for names in applied.values())
@@ -136,6 +150,19 @@ def _start_infrastructure(config: StackConfig) -> None:
         _announce(KAFKA, "started", broker)
     created = run_blocking(kafka.create_topics(config))
     print(f"{'topics':<{NAME_WIDTH}} all present, {len(created)} created now", flush=True)
+    _object_storage_ready(config, storage)
+
+
+def _object_storage_ready(config: StackConfig, server: ProcessRecord | None) -> None:
+    if server is not None:
+        run_blocking(s3proxy.wait_ready(config, server))
+        _announce(S3, "started", server)
+    created = run_blocking(s3proxy.create_bucket(config))
+    print(
+        f"{'bucket':<{NAME_WIDTH}} {config.s3_bucket} {'created now' if created else 'present'}"
+        f", objects in {s3proxy.data_dir(config)}",
+        flush=True,
+    )
 
 
 def _launch_mailsink(config: StackConfig) -> ProcessRecord:
@@ -156,6 +183,13 @@ def _launch_kafka(config: StackConfig) -> ProcessRecord:
     _clear_stale(config, KAFKA, kafka.STOP_GRACE)
     record = kafka.start_broker(config)
     remember(config.state_file, KAFKA, record)
+    return record
+
+
+def _launch_s3(config: StackConfig) -> ProcessRecord:
+    _clear_stale(config, S3, s3proxy.STOP_GRACE)
+    record = s3proxy.start_server(config)
+    remember(config.state_file, S3, record)
     return record
 
 
@@ -265,6 +299,8 @@ def _is_healthy(config: StackConfig, name: str) -> bool:
         return run_blocking(postgres.is_healthy(config))
     if name == KAFKA:
         return run_blocking(kafka.is_healthy(config))
+    if name == S3:
+        return run_blocking(s3proxy.is_healthy(config))
     if name == MAILSINK:
         return sink.is_healthy(config)
     if name == PMO:
@@ -284,6 +320,8 @@ def _symptom(name: str) -> str:
         return "refuses connections"
     if name == KAFKA:
         return "does not answer metadata requests"
+    if name == S3:
+        return "does not answer a signed S3 request (list the buckets)"
     if name == MAILSINK:
         return "does not greet with SMTP 220"
     if name == PROMETHEUS:

@@ -4,10 +4,10 @@ from pathlib import Path
 from pydantic_settings import SettingsConfigDict
 
 from shared.retry import RetryPolicy
-from shared.settings import ServiceSettings
+from shared.settings import ObjectStorageSettings
 
 
-class ExportSettings(ServiceSettings):
+class ExportSettings(ObjectStorageSettings):
     model_config = SettingsConfigDict(env_prefix="GECC_EXPORT_", extra="ignore")
 
     service_name: str = "export"

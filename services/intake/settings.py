@@ -5,11 +5,11 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.intake.domain.sign_in import SignInRules
-from shared.settings import ServiceSettings, env
+from shared.settings import ObjectStorageSettings, env
 from shared.standards import default_standards_dir
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ObjectStorageSettings):
     model_config = SettingsConfigDict(env_prefix="GECC_INTAKE_", extra="ignore")
 
     service_name: str = "intake"

@@ -46,7 +46,7 @@ BACKLOG_WITHIN = 30.0
 @pytest.fixture(scope="module")
 def stack() -> Iterator[StackConfig]:
     """PostgreSQL, Kafka and the services as processes this module may stop at will."""
-    ports = distinct_free_ports(5 + len(SERVICES))
+    ports = distinct_free_ports(6 + len(SERVICES))
     # Not under pytest's tmp_path: every pytest run (another session's too) makes
     # /tmp/pytest-of-<user> 0700 again, and PostgreSQL, which runs as its own OS user when we
     # are root, then loses its data directory and PANICs.
@@ -59,7 +59,8 @@ def stack() -> Iterator[StackConfig]:
         topic_namespace=NAMESPACE,
         mailsink_port=ports[3],
         pmo_port=ports[4],
-        service_ports=dict(zip(SERVICES, ports[5:], strict=True)),
+        s3_port=ports[5],
+        service_ports=dict(zip(SERVICES, ports[6:], strict=True)),
         start_timeout=120,
     )
     try:

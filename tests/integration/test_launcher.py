@@ -1,12 +1,13 @@
-"""`gecc stack` on the real broker, database, SMTP sink, PMO receiver and services: idempotent,
-recovers, leaves nothing."""
+"""`gecc stack` on the real broker, database, S3 server, SMTP sink, PMO receiver and services:
+idempotent, recovers, leaves nothing."""
 
+import asyncio
 import contextlib
 import json
 import os
 import signal
 import smtplib
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 
 import httpx
@@ -15,9 +16,11 @@ import pytest
 
 from gecc.mailsink import read_mailbox
 from gecc.pmo_receiver.client import signed_headers
+from gecc.stack import s3proxy
 from gecc.stack.config import StackConfig
 from gecc.stack.stack import Health, down, status, up
 from gecc.stack.state import load_state
+from shared.object_storage import ObjectStorage, ObjectStorageUnavailable
 from tests.support.stacks import private_stack
 
 
@@ -32,6 +35,7 @@ COMPONENTS = {
     "pmo",
     "postgres",
     "kafka",
+    "s3proxy",
     "intake",
     "scoring",
     "notifier",
@@ -47,7 +51,13 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         up(config)
         first = load_state(config.state_file)
         assert set(first) == COMPONENTS
-        assert [c.name for c in status(config)][:4] == ["mailsink", "pmo", "postgres", "kafka"]
+        assert [c.name for c in status(config)][:5] == [
+            "mailsink",
+            "pmo",
+            "postgres",
+            "kafka",
+            "s3proxy",
+        ]
         assert all(c.state is Health.RUNNING for c in status(config))
         health = httpx.get(f"http://{config.service_address('intake')}/health", timeout=5)
         assert health.json()["database"] == "ok"
@@ -76,6 +86,18 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         assert intake_env["GECC_PORTAL_CLIENT_SECRET"] == secret
         assert secret != "gecc-local-portal-secret"
         assert "database" in httpx.get(f"{config.portal_url}/health", timeout=5).json()
+        # S3Proxy before the services, its bucket made; intake and export know where it is.
+        assert first["s3proxy"].started_epoch <= first["intake"].started_epoch
+        for name in ("intake", "export"):
+            env = psutil.Process(first[name].pid).environ()
+            assert env["GECC_S3_ENDPOINT"] == f"http://127.0.0.1:{config.s3_port}", name
+            assert (env["GECC_S3_BUCKET"], env["GECC_S3_ACCESS_KEY"]) == (
+                config.s3_bucket,
+                config.s3_access_key,
+            )
+        assert "GECC_S3_ENDPOINT" not in psutil.Process(first["scoring"].pid).environ()
+        assert config.s3_secret_key not in " ".join(first["s3proxy"].command)
+        asyncio.run(put_object(config, "kept/across-restarts", b"evidence"))
 
         capsys.readouterr()
         up(config)
@@ -83,17 +105,19 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         assert load_state(config.state_file) == first
         send_mail(config, "after a second up")
 
-        for killed in ("kafka", "mailsink", "pmo"):
+        for killed in ("kafka", "mailsink", "pmo", "s3proxy"):
             os.kill(first[killed].pid, signal.SIGKILL)
             with contextlib.suppress(psutil.NoSuchProcess):  # already reaped: gone anyway
                 psutil.Process(first[killed].pid).wait(10)
         stopped = {c.name: c.state for c in status(config)}
         assert stopped["kafka"] is stopped["mailsink"] is stopped["pmo"] is Health.STOPPED
+        assert stopped["s3proxy"] is Health.STOPPED
         up(config)
         again = load_state(config.state_file)
         assert again["kafka"].pid != first["kafka"].pid
         assert again["mailsink"].pid != first["mailsink"].pid
         assert again["pmo"].pid != first["pmo"].pid
+        assert again["s3proxy"].pid != first["s3proxy"].pid
         assert again["intake"] == first["intake"]
         assert all(c.state is Health.RUNNING for c in status(config))
         send_mail(config, "after a restart")
@@ -102,6 +126,8 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         # The restarted receiver reloaded what it had stored from $GECC_HOME/pmo.
         assert push_batch(config).json()["duplicate"] is True
         assert len(list(config.pmo_dir.rglob("batch-*.json"))) == 1
+        # The restarted S3 server serves what it had stored under $GECC_HOME/s3proxy.
+        assert asyncio.run(read_object(config, "kept/across-restarts")) == b"evidence"
     finally:
         recorded = load_state(config.state_file)
         down(config)
@@ -111,6 +137,8 @@ def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
         smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=5)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{config.pmo_url}/health", timeout=5)
+    with pytest.raises(ObjectStorageUnavailable):
+        asyncio.run(read_object(config, "kept/across-restarts"))
     assert [name for name, r in recorded.items() if alive(r.pid)] == []
     assert not any(
         str(config.home) in " ".join(p.info["cmdline"] or [])
@@ -125,6 +153,22 @@ def send_mail(config: StackConfig, subject: str) -> None:
     message.set_content("ทดสอบ")
     with smtplib.SMTP("127.0.0.1", config.mailsink_port, timeout=10) as smtp:
         smtp.send_message(message)
+
+
+async def put_object(config: StackConfig, key: str, content: bytes) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield content
+
+    async with ObjectStorage(s3proxy.storage_config(config)) as storage:
+        await storage.put(key, chunks())
+
+
+async def read_object(config: StackConfig, key: str) -> bytes:
+    async with (
+        ObjectStorage(s3proxy.storage_config(config, timeout=5)) as storage,
+        storage.get(key) as reader,
+    ):
+        return b"".join([chunk async for chunk in reader.chunks()])
 
 
 def push_batch(config: StackConfig) -> httpx.Response:

@@ -68,8 +68,9 @@ def test_two_stacks_write_only_under_their_own_homes(
         for config in configs:
             up(config)
         for config in configs:
-            broker = load_state(config.state_file)["kafka"].pid
-            assert not (JVM_PERF_DATA / str(broker)).exists()
+            for jvm in ("kafka", "s3proxy"):
+                pid = load_state(config.state_file)[jvm].pid
+                assert not (JVM_PERF_DATA / str(pid)).exists(), jvm
             exports[config.home] = submit_and_export(config)
         for config in configs:
             wait_for_mail(config)
@@ -81,7 +82,7 @@ def test_two_stacks_write_only_under_their_own_homes(
     assert files_under(outside) == set()
     for config in configs:
         written = {path.relative_to(config.home).parts[0] for path in files_under(config.home)}
-        assert {"exports", "pmo", "mail", "logs", "postgres", "kafka"} <= written
+        assert {"exports", "pmo", "mail", "logs", "postgres", "kafka", "s3proxy"} <= written
         export = config.home / "exports" / ROUND / exports[config.home]
         assert (export / "manifest.json").is_file()
         assert list((config.home / "pmo" / ROUND / exports[config.home]).glob("batch-*.json"))

@@ -1,6 +1,7 @@
-"""docker-compose.yml: the whole system (Kafka 4 in KRaft mode, PostgreSQL, the five services
-from one image, the SMTP sink, the PMO receiver, Prometheus and Grafana), consistent with the
-services' settings and with deploy/; ``docker compose config`` where the compose tool exists."""
+"""docker-compose.yml: the whole system (Kafka 4 in KRaft mode, PostgreSQL, S3Proxy, the five
+services from one image, the SMTP sink, the PMO receiver, Prometheus and Grafana), consistent
+with the services' settings and with deploy/; ``docker compose config`` where the compose tool
+exists."""
 
 import importlib
 import re
@@ -13,7 +14,14 @@ import pytest
 from pydantic import AliasChoices
 
 from gecc.stack.config import DEFAULT_SERVICE_PORTS
-from shared.settings import ServiceSettings
+from shared.settings import (
+    DEFAULT_S3_ACCESS_KEY,
+    DEFAULT_S3_BUCKET,
+    DEFAULT_S3_PORT,
+    DEFAULT_S3_SECRET_KEY,
+    ObjectStorageSettings,
+    ServiceSettings,
+)
 from shared.topics import SERVICES
 from tests.unit.test_deploy_tools import REPO, load_yaml
 
@@ -22,6 +30,7 @@ PORTAL_CLIENT_SECRET = "GECC_PORTAL_CLIENT_SECRET"
 EXPECTED = {
     "kafka",
     "postgres",
+    "s3",
     "bootstrap",
     "mailsink",
     "pmo-receiver",
@@ -164,6 +173,33 @@ def test_the_portal_starts_after_intake_reaches_it_and_shares_its_secret() -> No
     assert PORTAL_CLIENT_SECRET in variables("portal")
     for name in set(SERVICES) - {"intake", "portal"}:
         assert PORTAL_CLIENT_SECRET not in environment(name), name
+
+
+def test_intake_export_and_bootstrap_reach_the_s3_server_with_the_pair_it_accepts() -> None:
+    s3 = environment("s3")
+    assert re.fullmatch(r"andrewgaul/s3proxy:[0-9.]+", services()["s3"]["image"])
+    assert (s3["S3PROXY_AUTHORIZATION"], s3["JCLOUDS_PROVIDER"]) == ("aws-v2-or-v4", "filesystem")
+    listens = urlsplit(s3["S3PROXY_ENDPOINT"])
+    assert f"s3-data:{s3['JCLOUDS_FILESYSTEM_BASEDIR']}" in services()["s3"]["volumes"]
+    # From the environment, else the same local defaults the settings and the stack have.
+    assert s3["S3PROXY_IDENTITY"] == f"${{GECC_S3_ACCESS_KEY:-{DEFAULT_S3_ACCESS_KEY}}}"
+    assert s3["S3PROXY_CREDENTIAL"] == f"${{GECC_S3_SECRET_KEY:-{DEFAULT_S3_SECRET_KEY}}}"
+    assert container_port("s3", DEFAULT_S3_PORT) == listens.port
+    users = {"intake", "export", "bootstrap"}
+    for name in users:
+        env = environment(name)
+        endpoint = urlsplit(env["GECC_S3_ENDPOINT"])
+        assert (endpoint.hostname, endpoint.port) == ("s3", listens.port), name
+        assert env["GECC_S3_BUCKET"] == DEFAULT_S3_BUCKET, name
+        assert (env["GECC_S3_ACCESS_KEY"], env["GECC_S3_SECRET_KEY"]) == (
+            s3["S3PROXY_IDENTITY"],
+            s3["S3PROXY_CREDENTIAL"],
+        ), name
+    for name in ("intake", "export"):
+        assert issubclass(settings_class(name), ObjectStorageSettings), name
+    assert services()["bootstrap"]["depends_on"]["s3"] == {"condition": "service_healthy"}
+    for name in set(SERVICES) - users:
+        assert not any(key.startswith("GECC_S3_") for key in environment(name)), name
 
 
 def test_prometheus_scrapes_the_compose_services_and_grafana_reads_prometheus() -> None:

@@ -35,8 +35,34 @@ def test_envelope_round_trips_with_every_data_field() -> None:
     parsed = Envelope[SubmissionReceived].model_validate_json(event.model_dump_json())
     assert parsed == event
     assert parsed.event_type is EventType.SUBMISSION_RECEIVED
-    assert parsed.schema_version == 1
+    assert parsed.schema_version == 2
     assert parsed.data.checklist.items[0].evidence == "ภาพถ่ายจุดบริการ"
+
+
+def test_a_version_1_submission_received_event_parses_with_no_evidence_files() -> None:
+    """Events written before evidence files (schema version 1) are still on the topic."""
+    body = submission_body()
+    old = {
+        "event_id": "0b7d2f7e-4e0c-4a43-9a55-3f4f7f1f0c01",
+        "event_type": "submission.received",
+        "occurred_at": "2026-11-01T03:00:00+00:00",
+        "producer": "intake",
+        "schema_version": 1,
+        "data": {
+            "submission_id": "5d1f7f0e-2f3c-4b8f-8a3e-1c2d3e4f5a6b",
+            "version": 1,
+            "receipt_number": "FY2570-H1/C1/v1",
+            "center_id": "C1",
+            "round_id": "FY2570-H1",
+            "received_at": "2026-11-01T03:00:00+00:00",
+            "late": False,
+            **body,
+        },
+    }
+    parsed = Envelope[SubmissionReceived].model_validate(old)
+    assert parsed.schema_version == 1
+    assert parsed.data.evidence == []
+    assert all(item.files == [] for item in parsed.data.checklist.items)
 
 
 def test_consumers_ignore_fields_added_by_newer_producers() -> None:
