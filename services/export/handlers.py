@@ -182,6 +182,7 @@ async def deliver(
     policy: RetryPolicy,
     metrics: ExportMetrics,
     timings: Timings,
+    lease_seconds: float = 60.0,
 ) -> Export:
     """Send each batch the PMO system has not acknowledged (each acknowledgement committed at
     once), then the evidence package (its files, then its manifest), then the manifest, and
@@ -206,7 +207,7 @@ async def deliver(
         evidence_answer: dict[str, int] = {}
         if export.evidence_manifest_call is not None:
             with timings.part("evidence"):
-                evidence_answer = await deliver_evidence(export, pool, pmo, source)
+                evidence_answer = await deliver_evidence(export, pool, pmo, source, lease_seconds)
         with timings.part("manifest"):
             acknowledged = await pmo.send_manifest(
                 export.round_id, batching.manifest_key(str(export.id)), closing
@@ -253,18 +254,25 @@ async def record_failure(
 
 
 async def deliver_evidence(
-    export: Export, pool: asyncpg.Pool, pmo: PmoClient, source: EvidenceSource
+    export: Export,
+    pool: asyncpg.Pool,
+    pmo: PmoClient,
+    source: EvidenceSource,
+    lease_seconds: float,
 ) -> dict[str, int]:
     """Each file of the package the receiver has not verified, then the package's manifest;
     answer the receiver's counts of verified files and bytes.
 
     A file goes in parts, only those the receiver lacks; the receiver then assembles it and
-    checks its SHA-256. A mismatch is tried again (a later attempt, from the first part) up
-    to ``MISMATCH_TRIES`` times in all, then given up on, like a file object storage does
-    not have: the export ends as ``mismatch`` naming them."""
+    checks its SHA-256. A mismatch (or an object of another size) does not hold up the other
+    files; it is tried again at the next attempt, from the first part, up to
+    ``MISMATCH_TRIES`` times in all, then given up on, like a file object storage does not
+    have: the export ends as ``mismatch`` naming them. Each file verified renews the
+    export's lease: a package of many files takes longer than one lease."""
     assert export.evidence_manifest_call is not None
     async with pool.acquire() as conn:
         files = await repository.evidence_to_send(conn, export.id)
+    again: list[str] = []  # files to send again at the next attempt
     for file in files:
         try:
             await send_evidence_file(export.round_id, file, pmo, source)
@@ -278,13 +286,16 @@ async def deliver_evidence(
             async with pool.acquire() as conn:
                 tries = await repository.evidence_mismatch(conn, export.id, file.sha256)
                 if tries < evidence.MISMATCH_TRIES:
-                    raise
+                    again.append(f"evidence {file.sha256} (try {tries}): {error}")
+                    continue
                 reason = f"SHA-256 refused by the receiver {tries} times: {error}"
                 await repository.evidence_refused(conn, export.id, file.sha256, reason)
             log.error("export %s: evidence %s given up on: %s", export.id, file.sha256, error)
             continue
         async with pool.acquire() as conn:
-            await repository.evidence_delivered(conn, export.id, file.sha256)
+            await repository.evidence_delivered(conn, export.id, file.sha256, lease_seconds)
+    if again:  # the other files went on; these go again at the next attempt
+        raise EvidenceMismatch("; ".join(again))
     answer = await pmo.send_evidence_manifest(
         export.round_id, f"{export.id}:evidence", export.evidence_manifest_call
     )
@@ -299,6 +310,9 @@ async def send_evidence_file(
     held, complete = await pmo.evidence_parts(round_id, file.sha256)
     if complete:
         return
+    stored = await source.size(file.sha256)
+    if stored != file.size:  # its parts could not be cut as declared: like a wrong hash
+        raise EvidenceMismatch(f"object storage holds {stored} bytes, not {file.size}")
     for number in evidence.missing_parts(file.size, held):
         start, length = evidence.part_range(number, file.size)
         digest = await source.part_digest(file.sha256, start, length)

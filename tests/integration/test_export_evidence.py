@@ -286,11 +286,15 @@ async def test_a_corrupted_object_is_retried_then_reported_as_mismatch(
     await store(
         storage, b"%PDF-1.4\n" + os.urandom(40_000), under=hashlib.sha256(meant).hexdigest()
     )
+    # ... or bytes of another length: not sent, the same outcome.
+    cut = b"\xff\xd8\xff" + os.urandom(3_000)
+    await store(storage, cut[:1_000], under=hashlib.sha256(cut).hexdigest())
     absent = b"RIFF\x00\x00\x00\x00WEBP" + os.urandom(100)
     files = [
         evidence_file("P01", "plan.png", "image/png", sound),
         evidence_file("P02", "order.pdf", "application/pdf", meant),
         evidence_file("P03", "gone.webp", "image/webp", absent),
+        evidence_file("P04", "cut.jpg", "image/jpeg", cut),
     ]
     async with isolated.service_pool("export") as pool:
         export = await prepared(pool, ["GECC-0001"], [version_2("GECC-0001", files)])
@@ -304,9 +308,10 @@ async def test_a_corrupted_object_is_retried_then_reported_as_mismatch(
             stored = await repository.get_export(conn, done.id)
     assert stored.state == "mismatch"
     assert stored.acknowledged["evidence_files"] == 1
-    assert stored.counts["evidence_files"] == 3
+    assert stored.counts["evidence_files"] == 4
     error = str(stored.last_error)
     assert f"evidence {hashlib.sha256(meant).hexdigest()}: SHA-256 refused" in error
     assert f"evidence {hashlib.sha256(absent).hexdigest()}: not in object storage" in error
+    assert "object storage holds 1000 bytes, not 3003" in error
     counters = receiver.counters()
     assert (counters["evidence_verified"], counters["evidence_mismatched"]) == (1, MISMATCH_TRIES)

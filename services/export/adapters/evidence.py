@@ -5,7 +5,7 @@ memory."""
 import hashlib
 from collections.abc import AsyncIterator
 
-from shared.object_storage import ObjectStorage
+from shared.object_storage import ObjectNotFound, ObjectStorage
 
 KEY_PREFIX = "evidence/sha256/"
 
@@ -17,6 +17,13 @@ def object_key(sha256: str) -> str:
 class EvidenceSource:
     def __init__(self, storage: ObjectStorage) -> None:
         self._storage = storage
+
+    async def size(self, sha256: str) -> int:
+        """The stored object's size (ObjectNotFound when there is none)."""
+        info = await self._storage.head(object_key(sha256))
+        if info is None:
+            raise ObjectNotFound(object_key(sha256))
+        return info.size
 
     async def part_digest(self, sha256: str, start: int, length: int) -> str:
         """The SHA-256 (hex) of ``length`` bytes from ``start`` of the file, as stored."""

@@ -359,12 +359,22 @@ async def evidence_to_send(conn: asyncpg.Connection, export_id: UUID) -> list[Ev
     return [EvidenceToSend(**dict(r)) for r in rows]
 
 
-async def evidence_delivered(conn: asyncpg.Connection, export_id: UUID, sha256: str) -> None:
-    await conn.execute(
-        "UPDATE evidence_files SET delivered_at = now() WHERE export_id = $1 AND sha256 = $2",
-        export_id,
-        sha256,
-    )
+async def evidence_delivered(
+    conn: asyncpg.Connection, export_id: UUID, sha256: str, lease_seconds: float
+) -> None:
+    """The receiver verified the file; the export's lease renewed for the next one."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE evidence_files SET delivered_at = now() WHERE export_id = $1 AND sha256 = $2",
+            export_id,
+            sha256,
+        )
+        await conn.execute(
+            "UPDATE exports SET leased_until = now() + make_interval(secs => $2)"
+            " WHERE id = $1 AND leased_until IS NOT NULL",
+            export_id,
+            lease_seconds,
+        )
 
 
 async def evidence_mismatch(conn: asyncpg.Connection, export_id: UUID, sha256: str) -> int:

@@ -62,6 +62,13 @@ class Exporter:
                 Timings(),
             )
         await handlers.deliver(
-            export, self._pool, self._pmo, self._source, self._policy, self._metrics, Timings()
+            export,
+            self._pool,
+            self._pmo,
+            self._source,
+            self._policy,
+            self._metrics,
+            Timings(),
+            settings.lease_seconds,
         )
         return True
