@@ -26,8 +26,8 @@ Each stored batch is one JSON file ``<dir>/<round>/<export_id>/batch-<n:05d>.jso
 whole or not at all; a restarted receiver reloads them and still recognises duplicates.
 
 This module holds only the constants others need (the launcher imports them); the server
-is in ``app``, ``storage``, ``evidence``, ``control``, ``contract`` and ``server``; ``client`` signs a
-POST the way the export service does, and a GET (tests, demo).
+is in ``app``, ``storage``, ``evidence``, ``control``, ``contract`` and ``server``;
+``client`` signs a POST the way the export service does, and a GET (tests, demo).
 """
 
 DEFAULT_HOST = "127.0.0.1"

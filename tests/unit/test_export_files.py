@@ -159,7 +159,9 @@ def test_rewriting_replaces_the_files_and_leaves_no_partial_ones(
 ) -> None:
     directory, _ = written
     manifest = write_dataset(directory, ROUND, "export-2", records[:1], CREATED)
-    assert sorted(p.name for p in directory.iterdir()) == sorted([JSONL, CSV, XLSX, EVIDENCE_CSV, MANIFEST])
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [JSONL, CSV, XLSX, EVIDENCE_CSV, MANIFEST]
+    )
     assert len((directory / JSONL).read_text(encoding="utf-8").splitlines()) == 1
     assert (manifest.export_id, manifest.total) == ("export-2", 1)
 
