@@ -2,7 +2,9 @@
 PMO receiver (its own process): each record lists its files (a version-1 event none), and a
 full export delivers the round's evidence package in signed parts, the receiver verifying
 each file's SHA-256; a transfer broken off resumes with only the missing parts, and an
-object corrupted in storage ends, after its tries, as the export's mismatch."""
+object corrupted in storage ends, after its tries, as the export's mismatch. The last test
+runs the export's runtime on the real broker: version-1 and version-2 events in, the
+export's status with the package's counts out."""
 
 import csv
 import hashlib
@@ -28,14 +30,26 @@ from services.export import handlers
 from services.export.adapters import repository
 from services.export.adapters.evidence import EvidenceSource, object_key
 from services.export.adapters.pmo import PmoClient
+from services.export.app import build_runtime
 from services.export.domain.evidence import MISMATCH_TRIES, PART_SIZE
 from services.export.domain.exports import Export
 from services.export.metrics import ExportMetrics, Timings
-from shared.events import CenterRegistered, Envelope, EvidenceFile, SubmissionReceived
+from services.export.settings import ExportSettings
+from shared.events import (
+    CenterRegistered,
+    Envelope,
+    EvidenceFile,
+    ExportRequested,
+    SubmissionReceived,
+    new_event,
+)
 from shared.object_storage import ObjectStorage, ObjectStorageConfig
 from shared.retry import RetryPolicy
+from shared.topics import Topic
 from tests.support.infrastructure import REPO
 from tests.support.isolation import Isolated
+from tests.support.kafka import read_all, send
+from tests.support.polling import eventually
 from tests.support.samples import received_event
 from tests.support.services import free_port
 
@@ -315,3 +329,92 @@ async def test_a_corrupted_object_is_retried_then_reported_as_mismatch(
     assert "object storage holds 1000 bytes, not 3003" in error
     counters = receiver.counters()
     assert (counters["evidence_verified"], counters["evidence_mismatched"]) == (1, MISMATCH_TRIES)
+
+
+async def test_through_kafka_v1_and_v2_events_make_a_package_that_reconciles(
+    isolated: Isolated,
+    storage: ObjectStorage,
+    object_storage_config: ObjectStorageConfig,
+    receiver: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The export service's runtime on the real broker: its consumers keep a version-1 and a
+    version-2 event, an operator's request exports the round, ExportStatus carries the
+    package's counts, ours and the receiver's."""
+    photo = b"\xff\xd8\xff\xe1" + os.urandom(70_000)
+    await store(storage, photo)
+    config = object_storage_config
+    for name, value in {
+        "ENDPOINT": config.endpoint,
+        "BUCKET": config.bucket,
+        "ACCESS_KEY": config.access_key,
+        "SECRET_KEY": config.secret_key,
+        "REGION": config.region,
+    }.items():
+        monkeypatch.setenv(f"GECC_S3_{name}", value)
+    settings = ExportSettings(
+        database_url=isolated.service_url("export"),
+        kafka_bootstrap=isolated.kafka_bootstrap,
+        topic_namespace=isolated.namespace,
+        pmo_url=receiver.url,
+        pmo_secret=SECRET,
+        exports_dir=tmp_path / "exports",
+        retry_first_seconds=0.1,
+        retry_max_seconds=0.5,
+        poll_seconds=0.1,
+    )
+    runtime = build_runtime(settings)
+    await runtime.start()
+    try:
+        centers = [
+            new_event(CenterRegistered(center_id=c, name_th=c, office_path="PMO/BMA"), "test")
+            for c in ("GECC-0001", "GECC-0002")
+        ]
+        await send(
+            isolated.kafka_bootstrap,
+            isolated.topics(Topic.CENTER_REGISTERED),
+            [(e.data.center_id.encode(), e.model_dump_json().encode()) for e in centers],
+        )
+        photo_file = evidence_file("P01", "ภาพ.jpg", "image/jpeg", photo)
+        received = [version_2("GECC-0001", [photo_file]), version_1("GECC-0002")]
+        await send(
+            isolated.kafka_bootstrap,
+            isolated.topics(Topic.SUBMISSION_RECEIVED),
+            [(e.data.center_id.encode(), e.model_dump_json().encode()) for e in received],
+        )
+
+        async def kept() -> int:
+            async with isolated.service_pool("export", 1) as pool:
+                count: int = await pool.fetchval("SELECT count(*) FROM submission_versions")
+                return count
+
+        await eventually(kept, lambda n: n == 2)
+        request = ExportRequested(
+            request_id=uuid4(), round_id=ROUND, requested_by="ops", requested_at=datetime.now(UTC)
+        )
+        await send(
+            isolated.kafka_bootstrap,
+            isolated.topics(Topic.EXPORT_REQUESTED),
+            [(ROUND.encode(), new_event(request, "test").model_dump_json().encode())],
+        )
+
+        def final(messages: list[Any]) -> bool:
+            return any(m["data"]["state"] in ("reconciled", "mismatch", "failed") for m in messages)
+
+        async def statuses() -> list[Any]:
+            records = await read_all(
+                isolated.kafka_bootstrap, isolated.topics(Topic.EXPORT_STATUS), 1
+            )
+            return [json.loads(r.value) for r in records]
+
+        messages = await eventually(statuses, final, within=60)
+    finally:
+        await runtime.stop()
+    last = messages[-1]["data"]
+    assert last["state"] == "reconciled", last
+    assert last["counts"]["evidence_files"] == 1
+    assert last["counts"]["evidence_bytes"] == len(photo)
+    assert last["acknowledged"]["evidence_files"] == 1
+    kept_file = receiver.directory / "evidence" / ROUND / photo_file.sha256 / "file"
+    assert kept_file.read_bytes() == photo
