@@ -36,6 +36,8 @@ class Assembled:
 class EvidenceStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory / "evidence"
+        for leftover in self.directory.glob("*/*/.*.tmp"):
+            leftover.unlink(missing_ok=True)  # a part or file cut off by a crash or restart
 
     def file_dir(self, round_id: str, sha256: str) -> Path:
         return self.directory / path_component(round_id) / sha256
