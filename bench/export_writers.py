@@ -41,7 +41,7 @@ def _csv(records: Sequence[ExportRecord], directory: Path) -> None:
         rows = SheetWriter(text)
         rows.writerow(FIELDS)
         for record in records:
-            rows.writerow([files._csv_text(files._flat(v)) for v in record.to_json().values()])
+            rows.writerow([files._csv_text(files._flat(k, v)) for k, v in record.to_json().items()])
         _sync(text)
 
 
@@ -54,7 +54,7 @@ def _xlsx(records: Sequence[ExportRecord], directory: Path) -> None:
         sheet.column_dimensions[get_column_letter(column)].width = files.WIDTHS.get(name, 15)
     sheet.append([files._header_cell(sheet, name) for name in FIELDS])
     for record in records:
-        files._append(sheet, [files._flat(v) for v in record.to_json().values()])
+        files._append(sheet, [files._flat(k, v) for k, v in record.to_json().items()])
     path = directory / files.XLSX
     book.save(path)
     handle = os.open(path, os.O_RDONLY)

@@ -264,13 +264,23 @@ class ObjectStorage:
 
     @asynccontextmanager
     async def get(
-        self, key: str, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        key: str,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        byte_range: tuple[int, int] | None = None,
     ) -> AsyncIterator[ObjectReader]:
         """``async with storage.get(key) as reader``: ``reader.info`` at once (ObjectNotFound
-        before any byte), then ``async for chunk in reader.chunks()``."""
-        response = await self._call(
-            f"read {key!r}", lambda s3: s3.get_object(Bucket=self.bucket, Key=key), key
-        )
+        before any byte), then ``async for chunk in reader.chunks()``. ``byte_range``:
+        (start, length) of the bytes to read (``length`` > 0); ``info.size`` is then theirs."""
+        arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if byte_range is not None:
+            start, length = byte_range
+            if start < 0 or length < 1:
+                raise ValueError(
+                    f"byte_range must be a start >= 0 and a length >= 1, not {byte_range}"
+                )
+            arguments["Range"] = f"bytes={start}-{start + length - 1}"
+        response = await self._call(f"read {key!r}", lambda s3: s3.get_object(**arguments), key)
         body = response["Body"]
         info = ObjectInfo(
             key=key,

@@ -56,3 +56,20 @@ def verify_signature(
     if abs(now.timestamp() - sent) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, sent, body).encode(), signature.encode())
+
+
+CONTENT_SHA256_HEADER = "X-GECC-Content-SHA256"
+_HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def streamed_signed_bytes(method: str, path: str, content_sha256: str) -> bytes:
+    """What a streamed upload (an evidence part) signs in place of its body: the method, the
+    path (percent-decoded) and the body's SHA-256, which it sends in ``X-GECC-Content-SHA256``.
+    The headers can so be signed before the body is read, by the sender and by the receiver,
+    and the receiver checks the body against the digest as it arrives."""
+    return f"{method} {path}\n{content_sha256}".encode()
+
+
+def is_sha256_hex(value: str) -> bool:
+    """64 lower-case hex digits."""
+    return _HEX_SHA256.fullmatch(value) is not None

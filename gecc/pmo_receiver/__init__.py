@@ -11,6 +11,11 @@
   was actually received (batches, records, records by status, ``complete``).
 - ``GET /gecc/v1/rounds/{round_id}/records``: the latest record per center of the round,
   signed the same way with the request path (UTF-8) in place of the body.
+- Evidence files in parts of 8 MiB (``evidence``): ``GET .../evidence/{sha256}`` (signed like
+  the records' GET) answers the parts held; ``PUT .../evidence/{sha256}/parts/{n}`` one part,
+  streamed, signed over its SHA-256 (``X-GECC-Content-SHA256``); ``POST .../complete``
+  assembles the file and verifies its SHA-256 (200, or 409 and the parts dropped); ``POST
+  .../evidence/manifest`` the package's manifest, answered with the files held verified.
 - ``GET /health``; ``GET /control`` and (loopback only) ``PUT /control``: failure injection.
 
 A POST's body is refused (413) over ``app.MAX_BODY_BYTES`` from its Content-Length before a
@@ -21,8 +26,8 @@ Each stored batch is one JSON file ``<dir>/<round>/<export_id>/batch-<n:05d>.jso
 whole or not at all; a restarted receiver reloads them and still recognises duplicates.
 
 This module holds only the constants others need (the launcher imports them); the server
-is in ``app``, ``storage``, ``control``, ``contract`` and ``server``; ``client`` signs a
-POST the way the export service does, and a GET (tests, demo).
+is in ``app``, ``storage``, ``evidence``, ``control``, ``contract`` and ``server``;
+``client`` signs a POST the way the export service does, and a GET (tests, demo).
 """
 
 DEFAULT_HOST = "127.0.0.1"

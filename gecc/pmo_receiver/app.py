@@ -2,6 +2,7 @@
 declared and as read, its signature, the key, the body, the store."""
 
 import asyncio
+import hashlib
 import ipaddress
 import json
 import logging
@@ -20,12 +21,18 @@ from gecc.pmo_receiver.contract import (
     header_problem,
     idempotency_key,
     parse_batch,
+    parse_complete,
+    parse_evidence_manifest,
     parse_manifest,
+    sha256_in_path,
     signature_problem,
     signed_bytes_of_get,
+    streamed_signature_problem,
 )
 from gecc.pmo_receiver.control import Draw, Injection
+from gecc.pmo_receiver.evidence import PART_SIZE, EvidenceStore, MissingParts
 from gecc.pmo_receiver.storage import BatchStore, Decision, Outcome, body_hash
+from shared.signing import CONTENT_SHA256_HEADER
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 INJECTED_RETRY_AFTER = "1"
@@ -47,6 +54,7 @@ class Receiver:
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = store
+        self.evidence = EvidenceStore(store.directory)
         self.injection = injection
         self.secret = secret
         self.now = now
@@ -67,6 +75,131 @@ class Receiver:
             return self._refused(request, Refusal(401, "unauthorized", problem))
         async with self.lock:
             return JSONResponse(self.store.round_view(request.path_params["round_id"]))
+
+    # -- evidence files ----------------------------------------------------------------------
+
+    async def get_evidence(self, request: Request) -> JSONResponse:
+        signed = signed_bytes_of_get(request.scope["path"])
+        problem = signature_problem(self.secret, request.headers, signed, self.now())
+        if problem is not None:
+            return self._refused(request, Refusal(401, "unauthorized", problem))
+        try:
+            sha256 = sha256_in_path(request.path_params["sha256"])
+        except Refusal as refusal:
+            return self._refused(request, refusal)
+        status = await asyncio.to_thread(
+            self.evidence.status, request.path_params["round_id"], sha256
+        )
+        return JSONResponse(status)
+
+    async def put_part(self, request: Request) -> JSONResponse:
+        return await self._injected(request, self._part)
+
+    async def post_complete(self, request: Request) -> JSONResponse:
+        return await self._injected(request, self._complete)
+
+    async def post_evidence_manifest(self, request: Request) -> JSONResponse:
+        return await self._injected(request, self._evidence_manifest)
+
+    async def _part(self, request: Request) -> JSONResponse:
+        round_id, number = request.path_params["round_id"], request.path_params["part"]
+        problem = streamed_signature_problem(
+            self.secret, request.headers, "PUT", request.scope["path"], self.now()
+        )
+        if problem is not None:
+            raise Refusal(401, "unauthorized", problem, body_unread=True)
+        sha256 = sha256_in_path(request.path_params["sha256"])
+        if number < 1:
+            raise Refusal(422, "invalid_part", f"part numbers start at 1, not {number}")
+        if not self.injection.take_part():
+            log.info("%s: 503 injected (parts_before_failure)", request.url.path)
+            return JSONResponse(
+                {"error": "injected_failure", "reason": "failure injected (parts_before_failure)"},
+                status_code=503,
+                headers={"Retry-After": INJECTED_RETRY_AFTER, "Connection": "close"},
+            )
+        declared = request.headers.get("content-length", "")
+        if _CONTENT_LENGTH.fullmatch(declared) and int(declared) > PART_SIZE:
+            raise Refusal(
+                413, "too_large", f"a part has at most {PART_SIZE} bytes", body_unread=True
+            )
+        staged = self.evidence.part_staging(round_id, sha256, number)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with staged.open("wb") as out:
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > PART_SIZE:
+                        raise Refusal(
+                            413, "too_large", f"a part has at most {PART_SIZE} bytes",
+                            body_unread=True,
+                        )  # fmt: skip
+                    digest.update(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != request.headers[CONTENT_SHA256_HEADER]:
+                raise Refusal(
+                    422,
+                    "part_sha256_mismatch",
+                    f"the part's bytes have SHA-256 {digest.hexdigest()}, not the "
+                    f"{CONTENT_SHA256_HEADER} it was signed with: send it again",
+                )
+            async with self.lock:
+                repeated = self.evidence.keep_part(staged, round_id, sha256, number)
+        finally:
+            staged.unlink(missing_ok=True)
+        counters = self.injection.counters
+        counters.parts_stored += 1
+        if repeated:
+            counters.parts_repeated += 1
+        log.info("%s evidence %s part %d: %d bytes", round_id, sha256[:12], number, size)
+        return JSONResponse(
+            {"sha256": sha256, "part": number, "bytes": size, "repeated": repeated},
+            status_code=200 if repeated else 201,
+        )
+
+    async def _complete(self, request: Request) -> JSONResponse:
+        round_id = request.path_params["round_id"]
+        sha256 = sha256_in_path(request.path_params["sha256"])
+        body = await self._verified_body(request)
+        size = parse_complete(body).size
+        try:
+            async with self.lock:
+                assembled = await asyncio.to_thread(self.evidence.assemble, round_id, sha256, size)
+        except MissingParts as missing:
+            raise Refusal(
+                422, "parts_missing", f"{missing}: send them, then complete again"
+            ) from None
+        counters = self.injection.counters
+        if not assembled.verified:
+            counters.evidence_mismatched += 1
+            log.warning(
+                "%s evidence %s refused: %d bytes with SHA-256 %s",
+                round_id, sha256, assembled.size, assembled.sha256,
+            )  # fmt: skip
+            raise Refusal(
+                409,
+                "sha256_mismatch",
+                f"the {assembled.size} bytes assembled have SHA-256 {assembled.sha256}, not "
+                f"{sha256} ({size} bytes declared); its parts are dropped: send it again",
+            )
+        counters.evidence_verified += 1
+        log.info("%s evidence %s verified: %d bytes", round_id, sha256, assembled.size)
+        return JSONResponse({"sha256": sha256, "size": assembled.size, "verified": True})
+
+    async def _evidence_manifest(self, request: Request) -> JSONResponse:
+        body, _key = await self._signed_body(request)
+        round_id = request.path_params["round_id"]
+        manifest = parse_evidence_manifest(body, round_id)
+        files = [f.model_dump() for f in manifest.files]
+        async with self.lock:
+            await asyncio.to_thread(
+                self.evidence.put_manifest, round_id, manifest.export_id, json.loads(body)
+            )
+            report = await asyncio.to_thread(
+                self.evidence.manifest_report, round_id, manifest.export_id, files
+            )
+        log.info("%s evidence manifest of %s: %s", round_id, manifest.export_id, report)
+        return JSONResponse(report)
 
     async def _injected(
         self, request: Request, handle: Callable[[Request], Awaitable[JSONResponse]]
@@ -100,6 +233,10 @@ class Receiver:
         return JSONResponse(refusal.payload(), status_code=refusal.status, headers=headers)
 
     async def _signed_body(self, request: Request) -> tuple[bytes, str]:
+        body = await self._verified_body(request)
+        return body, idempotency_key(request.headers)
+
+    async def _verified_body(self, request: Request) -> bytes:
         problem = header_problem(request.headers, self.now())
         if problem is not None:
             raise Refusal(401, "unauthorized", problem, body_unread=True)
@@ -107,7 +244,7 @@ class Receiver:
         problem = signature_problem(self.secret, request.headers, body, self.now())
         if problem is not None:
             raise Refusal(401, "unauthorized", problem)
-        return body, idempotency_key(request.headers)
+        return body
 
     async def _batch(self, request: Request) -> JSONResponse:
         body, key = await self._signed_body(request)
@@ -238,6 +375,16 @@ def create_app(
             Route(f"{rounds}/batches/{{batch:int}}", receiver.post_batch, methods=["POST"]),
             Route(f"{rounds}/manifest", receiver.post_manifest, methods=["POST"]),
             Route(f"{rounds}/records", receiver.get_records, methods=["GET"]),
+            Route(f"{rounds}/evidence/manifest", receiver.post_evidence_manifest, methods=["POST"]),
+            Route(f"{rounds}/evidence/{{sha256}}", receiver.get_evidence, methods=["GET"]),
+            Route(
+                f"{rounds}/evidence/{{sha256}}/parts/{{part:int}}",
+                receiver.put_part,
+                methods=["PUT"],
+            ),
+            Route(
+                f"{rounds}/evidence/{{sha256}}/complete", receiver.post_complete, methods=["POST"]
+            ),
         ]
     )
     app.state.receiver = receiver

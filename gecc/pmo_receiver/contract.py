@@ -13,11 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from gecc.pmo_receiver import MAX_RECORDS
 from shared.signing import (
+    CONTENT_SHA256_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     TOLERANCE_SECONDS,
+    is_sha256_hex,
     is_well_formed,
     parse_timestamp,
+    streamed_signed_bytes,
     verify_signature,
 )
 from shared.validation import validation_problems
@@ -58,6 +61,40 @@ class ManifestBody(BaseModel):
     records: StrictInt = Field(ge=0)
     counts: dict[str, StrictInt]
     files: dict[str, Any] = Field(default_factory=dict)
+
+
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class EvidenceReference(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    center_id: str = Field(min_length=1, max_length=200)
+    item_code: str = Field(min_length=1, max_length=200)
+    name: str = Field(max_length=1000)
+
+
+class EvidenceFileEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    sha256: str = Field(pattern=SHA256_PATTERN)
+    size: StrictInt = Field(ge=0)
+    content_type: str = Field(min_length=1, max_length=200)
+    references: list[EvidenceReference] = Field(min_length=1)
+
+
+class EvidenceManifestBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    export_id: str = Field(min_length=1, max_length=200)
+    round_id: str = Field(min_length=1, max_length=200)
+    files: list[EvidenceFileEntry]
+
+
+class CompleteBody(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    size: StrictInt = Field(ge=0, le=1 << 40)
 
 
 class Refusal(Exception):
@@ -133,6 +170,39 @@ def signed_bytes_of_get(path: str) -> bytes:
     bytes of ``/gecc/v1/rounds/FY2570-H1/records``), so a signed read of one round cannot be
     replayed on another."""
     return path.encode()
+
+
+def streamed_signature_problem(
+    secret: str, headers: Mapping[str, str], method: str, path: str, now: datetime
+) -> str | None:
+    """Why a streamed upload's signature (over method, path and the body's SHA-256 given in
+    ``X-GECC-Content-SHA256``) is not acceptable, or ``None``: checked before the body."""
+    digest = headers.get(CONTENT_SHA256_HEADER, "")
+    if not is_sha256_hex(digest):
+        return f"{CONTENT_SHA256_HEADER} must be the body's SHA-256 in 64 lower-case hex digits"
+    problem = signature_problem(secret, headers, streamed_signed_bytes(method, path, digest), now)
+    if problem is not None and problem.startswith(f"{SIGNATURE_HEADER} does not match"):
+        return (
+            f"{SIGNATURE_HEADER} does not match: expected sha256=<hex HMAC-SHA256 of "
+            f"'{{timestamp}}.' + '{method} {{path}}\\n{{{CONTENT_SHA256_HEADER}}}'>"
+        )
+    return problem
+
+
+def sha256_in_path(value: str) -> str:
+    if not is_sha256_hex(value):
+        raise Refusal(422, "invalid_sha256", f"{value[:80]!r} is not 64 lower-case hex digits")
+    return value
+
+
+def parse_evidence_manifest(body: bytes, round_id: str) -> EvidenceManifestBody:
+    parsed = _validate(EvidenceManifestBody, _json_object(body))
+    _same("round_id", parsed.round_id, round_id)
+    return parsed
+
+
+def parse_complete(body: bytes) -> CompleteBody:
+    return _validate(CompleteBody, _json_object(body))
 
 
 def idempotency_key(headers: Mapping[str, str]) -> str:

@@ -1,4 +1,5 @@
-"""Failure injection: answer a share of the POSTs 503, or answer a share of them late.
+"""Failure injection: answer a share of the POSTs (and evidence part PUTs) 503, or answer a
+share of them late; or break an evidence transfer off after a number of parts.
 
 Every POST draws two numbers from one seeded generator, whether or not they are used, so a
 given ``seed`` and order of calls always injects the same failures.
@@ -9,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SETTINGS = ("fail_share", "slow_share", "slow_seconds", "seed")
+SETTINGS = ("fail_share", "slow_share", "slow_seconds", "seed", "parts_before_failure")
 
 
 @dataclass
@@ -24,6 +25,11 @@ class Counters:
     refused_signature: int = 0
     refused_invalid: int = 0
     manifests: int = 0
+    parts_stored: int = 0
+    parts_repeated: int = 0
+    parts_failed_injected: int = 0
+    evidence_verified: int = 0
+    evidence_mismatched: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,9 @@ class Injection:
     slow_share: float = 0.0
     slow_seconds: float = 0.0
     seed: int | None = None
+    parts_before_failure: int | None = None
+    """Evidence parts still accepted before every further part PUT is answered 503 (a
+    transfer broken off mid-way); None: no such limit."""
     counters: Counters = field(default_factory=Counters)
 
     def __post_init__(self) -> None:
@@ -62,6 +71,16 @@ class Injection:
             return Draw(fail=False, slow_seconds=self.slow_seconds)
         return Draw(fail=False, slow_seconds=0.0)
 
+    def take_part(self) -> bool:
+        """May one more evidence part be stored (and count it against the limit)?"""
+        if self.parts_before_failure is None:
+            return True
+        if self.parts_before_failure <= 0:
+            self.counters.parts_failed_injected += 1
+            return False
+        self.parts_before_failure -= 1
+        return True
+
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply ``PUT /control``: any of ``SETTINGS``; all or nothing (``ValueError``)."""
         unknown = sorted(set(changes) - set(SETTINGS))
@@ -76,10 +95,20 @@ class Injection:
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
                 raise ValueError(f"seed must be a whole number or null, not {seed!r}")
             merged["seed"] = seed
+        if "parts_before_failure" in changes:
+            limit = changes["parts_before_failure"]
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+            ):
+                raise ValueError(
+                    f"parts_before_failure must be a whole number >= 0 or null, not {limit!r}"
+                )
+            merged["parts_before_failure"] = limit
         _check(merged["fail_share"], merged["slow_share"], merged["slow_seconds"])
         self.fail_share = merged["fail_share"]
         self.slow_share = merged["slow_share"]
         self.slow_seconds = merged["slow_seconds"]
+        self.parts_before_failure = merged["parts_before_failure"]
         if "seed" in changes:
             self.seed = merged["seed"]
             self._rng = random.Random(self.seed)
@@ -90,6 +119,7 @@ class Injection:
             "slow_share": self.slow_share,
             "slow_seconds": self.slow_seconds,
             "seed": self.seed,
+            "parts_before_failure": self.parts_before_failure,
             "counters": asdict(self.counters),
         }
 

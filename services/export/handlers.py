@@ -21,12 +21,18 @@ from uuid import UUID
 import asyncpg
 
 from services.export.adapters import repository
+from services.export.adapters.evidence import EvidenceSource
 from services.export.adapters.files import write_dataset
-from services.export.adapters.pmo import PmoClient, PmoError
+from services.export.adapters.pmo import EvidenceMismatch, PmoClient, PmoError
 from services.export.domain import batches as batching
-from services.export.domain import dataset
+from services.export.domain import dataset, evidence
 from services.export.domain.dataset import ExportRecord
-from services.export.domain.exports import Export, acknowledged_counts
+from services.export.domain.exports import (
+    EVIDENCE_COUNTS,
+    Export,
+    acknowledged_counts,
+    evidence_acknowledged,
+)
 from services.export.metrics import ExportMetrics, Timings
 from shared.events import (
     CenterRegistered,
@@ -39,6 +45,7 @@ from shared.events import (
     new_event,
 )
 from shared.messaging.outbox import enqueue
+from shared.object_storage import ObjectNotFound, ObjectStorageUnavailable
 from shared.retry import RetryPolicy
 from shared.topics import Topic
 
@@ -139,13 +146,21 @@ async def build(
     with timings.part("fingerprints"):
         fingerprints = [(r.center_id, dataset.fingerprint(r)) for r in records]
     counts = dataset.counts(records)
+    package: list[evidence.PackageFile] = []
+    evidence_call = None
+    if export.kind == "full":  # a delta's records list their files; the package goes in full
+        package = evidence.package((r.center_id, r.evidence) for r in records)
+        counts |= evidence.package_counts(package)
+        evidence_call = evidence.manifest_body(export_id, round_id, package)
     closing = batching.manifest_body(
         export_id, round_id, export.kind, batches, counts, manifest.hashes()
     )
-    built = export.built(len(records), counts, len(calls), closing, str(directory))
+    built = export.built(len(records), counts, len(calls), closing, str(directory), evidence_call)
     async with pool.acquire() as conn, conn.transaction():
         with timings.part("save"):
-            await repository.save_built(conn, built, manifest.to_json(), calls, fingerprints)
+            await repository.save_built(
+                conn, built, manifest.to_json(), calls, fingerprints, package
+            )
         await announce(conn, built.id)
     metrics.build_seconds.observe(time.perf_counter() - started)
     log.info(
@@ -163,12 +178,15 @@ async def deliver(
     export: Export,
     pool: asyncpg.Pool,
     pmo: PmoClient,
+    source: EvidenceSource,
     policy: RetryPolicy,
     metrics: ExportMetrics,
     timings: Timings,
+    lease_seconds: float = 60.0,
 ) -> Export:
     """Send each batch the PMO system has not acknowledged (each acknowledgement committed at
-    once), then the manifest, and reconcile the answer; a failure counts an attempt."""
+    once), then the evidence package (its files, then its manifest), then the manifest, and
+    reconcile the answers; a failure counts an attempt."""
     closing = export.manifest_call
     assert closing is not None, "only a built export is delivered"
     async with pool.acquire() as conn:
@@ -186,13 +204,23 @@ async def deliver(
             export = export.batch_acknowledged()
             outcome = "duplicate" if answer.get("duplicate") else "acknowledged"
             metrics.batches.labels(outcome).inc()
+        evidence_answer: dict[str, int] = {}
+        if export.evidence_manifest_call is not None:
+            with timings.part("evidence"):
+                evidence_answer = await deliver_evidence(export, pool, pmo, source, lease_seconds)
         with timings.part("manifest"):
             acknowledged = await pmo.send_manifest(
                 export.round_id, batching.manifest_key(str(export.id)), closing
             )
     except PmoError as error:
         return await record_failure(export, error, pool, policy, metrics)
-    done = await reconcile(export, acknowledged, pool, metrics)
+    except ObjectStorageUnavailable as error:
+        unavailable = PmoError(f"object storage: {error}", temporary=True)
+        return await record_failure(export, unavailable, pool, policy, metrics)
+    async with pool.acquire() as conn:
+        refused = await repository.evidence_refusals(conn, export.id)
+    note = "; ".join(f"evidence {sha}: {why}" for sha, why in refused) or None
+    done = await reconcile(export, acknowledged | evidence_answer, pool, metrics, note)
     log.info(
         "export %s of %s delivered: %s (ours %s, theirs %s; %s)",
         done.id,
@@ -225,16 +253,87 @@ async def record_failure(
     return failed
 
 
+async def deliver_evidence(
+    export: Export,
+    pool: asyncpg.Pool,
+    pmo: PmoClient,
+    source: EvidenceSource,
+    lease_seconds: float,
+) -> dict[str, int]:
+    """Each file of the package the receiver has not verified, then the package's manifest;
+    answer the receiver's counts of verified files and bytes.
+
+    A file goes in parts, only those the receiver lacks; the receiver then assembles it and
+    checks its SHA-256. A mismatch (or an object of another size) does not hold up the other
+    files; it is tried again at the next attempt, from the first part, up to
+    ``MISMATCH_TRIES`` times in all, then given up on, like a file object storage does not
+    have: the export ends as ``mismatch`` naming them. Each file verified renews the
+    export's lease: a package of many files takes longer than one lease."""
+    assert export.evidence_manifest_call is not None
+    async with pool.acquire() as conn:
+        files = await repository.evidence_to_send(conn, export.id)
+    again: list[str] = []  # files to send again at the next attempt
+    for file in files:
+        try:
+            await send_evidence_file(export.round_id, file, pmo, source)
+        except ObjectNotFound:
+            async with pool.acquire() as conn:
+                reason = "not in object storage"
+                await repository.evidence_refused(conn, export.id, file.sha256, reason)
+            log.error("export %s: evidence %s is not in object storage", export.id, file.sha256)
+            continue
+        except EvidenceMismatch as error:
+            async with pool.acquire() as conn:
+                tries = await repository.evidence_mismatch(conn, export.id, file.sha256)
+                if tries < evidence.MISMATCH_TRIES:
+                    again.append(f"evidence {file.sha256} (try {tries}): {error}")
+                    continue
+                reason = f"SHA-256 refused by the receiver {tries} times: {error}"
+                await repository.evidence_refused(conn, export.id, file.sha256, reason)
+            log.error("export %s: evidence %s given up on: %s", export.id, file.sha256, error)
+            continue
+        async with pool.acquire() as conn:
+            await repository.evidence_delivered(conn, export.id, file.sha256, lease_seconds)
+    if again:  # the other files went on; these go again at the next attempt
+        raise EvidenceMismatch("; ".join(again))
+    answer = await pmo.send_evidence_manifest(
+        export.round_id, f"{export.id}:evidence", export.evidence_manifest_call
+    )
+    return evidence_acknowledged(answer)
+
+
+async def send_evidence_file(
+    round_id: str, file: repository.EvidenceToSend, pmo: PmoClient, source: EvidenceSource
+) -> None:
+    """The parts the receiver lacks, each streamed from object storage twice (its SHA-256,
+    which the signature covers, then its bytes), then the request to assemble and verify."""
+    held, complete = await pmo.evidence_parts(round_id, file.sha256)
+    if complete:
+        return
+    stored = await source.size(file.sha256)
+    if stored != file.size:  # its parts could not be cut as declared: like a wrong hash
+        raise EvidenceMismatch(f"object storage holds {stored} bytes, not {file.size}")
+    for number in evidence.missing_parts(file.size, held):
+        start, length = evidence.part_range(number, file.size)
+        digest = await source.part_digest(file.sha256, start, length)
+        chunks = source.part(file.sha256, start, length)
+        await pmo.send_part(round_id, file.sha256, number, digest, length, chunks)
+    await pmo.complete_evidence(round_id, file.sha256, file.size)
+
+
 async def reconcile(
     export: Export,
     answer: Mapping[str, Any],
     pool: asyncpg.Pool,
     metrics: ExportMetrics,
+    note: str | None = None,
 ) -> Export:
-    """Delivered: reconciled, or a mismatch (alerted on) when the PMO system's counts differ."""
-    done = export.delivered(acknowledged_counts(answer))
+    """Delivered: reconciled, or a mismatch (alerted on) when the PMO system's counts differ
+    (evidence files verified among them)."""
+    evidence_counts = {k: int(v) for k, v in answer.items() if k in EVIDENCE_COUNTS}
+    done = export.delivered(acknowledged_counts(answer) | evidence_counts, note)
     async with pool.acquire() as conn, conn.transaction():
-        await repository.finish(conn, done.id, done.state, done.acknowledged)
+        await repository.finish(conn, done.id, done.state, done.acknowledged, done.last_error)
         await announce(conn, done.id)
     reconciled = done.state == "reconciled"
     metrics.reconciliations.labels(done.state).inc()

@@ -11,7 +11,15 @@ from uuid import UUID
 import pytest
 from openpyxl import load_workbook
 
-from services.export.adapters.files import CSV, JSONL, MANIFEST, XLSX, Manifest, write_dataset
+from services.export.adapters.files import (
+    CSV,
+    EVIDENCE_CSV,
+    JSONL,
+    MANIFEST,
+    XLSX,
+    Manifest,
+    write_dataset,
+)
 from services.export.domain.dataset import (
     FIELDS,
     ExportRecord,
@@ -127,7 +135,7 @@ def test_the_manifest_hashes_equal_the_written_files(written: tuple[Path, Manife
     directory, manifest = written
     on_disk = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
     assert on_disk == manifest.to_json()
-    assert [f["name"] for f in on_disk["files"]] == [JSONL, CSV, XLSX]
+    assert [f["name"] for f in on_disk["files"]] == [JSONL, CSV, XLSX, EVIDENCE_CSV]
     for described in on_disk["files"]:
         content = (directory / described["name"]).read_bytes()
         assert described["sha256"] == hashlib.sha256(content).hexdigest()
@@ -151,7 +159,9 @@ def test_rewriting_replaces_the_files_and_leaves_no_partial_ones(
 ) -> None:
     directory, _ = written
     manifest = write_dataset(directory, ROUND, "export-2", records[:1], CREATED)
-    assert sorted(p.name for p in directory.iterdir()) == sorted([JSONL, CSV, XLSX, MANIFEST])
+    assert sorted(p.name for p in directory.iterdir()) == sorted(
+        [JSONL, CSV, XLSX, EVIDENCE_CSV, MANIFEST]
+    )
     assert len((directory / JSONL).read_text(encoding="utf-8").splitlines()) == 1
     assert (manifest.export_id, manifest.total) == ("export-2", 1)
 

@@ -1,4 +1,5 @@
-"""A round's files: JSON Lines, CSV that Excel opens with Thai intact, XLSX, and a manifest.
+"""A round's files: JSON Lines, CSV that Excel opens with Thai intact, XLSX, the evidence
+files one a row (``evidence.csv``), and a manifest.
 
 Text a spreadsheet would run as a formula (a center named ``=HYPERLINK(...)``) stays text in
 both tables, by the one rule of :mod:`shared.sheets`.
@@ -30,10 +31,13 @@ from services.export.domain.dataset import (
     utc_iso,
     verdict_counts,
 )
+from services.export.domain.evidence import EVIDENCE_FIELDS, entries_text
 from shared.sheets import SheetWriter, xlsx_cell
 
 JSONL, CSV, XLSX, MANIFEST = "records.jsonl", "records.csv", "records.xlsx", "manifest.json"
+EVIDENCE_CSV = "evidence.csv"
 WIDTHS = {"center_name_th": 45, "center_name_en": 45, "office_path": 30, "reasons": 80}
+WIDTHS["evidence"] = 100
 WIDTHS |= dict.fromkeys(("submission_id", "receipt_number", "received_at", "scored_at"), 30)
 
 
@@ -76,7 +80,8 @@ def write_dataset(
     records: Sequence[ExportRecord],
     created_at: datetime,
 ) -> Manifest:
-    """Write the three record files in one pass over ``records``, then ``manifest.json``."""
+    """Write the three record files in one pass over ``records``, ``evidence.csv``, then
+    ``manifest.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     with (
         _staged(directory, JSONL) as jsonl,
@@ -84,6 +89,8 @@ def write_dataset(
         _staged(directory, XLSX) as xlsx,
     ):
         _write_records(records, jsonl, table, xlsx)
+    with _staged(directory, EVIDENCE_CSV) as evidence:
+        _write_evidence(records, evidence)
     by_status = counts(records)
     manifest = Manifest(
         export_id=export_id,
@@ -92,7 +99,7 @@ def write_dataset(
         total=by_status.pop("total"),
         counts=by_status,
         verdicts=verdict_counts(records),
-        files=tuple(_describe(directory / name) for name in (JSONL, CSV, XLSX)),
+        files=tuple(_describe(directory / name) for name in (JSONL, CSV, XLSX, EVIDENCE_CSV)),
     )
     with _staged(directory, MANIFEST) as path:
         text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=2)
@@ -128,12 +135,33 @@ def _write_rows(records: Sequence[ExportRecord], jsonl: Path, table: Path, sheet
         for record in records:
             value = record.to_json()
             lines.write(json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n")
-            cells = [_flat(v) for v in value.values()]
+            cells = [_flat(k, v) for k, v in value.items()]
             rows.writerow([_csv_text(v) for v in cells])
             _append(sheet, cells)
 
 
-def _flat(value: Any) -> Any:
+def _write_evidence(records: Sequence[ExportRecord], path: Path) -> None:
+    """One row per file a record lists (a file two centers sent is on both rows)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as text:
+        rows = SheetWriter(text)
+        rows.writerow(EVIDENCE_FIELDS)
+        for record in records:
+            for e in record.evidence:
+                rows.writerow(
+                    [
+                        record.center_id,
+                        e["item_code"],
+                        e["name"],
+                        e["content_type"],
+                        e["size"],
+                        e["sha256"],
+                    ]
+                )
+
+
+def _flat(field: str, value: Any) -> Any:
+    if field == "evidence":
+        return entries_text(value)
     if isinstance(value, list):
         return " | ".join(f"{r['code']}: {r['text_th']}" for r in value)
     return value

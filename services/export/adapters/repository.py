@@ -3,6 +3,7 @@ exports with their batches. Rows leave here as the domain's dataclasses."""
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,24 +12,39 @@ import asyncpg
 
 from services.export.domain.batches import BatchCall
 from services.export.domain.dataset import LatestVersion, RegisteredCenter
+from services.export.domain.evidence import PackageFile
 from services.export.domain.exports import Export
 from shared.events import CenterRegistered, SubmissionReceived, SubmissionScored
+
+
+@dataclass(frozen=True)
+class EvidenceToSend:
+    sha256: str
+    size: int
+    content_type: str
+    mismatches: int
 
 
 async def record_received_many(
     conn: asyncpg.Connection, received: Sequence[SubmissionReceived]
 ) -> None:
-    """Keep versions as received, in one statement (the last of one version counts)."""
+    """Keep versions as received, in one statement (the last of one version counts), with
+    their evidence files (none from a version-1 event)."""
     rows = {(r.submission_id, r.version): r for r in received}.values()
     await conn.execute(
         """
-        INSERT INTO submission_versions
-            (submission_id, version, center_id, round_id, received_at, late, receipt_number)
-        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[],
-                             $5::timestamptz[], $6::bool[], $7::text[])
+        INSERT INTO submission_versions (submission_id, version, center_id, round_id,
+                                         received_at, late, receipt_number, evidence)
+        SELECT submission_id, version, center_id, round_id, received_at, late,
+               receipt_number, evidence::jsonb
+        FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
+                    $6::bool[], $7::text[], $8::text[])
+            AS r (submission_id, version, center_id, round_id, received_at, late,
+                  receipt_number, evidence)
         ON CONFLICT (submission_id, version) DO UPDATE
             SET received_at = excluded.received_at, late = excluded.late,
-                receipt_number = excluded.receipt_number, changed_at = now()
+                receipt_number = excluded.receipt_number, evidence = excluded.evidence,
+                changed_at = now()
         """,
         [r.submission_id for r in rows],
         [r.version for r in rows],
@@ -37,6 +53,7 @@ async def record_received_many(
         [r.received_at for r in rows],
         [r.late for r in rows],
         [r.receipt_number for r in rows],
+        [json.dumps([e.model_dump(mode="json") for e in r.evidence]) for r in rows],
     )
 
 
@@ -119,7 +136,7 @@ async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[Lates
                verdict, satisfaction_percent::float8 AS satisfaction_percent,
                checklist_percent::float8 AS checklist_percent,
                coalesce(reasons, '[]'::jsonb) AS reasons, score_version,
-               scored_at
+               scored_at, evidence
         FROM submission_versions
         WHERE round_id = $1 AND received_at IS NOT NULL
         ORDER BY center_id, version DESC
@@ -151,7 +168,7 @@ async def create_export(
 
 EXPORT_COLUMNS = """id, round_id, kind, trigger, request_id, state, records, batches,
     batches_acked AS batches_acknowledged, attempts, last_error, counts, acknowledged,
-    manifest_call, directory, created_at, updated_at"""
+    manifest_call, directory, created_at, updated_at, evidence_manifest_call"""
 
 
 async def get_export(conn: asyncpg.Connection, export_id: UUID) -> Export:
@@ -187,8 +204,15 @@ async def save_built(
     manifest: dict[str, Any],
     batches: Sequence[BatchCall],
     fingerprints: Sequence[tuple[str, str]],
+    evidence: Sequence[PackageFile] = (),
 ) -> None:
-    """The built export (state delivering) with its batches and each record's fingerprint."""
+    """The built export (state delivering) with its batches, each record's fingerprint and
+    its evidence package's files."""
+    await conn.executemany(
+        "INSERT INTO evidence_files (export_id, sha256, size, content_type)"
+        " VALUES ($1, $2, $3, $4)",
+        [(built.id, f.sha256, f.size, f.content_type) for f in evidence],
+    )
     await conn.executemany(
         "INSERT INTO export_batches (export_id, number, idempotency_key, records, body)"
         " VALUES ($1, $2, $3, $4, $5)",
@@ -201,7 +225,8 @@ async def save_built(
     )
     await conn.execute(
         "UPDATE exports SET state = $2, records = $3, counts = $4, manifest = $5,"
-        " directory = $6, batches = $7, manifest_call = $8, updated_at = now() WHERE id = $1",
+        " directory = $6, batches = $7, manifest_call = $8, evidence_manifest_call = $9,"
+        " updated_at = now() WHERE id = $1",
         built.id,
         built.state,
         built.records,
@@ -210,6 +235,7 @@ async def save_built(
         built.directory,
         built.batches,
         built.manifest_call,
+        built.evidence_manifest_call,
     )
 
 
@@ -252,17 +278,22 @@ async def attempt_failed(
 
 
 async def finish(
-    conn: asyncpg.Connection, export_id: UUID, state: str, acknowledged: dict[str, int]
+    conn: asyncpg.Connection,
+    export_id: UUID,
+    state: str,
+    acknowledged: dict[str, int],
+    note: str | None = None,
 ) -> None:
-    """Delivered: reconciled or mismatch; what the PMO system now holds is remembered for
-    the next delta."""
+    """Delivered: reconciled or mismatch (``note``: what did not match); what the PMO system
+    now holds is remembered for the next delta."""
     row = await conn.fetchrow(
         "UPDATE exports SET state = $2, acknowledged = $3, leased_until = NULL,"
-        " attempts = attempts + 1, last_error = NULL, delivered_at = now(), updated_at = now()"
+        " attempts = attempts + 1, last_error = $4, delivered_at = now(), updated_at = now()"
         " WHERE id = $1 RETURNING round_id",
         export_id,
         state,
         acknowledged,
+        note,
     )
     assert row is not None
     await conn.execute(
@@ -316,3 +347,63 @@ async def checked_through(conn: asyncpg.Connection, round_id: str, changed: date
         round_id,
         changed,
     )
+
+
+async def evidence_to_send(conn: asyncpg.Connection, export_id: UUID) -> list[EvidenceToSend]:
+    """The package's files the receiver has not verified yet and not given up on."""
+    rows = await conn.fetch(
+        "SELECT sha256, size, content_type, mismatches FROM evidence_files"
+        " WHERE export_id = $1 AND delivered_at IS NULL AND refused IS NULL ORDER BY sha256",
+        export_id,
+    )
+    return [EvidenceToSend(**dict(r)) for r in rows]
+
+
+async def evidence_delivered(
+    conn: asyncpg.Connection, export_id: UUID, sha256: str, lease_seconds: float
+) -> None:
+    """The receiver verified the file; the export's lease renewed for the next one."""
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE evidence_files SET delivered_at = now() WHERE export_id = $1 AND sha256 = $2",
+            export_id,
+            sha256,
+        )
+        await conn.execute(
+            "UPDATE exports SET leased_until = now() + make_interval(secs => $2)"
+            " WHERE id = $1 AND leased_until IS NOT NULL",
+            export_id,
+            lease_seconds,
+        )
+
+
+async def evidence_mismatch(conn: asyncpg.Connection, export_id: UUID, sha256: str) -> int:
+    """Count a refused SHA-256 of the assembled file; answer how many so far."""
+    count: int = await conn.fetchval(
+        "UPDATE evidence_files SET mismatches = mismatches + 1"
+        " WHERE export_id = $1 AND sha256 = $2 RETURNING mismatches",
+        export_id,
+        sha256,
+    )
+    return count
+
+
+async def evidence_refused(
+    conn: asyncpg.Connection, export_id: UUID, sha256: str, reason: str
+) -> None:
+    await conn.execute(
+        "UPDATE evidence_files SET refused = $3 WHERE export_id = $1 AND sha256 = $2",
+        export_id,
+        sha256,
+        reason,
+    )
+
+
+async def evidence_refusals(conn: asyncpg.Connection, export_id: UUID) -> list[tuple[str, str]]:
+    """The package's files given up on: (SHA-256, why)."""
+    rows = await conn.fetch(
+        "SELECT sha256, refused FROM evidence_files WHERE export_id = $1"
+        " AND refused IS NOT NULL ORDER BY sha256",
+        export_id,
+    )
+    return [(r["sha256"], r["refused"]) for r in rows]

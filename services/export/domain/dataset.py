@@ -4,10 +4,12 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TypedDict
 from uuid import UUID
+
+from services.export.domain.evidence import EvidenceEntry, entry
 
 Status = Literal["on_time", "late", "missing"]
 STATUSES: tuple[Status, ...] = ("on_time", "late", "missing")
@@ -48,6 +50,8 @@ class LatestVersion:
     reasons: list[dict[str, Any]]
     score_version: int | None
     scored_at: datetime | None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """The version's evidence files as stored (none from a version-1 event)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class ExportRecord:
     reasons: tuple[ReasonText, ...]
     score_version: int | None
     scored_at: datetime | None
+    evidence: tuple[EvidenceEntry, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Field order kept; dates ISO, times ISO in UTC with ``Z``, UUID as text."""
@@ -121,6 +126,7 @@ def _record(
         reasons=tuple(_reason(r) for r in v.reasons) if v else (),
         score_version=v.score_version if v else None,
         scored_at=v.scored_at if v else None,
+        evidence=tuple(entry(e) for e in v.evidence) if v else (),
     )
 
 

@@ -1,8 +1,10 @@
 """An export to the PMO system and the steps of its life:
 
-pending → delivering (built: its records, counts, batches and closing call fixed)
-        → reconciled | mismatch (the PMO system's counts against ours), or failed (refused
-          for good); a temporary failure counts an attempt and stays delivering.
+pending → delivering (built: its records, counts, batches, closing call and, for a full
+          export, its evidence package fixed)
+        → reconciled | mismatch (the PMO system's counts against ours, evidence files
+          verified among them), or failed (refused for good); a temporary failure counts an
+          attempt and stays delivering.
 
 Each step returns the export as it is after it; the repository stores the step.
 """
@@ -18,6 +20,7 @@ from services.export.domain.dataset import STATUSES
 from shared.events import ExportState
 
 Trigger = Literal["round_closed", "operator", "correction"]
+EVIDENCE_COUNTS = ("evidence_files", "evidence_bytes")
 
 
 class StepNotAllowed(ValueError):
@@ -46,6 +49,8 @@ class Export:
     directory: str | None
     created_at: datetime
     updated_at: datetime
+    evidence_manifest_call: bytes | None = None
+    """A full export's evidence package manifest, sent after its files; None: no package."""
 
     def built(
         self,
@@ -54,6 +59,7 @@ class Export:
         batches: int,
         manifest_call: bytes,
         directory: str,
+        evidence_manifest_call: bytes | None = None,
     ) -> "Export":
         self._must_be("pending", "build")
         return replace(
@@ -64,6 +70,7 @@ class Export:
             batches=batches,
             manifest_call=manifest_call,
             directory=directory,
+            evidence_manifest_call=evidence_manifest_call,
         )
 
     def batch_acknowledged(self) -> "Export":
@@ -78,25 +85,37 @@ class Export:
         state: ExportState = "failed" if final else self.state
         return replace(self, state=state, attempts=self.attempts + 1, last_error=error)
 
-    def delivered(self, acknowledged: Mapping[str, int]) -> "Export":
-        """Reconciled when the PMO system holds every batch and exactly our counts."""
+    def delivered(self, acknowledged: Mapping[str, int], note: str | None = None) -> "Export":
+        """Reconciled when the PMO system holds every batch and exactly our counts, and, with
+        an evidence package, every file of it verified; ``note``: what was given up on."""
         self._must_be("delivering", "reconcile")
         matches = (
             acknowledged.get("batches") == self.batches
             and acknowledged.get("records") == self.records
             and all(acknowledged.get(s, 0) == self.counts.get(s, 0) for s in STATUSES)
+            and all(
+                acknowledged.get(k) == self.counts[k] for k in EVIDENCE_COUNTS if k in self.counts
+            )
         )
         return replace(
             self,
             state="reconciled" if matches else "mismatch",
             acknowledged=dict(acknowledged),
             attempts=self.attempts + 1,
-            last_error=None,
+            last_error=None if matches else note,
         )
 
     def _must_be(self, state: ExportState, step: str) -> None:
         if self.state != state:
             raise StepNotAllowed(f"export {self.id} is {self.state}: cannot {step}")
+
+
+def evidence_acknowledged(answer: Mapping[str, Any]) -> dict[str, int]:
+    """The PMO system's answer to the evidence manifest as counts (-1 for one left out)."""
+    return {
+        "evidence_files": int(answer.get("files_verified", -1)),
+        "evidence_bytes": int(answer.get("bytes_verified", -1)),
+    }
 
 
 def acknowledged_counts(answer: Mapping[str, Any]) -> dict[str, int]:

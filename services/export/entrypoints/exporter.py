@@ -9,6 +9,7 @@ import asyncpg
 
 from services.export import handlers
 from services.export.adapters import repository
+from services.export.adapters.evidence import EvidenceSource
 from services.export.adapters.pmo import PmoClient
 from services.export.metrics import ExportMetrics, Timings
 from services.export.settings import ExportSettings
@@ -19,10 +20,16 @@ log = logging.getLogger(__name__)
 
 class Exporter:
     def __init__(
-        self, pool: asyncpg.Pool, pmo: PmoClient, settings: ExportSettings, metrics: ExportMetrics
+        self,
+        pool: asyncpg.Pool,
+        pmo: PmoClient,
+        source: EvidenceSource,
+        settings: ExportSettings,
+        metrics: ExportMetrics,
     ) -> None:
         self._pool = pool
         self._pmo = pmo
+        self._source = source
         self._settings = settings
         self._policy = settings.retry_policy()
         self._metrics = metrics
@@ -55,6 +62,13 @@ class Exporter:
                 Timings(),
             )
         await handlers.deliver(
-            export, self._pool, self._pmo, self._policy, self._metrics, Timings()
+            export,
+            self._pool,
+            self._pmo,
+            self._source,
+            self._policy,
+            self._metrics,
+            Timings(),
+            settings.lease_seconds,
         )
         return True
