@@ -163,7 +163,7 @@ async def _answer_with_list(
     )
     body: dict[str, object] = {"ok": not refusal, "html": html}
     if refusal:
-        body["error"] = page.t(f"evidence.refused.{refusal}", name=name)
+        body["error"] = (f"{name}: " if name else "") + page.t(f"evidence.refused.{refusal}")
     elif added:
         body["message"] = page.t("evidence.added", n=added)
     else:
