@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from services.portal.adapters.intake import NotFound
-from services.portal.domain.evidence import IMAGE_TYPES, MAX_UPLOAD_BYTES, attached
+from services.portal.domain.evidence import IMAGE_TYPES, MAX_UPLOAD_BYTES, attached, type_name
 from services.portal.domain.report_form import ReportForm, upload_control
 from services.portal.entrypoints.reports import (
     SignInFirst,
@@ -160,6 +160,7 @@ async def _answer_with_list(
         round_id=round_id,
         item_code=item,
         files=attached(files, report.form.items[item].files),
+        type_name=type_name,
     )
     body: dict[str, object] = {"ok": not refusal, "html": html}
     if refusal:

@@ -234,7 +234,7 @@ async def _render_form(
         by_control=by_control,
         ratings=range(1, RATING_SCALE + 1),
         notice=notice,
-        evidence=evidence,
+        evidence_files=evidence,
         attached=attached,
         flash=flash_of(page),
         accept=ACCEPT,
@@ -263,7 +263,7 @@ async def evidence_context(
     assert page.session is not None
     _, intake = _deps(page)
     files = await evidence_handlers.files_of(intake, page.session, round_id, center_id)
-    return {"evidence": files, "attached": attached, "is_image": is_image, "type_name": type_name}
+    return {"evidence_files": files, "attached": attached, "is_image": is_image, "type_name": type_name}
 
 
 async def _posted(request: Request) -> dict[str, str]:
