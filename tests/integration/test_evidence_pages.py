@@ -212,9 +212,7 @@ async def test_review_lists_the_files_and_the_submission_sends_their_ids(portal:
         f"/rounds/{ROUND}/submit", data={"csrf_token": token, "key": key.group(1)}
     )
     assert sent.status_code == 303
-    (submission,) = [
-        s for s in fake(portal).submissions.values() if s["center_id"] == "GECC-0003"
-    ]
+    (submission,) = [s for s in fake(portal).submissions.values() if s["center_id"] == "GECC-0003"]
     items = {i["code"]: i for i in submission["versions"][0]["report"]["checklist"]["items"]}
     assert items["P01"]["files"] == [photo] and items["P05"]["files"] == [order]
     assert items["P02"]["files"] == []

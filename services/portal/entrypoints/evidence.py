@@ -78,9 +78,7 @@ async def upload(page: Current, round_id: str, item: str) -> Response:
         form = ReportForm.from_post(standard, fields)
     uploads = [u for u in posted.getlist(upload_control(item)) if isinstance(u, UploadFile)]
     try:
-        done = await handlers.attach(
-            pool, intake, session, current, item, form, uploads, page.now
-        )
+        done = await handlers.attach(pool, intake, session, current, item, form, uploads, page.now)
     finally:
         await posted.close()
     status = 200 if not done.refusal else _status_of(done.refusal)

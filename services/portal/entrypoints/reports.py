@@ -263,7 +263,12 @@ async def evidence_context(
     assert page.session is not None
     _, intake = _deps(page)
     files = await evidence_handlers.files_of(intake, page.session, round_id, center_id)
-    return {"evidence_files": files, "attached": attached, "is_image": is_image, "type_name": type_name}
+    return {
+        "evidence_files": files,
+        "attached": attached,
+        "is_image": is_image,
+        "type_name": type_name,
+    }
 
 
 async def _posted(request: Request) -> dict[str, str]:
