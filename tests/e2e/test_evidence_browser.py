@@ -84,7 +84,7 @@ async def tab_to(page: Page, name: str) -> None:
         await page.keyboard.press("Tab")
         focused = await page.evaluate(
             "() => (document.activeElement.innerText || document.activeElement.value || '')"
-            ".trim()"
+            ".replace(/\\s+/g, ' ').trim()"
         )
         if focused.startswith(name):
             return
