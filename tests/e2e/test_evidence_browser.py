@@ -18,9 +18,10 @@ from playwright.async_api import Page, expect
 
 from services.portal.app import create_app
 from services.portal.settings import PortalSettings
-from tests.e2e.test_office_browser import check, free_port, screenshots  # noqa: F401
+from tests.e2e.test_office_browser import free_port
+from tests.e2e.test_office_browser import screenshots as screenshots  # the fixture
 from tests.integration.test_portal_pages import CENTERS, A
-from tests.support.browser import PHONE, chromium
+from tests.support.browser import PHONE, chromium, serious_violations
 from tests.support.fake_intake import ROUND
 from tests.support.fake_intake_evidence import PDF, FakeIntakeEvidence, fake_with_evidence
 from tests.support.isolation import Isolated
@@ -78,6 +79,13 @@ async def served(isolated: Isolated) -> AsyncIterator[Served]:
         await running
 
 
+async def check(page: Page, item: str, shots: Path, name: str) -> None:
+    """axe-core on the whole page; the screenshot of the item (the form is long)."""
+    violations = await serious_violations(page)
+    assert violations == [], f"{name}: {violations}"
+    await page.locator(f"#met-{item}").screenshot(path=str(shots / f"{name}.png"))
+
+
 async def tab_to(page: Page, name: str) -> None:
     """Tab forward until the control whose text starts with ``name`` has the focus."""
     for _ in range(400):
@@ -116,14 +124,15 @@ async def test_files_are_attached_with_progress_and_removed_on_a_phone(
         await expect(thumb).to_have_count(1)
         await box.scroll_into_view_if_needed()
         assert await thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") == 48
-        await check(page, screenshots, "evidence-01-attached")
+        await check(page, "P01", screenshots, "evidence-01-attached")
 
         await page.locator("#upload-P02").set_input_files(str(notes))
         error = page.locator("#upload-P02-error")
-        await expect(error).to_have_text("x.pdf: ไม่รองรับไฟล์ชนิดนี้: แนบได้เฉพาะ PDF, JPEG, PNG หรือ WebP")
+        refused = "x.pdf: ไม่รองรับไฟล์ชนิดนี้: แนบได้เฉพาะ PDF, JPEG, PNG หรือ WebP"
+        await expect(error).to_have_text(refused)
         await expect(page.locator("#upload-P02")).to_have_attribute("aria-invalid", "true")
         await page.locator("#files-P02").scroll_into_view_if_needed()
-        await check(page, screenshots, "evidence-02-refused")
+        await check(page, "P02", screenshots, "evidence-02-refused")
 
         # remove the PDF with the keyboard alone
         await page.locator("#respondents").focus()
@@ -164,7 +173,8 @@ async def test_without_script_a_file_goes_with_the_form_and_the_page_returns_to_
         await expect(box.locator("[data-upload-status]")).to_have_text("แนบไฟล์แล้ว 1 ไฟล์")
         await expect(page.locator("#respondents")).to_have_value("300")  # the draft kept
         # (axe-core needs script: the same page was checked with it above)
-        await page.screenshot(path=str(screenshots / "evidence-03-no-script.png"), full_page=True)
+        shot = screenshots / "evidence-03-no-script.png"
+        await page.locator("#met-P03").screenshot(path=str(shot))
         async with page.expect_navigation():
             await box.get_by_role("button", name="ลบ minutes.pdf").click()
         assert page.url.endswith("removed=1#files-P03"), page.url
