@@ -8,6 +8,7 @@ credentials, a missing bucket), its message naming the cause.
 """
 
 import hashlib
+from datetime import datetime
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -89,6 +90,13 @@ class ObjectInfo:
     size: int
     content_type: str
     etag: str
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    last_modified: datetime
 
 
 @dataclass(frozen=True)
@@ -311,6 +319,17 @@ class ObjectStorage:
             page = await self._list_page(prefix, token)
             for entry in page.get("Contents", []):
                 yield entry["Key"]
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    async def list_objects(self, prefix: str = "") -> AsyncIterator[ListedObject]:
+        """``list_keys`` with each object's size and last change (to find old ones)."""
+        token = ""
+        while True:
+            page = await self._list_page(prefix, token)
+            for entry in page.get("Contents", []):
+                yield ListedObject(entry["Key"], entry["Size"], entry["LastModified"])
             if not page.get("IsTruncated"):
                 return
             token = page["NextContinuationToken"]
