@@ -8,10 +8,10 @@ credentials, a missing bucket), its message naming the cause.
 """
 
 import hashlib
-from datetime import datetime
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
