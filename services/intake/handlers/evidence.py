@@ -37,7 +37,7 @@ from services.intake.domain.evidence import (
     unsupported_type,
 )
 from services.intake.domain.principals import Principal
-from services.intake.domain.submissions import SubmissionRefused, accept
+from services.intake.domain.submissions import accept
 from services.intake.handlers.errors import InvalidRequest, NotFound
 from shared.object_storage import MIN_PART_SIZE, ObjectStorage, ObjectStorageError
 
@@ -101,18 +101,11 @@ async def upload(
 
 
 async def _check_round_accepts(pool: asyncpg.Pool, rounds: RoundBook, request: Upload) -> None:
-    for fresh in (False, True):
-        terms = await rounds.terms(pool, request.round_id, fresh=fresh)
-        if terms is None:
-            if fresh:
-                raise NotFound(request.round_id)
-            continue
-        try:
-            accept(terms.round, request.at, terms.extension_until(request.center_id))
-            return
-        except SubmissionRefused:
-            if fresh:
-                raise
+    """Read afresh (an upload is rare beside its own cost; a round just closed refuses)."""
+    terms = await rounds.terms(pool, request.round_id, fresh=True)
+    if terms is None:
+        raise NotFound(request.round_id)
+    accept(terms.round, request.at, terms.extension_until(request.center_id))
 
 
 class _Sniffed:
