@@ -3,23 +3,31 @@
 limits, who reads what, object storage down, the orphan sweep, and submissions that
 reference files."""
 
+import asyncio
 import dataclasses
 import hashlib
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import asyncpg
 import httpx
 import pytest
+from typer.testing import CliRunner, Result
 
+from gecc.cli import app
 from services.intake.adapters.evidence import object_key
 from services.intake.handlers import evidence
 from shared.events import Envelope, SubmissionReceived
 from shared.object_storage import ObjectStorage, ObjectStorageConfig
 from shared.topics import Topic
 from tests.integration.test_intake_api import ROUND, Intake, auth, set_dates, start_intake
+from tests.support.infrastructure import Infrastructure
+from tests.support.intake_process import UNLIMITED, intake_process
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all
 from tests.support.samples import submission_body
@@ -325,11 +333,72 @@ async def test_the_sweep_removes_bytes_no_row_names_once_old_enough(running: Run
     orphan = hashlib.sha256(JPEG).hexdigest()  # bytes stored, metadata never committed
     await storage.put(object_key(orphan), chunks(JPEG))
     await storage.put("evidence/tmp/interrupted", chunks(JPEG))
-    async with intake.isolated.service_pool("intake") as pool:
-        young = await evidence.sweep(pool, storage, timedelta(hours=1), datetime.now(UTC))
+    conn = await asyncpg.connect(intake.db)
+    try:
+        young = await evidence.sweep(conn, storage, timedelta(hours=1), datetime.now(UTC))
         assert young == []
         later = datetime.now(UTC) + timedelta(hours=2)
-        removed = await evidence.sweep(pool, storage, timedelta(hours=1), later)
+        removed = await evidence.sweep(conn, storage, timedelta(hours=1), later)
+    finally:
+        await conn.close()
     assert sorted(removed) == sorted([object_key(orphan), "evidence/tmp/interrupted"])
     assert await storage.head(object_key(kept["sha256"])) is not None
     assert await storage.head(object_key(orphan)) is None
+
+
+async def sweep_command(database: str, config: ObjectStorageConfig, *args: str) -> Result:
+    env = {
+        "GECC_S3_ENDPOINT": config.endpoint,
+        "GECC_S3_BUCKET": config.bucket,
+        "GECC_S3_ACCESS_KEY": config.access_key,
+        "GECC_S3_SECRET_KEY": config.secret_key,
+        "GECC_S3_REGION": config.region,
+    }
+    command = ["evidence", "sweep", "--database-url", database, *args]
+    # In a thread: the command runs its own event loop with asyncio.run.
+    return await asyncio.to_thread(lambda: CliRunner().invoke(app, command, env=env))
+
+
+async def test_a_crash_between_the_stored_bytes_and_the_commit_leaves_what_the_sweep_removes(
+    infrastructure: Infrastructure, object_storage_config: ObjectStorageConfig, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(
+        object_storage_config, bucket=f"gecc-crash-{uuid.uuid4().hex[:12]}"
+    )
+    async with ObjectStorage(config) as storage:
+        await storage.ensure_bucket()
+        env = {
+            **UNLIMITED,
+            evidence.CRASH_AFTER_STORE: "1",
+            "GECC_S3_ENDPOINT": config.endpoint,
+            "GECC_S3_BUCKET": config.bucket,
+            "GECC_S3_ACCESS_KEY": config.access_key,
+            "GECC_S3_SECRET_KEY": config.secret_key,
+        }
+        async with intake_process(infrastructure, tmp_path, env) as running:
+            async with httpx.AsyncClient(base_url=running.url) as client:
+                with pytest.raises(httpx.TransportError):  # the process ended mid-request
+                    await client.post(
+                        f"/v1/rounds/{ROUND}/items/{ITEM}/evidence",
+                        content=PDF,
+                        headers={"Authorization": f"Bearer {running.tokens['a']}"},
+                    )
+            conn = await asyncpg.connect(running.database)
+            try:
+                assert await conn.fetch("SELECT 1 FROM evidence_files") == []
+                assert (
+                    await conn.fetch("SELECT 1 FROM audit_log WHERE action = 'evidence.upload'")
+                    == []
+                )
+            finally:
+                await conn.close()
+            sha = hashlib.sha256(PDF).hexdigest()
+            left = [key async for key in storage.list_keys("evidence/")]
+            assert object_key(sha) in left and len(left) == 2  # and the temporary object
+            kept = await sweep_command(running.database, config)  # younger than an hour
+            assert kept.exit_code == 0, kept.output
+            assert "0 orphaned object(s) removed" in kept.output
+            swept = await sweep_command(running.database, config, "--older-than-minutes", "0")
+            assert swept.exit_code == 0, swept.output
+            assert f"removed {object_key(sha)}" in swept.output
+            assert [key async for key in storage.list_keys("evidence/")] == []

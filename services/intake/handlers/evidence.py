@@ -254,7 +254,7 @@ async def delete(
 
 
 async def sweep(
-    pool: asyncpg.Pool, storage: ObjectStorage, older_than: timedelta, now: datetime
+    conn: asyncpg.Connection, storage: ObjectStorage, older_than: timedelta, now: datetime
 ) -> list[str]:
     """Remove the objects under ``evidence/`` no row needs, older than ``older_than``
     (temporary ones of uploads that never finished, content no row names); their keys."""
@@ -267,7 +267,7 @@ async def sweep(
             removed.append(listed.key)
         elif listed.key.startswith(files.CONTENT_PREFIX):
             sha256 = listed.key.removeprefix(files.CONTENT_PREFIX)
-            async with pool.acquire() as conn, conn.transaction():
+            async with conn.transaction():
                 await files.lock_content(conn, sha256)
                 if not await files.content_kept(conn, sha256):
                     await storage.delete(listed.key)
