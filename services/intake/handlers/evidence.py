@@ -1,15 +1,15 @@
 """Evidence files: upload, list, read, delete, and the sweep of orphaned bytes.
 
-An upload is streamed: the request's chunks go to object storage as they arrive, the
-SHA-256 computed on the way (``ObjectStorage.put``), under a temporary key, since the
-content address is known only at the end. S3 signs each request's body over plain HTTP,
-so a body cannot be sent before it is all known: ``put`` holds one part (5 MiB, S3's
-smallest) in memory at a time, a multipart upload past that; never the whole 10 MiB file.
-Then, holding the bytes' lock, one transaction copies the object to
-``evidence/sha256/<hex>`` on the server (no byte through intake again) and commits the
-metadata row with its audit entry; the temporary object is removed after. A crash between
-the stored bytes and the commit leaves objects no row names: ``sweep`` removes them once
-they are older than any upload in progress could be.
+An upload is streamed: the request's chunks go on to object storage as they arrive, in one
+request of the announced Content-Length (``ObjectStorage.put_sized``: a presigned PUT, so
+nothing is buffered beyond the chunk in hand, however many uploads run at once), the
+SHA-256 computed on the way and the type decided from the first bytes before any is sent.
+The content address is known only at the end, so the bytes go to a temporary key first;
+then, holding the bytes' lock, one transaction copies the object to
+``evidence/sha256/<hex>`` on the server (no byte passes through intake again) and commits
+the metadata row with its audit entry; the temporary object is removed after. A crash
+between the stored bytes and the commit leaves objects no row names: ``sweep`` removes
+them once they are older than any upload in progress could be.
 """
 
 import logging
@@ -39,7 +39,7 @@ from services.intake.domain.evidence import (
 from services.intake.domain.principals import Principal
 from services.intake.domain.submissions import accept
 from services.intake.handlers.errors import InvalidRequest, NotFound
-from shared.object_storage import MIN_PART_SIZE, ObjectStorage, ObjectStorageError
+from shared.object_storage import ObjectStorage, ObjectStorageError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def upload(
         )
     sniffed = _Sniffed(body, limits)
     temporary = f"{files.TEMPORARY_PREFIX}{uuid4()}"
-    stored = await storage.put(temporary, sniffed.chunks(), part_size=MIN_PART_SIZE)
+    stored = await storage.put_sized(temporary, sniffed.chunks(), request.declared_size)
     try:
         return await _commit(
             pool,
