@@ -239,7 +239,10 @@ async def delete(
                     raise NotFound(str(file_id))
                 if row.referenced:
                     raise referenced()
-                await files.delete(conn, file_id)
+                try:
+                    await files.delete(conn, file_id)
+                except asyncpg.ForeignKeyViolationError:  # a version listed it meanwhile
+                    raise referenced() from None
                 details = {"name": row.name, "item_code": row.item_code, "sha256": row.sha256}
                 await audit.record(
                     conn, who.actor, "evidence.delete", f"evidence:{file_id}", details, remote_addr

@@ -66,7 +66,12 @@ async def submit(
             if attempt > 0:
                 return await _replay(pool, request, refusal)
             continue
-        outcome = await writes.write(pool, versions.NewVersion.of(request, terms, acceptance))
+        try:
+            outcome = await writes.write(pool, versions.NewVersion.of(request, terms, acceptance))
+        except asyncpg.ForeignKeyViolationError:  # a listed file was deleted since the check
+            raise InvalidRequest(
+                [("checklist.items", "a file listed was deleted meanwhile; list it again")]
+            ) from None
         if outcome.replay:
             return await _replay(pool, request)
         if not outcome.stale:
