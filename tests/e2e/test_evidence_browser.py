@@ -12,20 +12,29 @@ import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import uvicorn
 from playwright.async_api import Page, expect
 
+from gecc import mailsink
+from services.intake.domain.accounts import Scope
+from services.intake.domain.accounts_file import ListedMembership
+from services.intake.handlers import accounts
 from services.portal.app import create_app
 from services.portal.settings import PortalSettings
+from shared.object_storage import ObjectStorageConfig
 from tests.e2e.test_office_browser import free_port
 from tests.e2e.test_office_browser import screenshots as screenshots  # the fixture
+from tests.e2e.test_portal_browser import CENTERS as REGISTRY
+from tests.e2e.test_portal_browser import System, _registry, fill_report, link_for
 from tests.integration.test_portal_pages import CENTERS, A
 from tests.support.browser import PHONE, chromium, serious_violations
 from tests.support.fake_intake import ROUND
 from tests.support.fake_intake_evidence import PDF, FakeIntakeEvidence, fake_with_evidence
 from tests.support.isolation import Isolated
 from tests.support.polling import eventually
+from tests.support.services import running_services, wait_for_consumers
 
 C = "saraban@bangrak.go.th"  # GECC-0003: nothing sent yet
 BMA = "office@bma.go.th"
@@ -180,3 +189,124 @@ async def test_without_script_a_file_goes_with_the_form_and_the_page_returns_to_
         assert page.url.endswith("removed=1#files-P03"), page.url
         await expect(box.locator(".file__name")).to_have_count(0)
         await context.close()
+
+
+@pytest.fixture
+async def stack(
+    isolated: Isolated, tmp_path: Path, object_storage_config: ObjectStorageConfig
+) -> AsyncIterator[dict[str, str]]:
+    """Every service on the real S3 server, the portal browser test's registry (four BMA
+    districts) and the BMA's office account."""
+    mail = tmp_path / "mail"
+    sink = await mailsink.serve(mail, "127.0.0.1", 0)
+    config = object_storage_config
+    env = {
+        "GECC_NOTIFIER_SMTP_HOST": "127.0.0.1",
+        "GECC_NOTIFIER_SMTP_PORT": str(mailsink.bound_port(sink)),
+        "GECC_S3_ENDPOINT": config.endpoint,
+        "GECC_S3_BUCKET": config.bucket,
+        "GECC_S3_ACCESS_KEY": config.access_key,
+        "GECC_S3_SECRET_KEY": config.secret_key,
+    }
+    try:
+        with running_services(isolated, tmp_path / "logs", env) as processes:
+            urls = {name: p.url for name, p in processes.items()}
+            await wait_for_consumers(urls)
+            database = isolated.service_url("intake")
+            await _registry(database)
+            conn = await asyncpg.connect(database)
+            try:
+                office = Scope("office", office_path="PMO/BMA")
+                await accounts.import_accounts(conn, [ListedMembership(2, BMA, office)], "test")
+            finally:
+                await conn.close()
+            urls["mail"], urls["intake_db"] = str(mail), database
+            yield urls
+    finally:
+        sink.close()
+
+
+async def sign_in_by_mail(system: System, page: Page, email: str) -> None:
+    sent = len(
+        [m for m in mailsink.read_mailbox(system.mail) if m["To"] == email]
+        if system.mail.exists()
+        else []
+    )
+    await page.goto(f"{system.portal}/sign-in")
+    await page.get_by_label("อีเมล").fill(email)
+    await page.get_by_role("button", name="ส่งลิงก์เข้าสู่ระบบ").click()
+    await expect(page.get_by_role("heading", name="โปรดตรวจสอบอีเมลของท่าน")).to_be_visible()
+    await page.goto(await link_for(system, email, sent))
+    await page.get_by_role("button", name="เข้าสู่ระบบ").click()
+
+
+async def test_a_center_attaches_files_and_its_office_opens_them_with_the_real_intake(
+    stack: dict[str, str], tmp_path: Path
+) -> None:
+    """The portal, the real intake and the S3 server: a photo and a PDF attached to two
+    items, sent, stored with the version; the BMA office opens them; another center cannot."""
+    system = System(stack["portal"], Path(stack["mail"]), stack["intake_db"], tmp_path)
+    center, other = REGISTRY[0], REGISTRY[1]
+    photo, order, fake_pdf = tmp_path / "ป้าย.png", tmp_path / "คำสั่ง.pdf", tmp_path / "x.pdf"
+    photo.write_bytes(png())
+    fake_pdf.write_bytes(b"GIF89a" + b"\x00" * 32)
+    order.write_bytes(PDF + b"\x00" * (2 * 1024 * 1024))  # 2 MiB: spooled to disk
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport=PHONE, locale="th-TH")).new_page()
+        await sign_in_by_mail(system, page, center.contact_emails[0])
+        await page.wait_for_url("**/rounds")
+        await page.goto(f"{system.portal}/rounds/{ROUND}/report")
+        await fill_report(page)
+        await page.locator("#upload-P01").set_input_files(str(photo))
+        await expect(page.locator("#files-P01 .file__name")).to_have_text(["ป้าย.png"])
+        await page.locator("#upload-P02").set_input_files(str(order))
+        await expect(page.locator("#files-P02 .file__name")).to_have_text(["คำสั่ง.pdf"])
+        await expect(page.locator("#files-P02 .file__meta")).to_have_text("PDF · 2.0 เมกะไบต์")
+        thumb = page.locator("#files-P01 img.file__thumb")
+        await thumb.scroll_into_view_if_needed()
+        assert await thumb.evaluate("img => img.decode().then(() => img.naturalWidth)") == 48
+        await page.locator("#upload-P03").set_input_files(str(fake_pdf))
+        await expect(page.locator("#upload-P03-error")).to_contain_text("ไม่รองรับไฟล์ชนิดนี้")
+        assert await serious_violations(page) == []
+
+        await page.get_by_role("button", name="ตรวจทานก่อนส่ง").click()
+        await page.wait_for_url("**/review")
+        await expect(page.locator(".file__name")).to_have_text(["ป้าย.png", "คำสั่ง.pdf"])
+        await page.get_by_role("button", name="ยืนยันส่งรายงาน").click()
+        await page.wait_for_url("**/versions/1?notice=received")
+
+        conn = await asyncpg.connect(stack["intake_db"])
+        try:
+            stored = await conn.fetch(
+                "SELECT f.id::text AS id, f.item_code, f.sha256 FROM evidence_files f"
+                " WHERE f.center_id = $1 ORDER BY f.item_code",
+                center.id,
+            )
+        finally:
+            await conn.close()
+        assert [row["item_code"] for row in stored] == ["P01", "P02"]
+        order_id = stored[1]["id"]
+        own = await page.request.get(f"{system.portal}/evidence/{order_id}")
+        assert own.status == 200 and await own.body() == order.read_bytes()
+
+        office = await (await browser.new_context(viewport=PHONE, locale="th-TH")).new_page()
+        await sign_in_by_mail(system, office, BMA)
+        await office.goto(f"{system.portal}/centers/{center.id}/rounds/{ROUND}")
+        await expect(office.locator(".file__name")).to_have_text(["ป้าย.png", "คำสั่ง.pdf"])
+        assert await serious_violations(office) == []
+        async with office.expect_download() as download_info:
+            await office.get_by_role("link", name="คำสั่ง.pdf").click()
+        download = await download_info.value
+        assert download.suggested_filename == "คำสั่ง.pdf"
+        saved = await download.path()
+        assert await asyncio.to_thread(saved.read_bytes) == order.read_bytes()
+        answer = await office.request.get(f"{system.portal}/evidence/{order_id}")
+        assert answer.headers["content-disposition"].startswith("attachment;")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["etag"] == f'"{stored[1]["sha256"]}"'
+
+        stranger = await (await browser.new_context(viewport=PHONE, locale="th-TH")).new_page()
+        await sign_in_by_mail(system, stranger, other.contact_emails[0])
+        await stranger.wait_for_url("**/rounds")
+        refused = await stranger.request.get(f"{system.portal}/evidence/{order_id}")
+        assert refused.status == 404 and await refused.body() != order.read_bytes()
