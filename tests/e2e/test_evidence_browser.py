@@ -227,11 +227,8 @@ async def stack(
 
 
 async def sign_in_by_mail(system: System, page: Page, email: str) -> None:
-    sent = len(
-        [m for m in mailsink.read_mailbox(system.mail) if m["To"] == email]
-        if system.mail.exists()
-        else []
-    )
+    mailbox = mailsink.read_mailbox(system.mail) if system.mail.exists() else []
+    sent = len([m for m in mailbox if m["X-GECC-Kind"] == "sign_in" and m["To"] == email])
     await page.goto(f"{system.portal}/sign-in")
     await page.get_by_label("อีเมล").fill(email)
     await page.get_by_role("button", name="ส่งลิงก์เข้าสู่ระบบ").click()
