@@ -125,8 +125,8 @@ async def test_files_are_attached_with_progress_and_removed_on_a_phone(
         box = page.locator("#files-P01")
         await expect(box.locator("[data-upload]")).to_be_hidden()  # the script uploads at once
         await page.locator("#upload-P01").set_input_files([str(photo), str(order)])
-        await expect(box.locator("[data-upload-status]")).to_have_text("แนบไฟล์แล้ว 1 ไฟล์")
         await expect(box.locator(".file__name")).to_have_text(["จุดบริการ.png", "คำสั่งแต่งตั้ง.pdf"])
+        await expect(box.locator("[data-upload-status]")).to_have_text("แนบไฟล์แล้ว 2 ไฟล์")
         assert await box.locator("progress").evaluate("p => p.value") == 100
         await expect(box.locator(".file__meta").nth(1)).to_have_text("PDF · 300 กิโลไบต์")
         thumb = box.locator("img.file__thumb")

@@ -146,6 +146,7 @@
       var files = Array.prototype.slice.call(p.input.files || []);
       if (!files.length) return;
       var url = box.getAttribute("data-upload-url");
+      var added = 0;
       showError(box, "");
       for (var i = 0; i < files.length; i++) {
         var file = files[i];
@@ -161,7 +162,9 @@
         });
         p.progress.value = 100;
         if (!answered(box, result)) break;
+        added += 1;
       }
+      if (added > 1) p.status.textContent = form.getAttribute("data-added").replace("{n}", added);
       p.progress.hidden = true;
       p.input.value = "";
     }
