@@ -140,6 +140,7 @@ async def test_files_are_attached_with_progress_and_removed_on_a_phone(
         refused = "x.pdf: ไม่รองรับไฟล์ชนิดนี้: แนบได้เฉพาะ PDF, JPEG, PNG หรือ WebP"
         await expect(error).to_have_text(refused)
         await expect(page.locator("#upload-P02")).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#upload-P02-status")).to_have_text("")
         await page.locator("#files-P02").scroll_into_view_if_needed()
         await check(page, "P02", screenshots, "evidence-02-refused")
 
@@ -238,7 +239,7 @@ async def sign_in_by_mail(system: System, page: Page, email: str) -> None:
 
 
 async def test_a_center_attaches_files_and_its_office_opens_them_with_the_real_intake(
-    stack: dict[str, str], tmp_path: Path
+    stack: dict[str, str], tmp_path: Path, screenshots: Path
 ) -> None:
     """The portal, the real intake and the S3 server: a photo and a PDF attached to two
     items, sent, stored with the version; the BMA office opens them; another center cannot."""
@@ -291,6 +292,11 @@ async def test_a_center_attaches_files_and_its_office_opens_them_with_the_real_i
         await office.goto(f"{system.portal}/centers/{center.id}/rounds/{ROUND}")
         await expect(office.locator(".file__name")).to_have_text(["ป้าย.png", "คำสั่ง.pdf"])
         assert await serious_violations(office) == []
+        first_area = office.locator(".checklist").first
+        office_thumb = first_area.locator("img.file__thumb")
+        await office_thumb.scroll_into_view_if_needed()
+        assert await office_thumb.evaluate("i => i.decode().then(() => i.naturalWidth)") == 48
+        await first_area.screenshot(path=str(screenshots / "evidence-04-office.png"))
         async with office.expect_download() as download_info:
             await office.get_by_role("link", name="คำสั่ง.pdf").click()
         download = await download_info.value

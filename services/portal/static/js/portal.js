@@ -100,6 +100,7 @@
     }
     function showError(box, text) {
       var p = parts(box);
+      if (text) p.status.textContent = "";
       p.error.textContent = text;
       p.error.hidden = !text;
       if (text) p.input.setAttribute("aria-invalid", "true"); else p.input.removeAttribute("aria-invalid");
