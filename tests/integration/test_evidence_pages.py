@@ -273,3 +273,17 @@ async def test_the_office_sees_the_files_and_who_else_may_open_them(portal: Port
     portal.client.cookies.clear()
     signed_out = await portal.client.get(f"/evidence/{order}")
     assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/sign-in")
+
+
+async def test_an_item_or_round_the_report_does_not_have_is_not_found(portal: Portal) -> None:
+    await portal.sign_in(C)
+    token = await portal.csrf(REPORT)
+    part = [("upload-Z99", ("a.pdf", PDF, "application/pdf"))]
+    for path in (
+        f"/rounds/{ROUND}/items/Z99/evidence",  # no such item in the standard
+        f"/rounds/{ROUND}/items/p01%0d%0aX/evidence",  # not an item code at all
+        "/rounds/nonsense/items/P01/evidence",
+    ):
+        answer = await portal.client.post(path, data={"csrf_token": token}, files=part)
+        assert answer.status_code == 404, path
+    assert fake(portal).evidence == {}

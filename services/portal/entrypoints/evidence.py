@@ -9,6 +9,7 @@ alone (XMLHttpRequest, with a progress bar) and the answer is JSON with the item
 An upload is read as Starlette parses it (a file over 1 MiB is spooled to disk) and streamed
 on to intake; a post larger than one file may be is refused from its Content-Length."""
 
+import re
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -32,6 +33,16 @@ from services.portal.handlers import reports as report_handlers
 router = APIRouter(include_in_schema=False)
 Current = Annotated[Page, Depends(page_of)]
 DRAIN_LIMIT = 128 * 1024 * 1024
+# the shapes of shared/submission.py's round ids and item codes (they go into addresses)
+ROUND_ID = re.compile(r"FY\d{4}-(H1|FY)")
+ITEM_CODE = re.compile(r"[A-Z][A-Z0-9_-]{0,15}")
+# a report form posts a (usually empty) file part for each item and a field for each box
+MAX_PARTS = 4000
+
+
+def _checked(round_id: str, item: str) -> None:
+    if not ROUND_ID.fullmatch(round_id) or not ITEM_CODE.fullmatch(item):
+        raise NotFound(f"{round_id}/{item}")
 
 
 def _wants_json(request: Request) -> bool:
@@ -55,12 +66,13 @@ async def _drain(request: Request) -> None:
 
 @router.post("/rounds/{round_id}/items/{item}/evidence")
 async def upload(page: Current, round_id: str, item: str) -> Response:
+    _checked(round_id, item)
     request = page.request
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES:
         await _drain(request)
         return _answer(page, round_id, item, 413, refusal="file_too_large")
-    posted = await request.form(max_files=50)
+    posted = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
     fields = {k: v for k, v in posted.items() if isinstance(v, str)}
     token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
     if page.session is None or not page.csrf_ok(token):
@@ -89,15 +101,14 @@ async def upload(page: Current, round_id: str, item: str) -> Response:
 
 @router.post("/evidence/{file_id}/delete")
 async def remove(page: Current, file_id: str, round: str = "", item: str = "") -> Response:
+    _checked(round, item)
     request = page.request
-    posted = await request.form()
+    posted = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
     fields = {k: v for k, v in posted.items() if isinstance(v, str)}
     token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
     if page.session is None or not page.csrf_ok(token):
         if _wants_json(request):
             return JSONResponse({"ok": False, "reason": "session_ended"}, status_code=401)
-        if not round:
-            raise SignInFirst("/rounds", "form_expired")
         return await _keep(page, round, fields)
     session = _center_session(page)
     pool, intake = _deps(page)
