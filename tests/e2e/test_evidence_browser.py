@@ -174,6 +174,11 @@ async def test_without_script_a_file_goes_with_the_form_and_the_page_returns_to_
         await served.sign_in(page, C)
         await page.goto(f"{served.url}/rounds/{ROUND}/report")
         await page.fill("#respondents", "300")
+        # Enter in a box still means "review" (not the first item's upload button)
+        async with page.expect_navigation():
+            await page.locator("#respondents").press("Enter")
+        assert page.url.endswith(f"/rounds/{ROUND}/report"), page.url
+        await expect(page.locator("#error-summary")).to_be_visible()
         await page.locator("#upload-P03").set_input_files(str(order))
         async with page.expect_navigation():
             await page.get_by_role("button", name="อัปโหลด (P03)").click()
