@@ -359,6 +359,53 @@ async def sweep_command(database: str, config: ObjectStorageConfig, *args: str) 
     return await asyncio.to_thread(lambda: CliRunner().invoke(app, command, env=env))
 
 
+async def test_a_large_file_goes_through_intakes_http_server_and_comes_back_the_same(
+    infrastructure: Infrastructure, object_storage_config: ObjectStorageConfig, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(object_storage_config, bucket=f"gecc-big-{uuid.uuid4().hex[:12]}")
+    content = b"%PDF-1.7\n" + bytes(range(256)) * (9 * 1024 * 4)  # 9 MiB and a bit
+    async with ObjectStorage(config) as storage:
+        await storage.ensure_bucket()
+        env = {
+            **UNLIMITED,
+            **{f"GECC_{k.upper()}": str(v) for k, v in storage_settings(config).items()},
+        }
+        async with intake_process(infrastructure, tmp_path, env) as running:
+            headers = {"Authorization": f"Bearer {running.tokens['a']}"}
+            async with httpx.AsyncClient(base_url=running.url, headers=headers) as client:
+
+                async def body() -> AsyncIterator[bytes]:
+                    for start in range(0, len(content), 256 * 1024):
+                        yield content[start : start + 256 * 1024]
+
+                created = await client.post(
+                    f"/v1/rounds/{ROUND}/items/{ITEM}/evidence",
+                    params={"name": "big.pdf"},
+                    content=body(),
+                    headers={"Content-Length": str(len(content))},
+                )
+                assert created.status_code == 201, created.text
+                assert created.json()["sha256"] == hashlib.sha256(content).hexdigest()
+                url = f"/v1/evidence/{created.json()['file_id']}/content"
+                async with client.stream("GET", url) as download:
+                    assert download.headers["content-length"] == str(len(content))
+                    assert b"".join([c async for c in download.aiter_bytes()]) == content
+
+                async def eleven_mib() -> AsyncIterator[bytes]:
+                    for _ in range(44):
+                        yield b"%PDF-" + b"x" * (256 * 1024 - 5)
+
+                too_big = await client.post(
+                    f"/v1/rounds/{ROUND}/items/{ITEM}/evidence",
+                    content=eleven_mib(),
+                    headers={"Content-Length": str(11 * 1024 * 1024)},
+                )
+                assert too_big.status_code == 413  # answered before the body was read
+                assert too_big.json()["code"] == "file_too_large"
+        async for key in storage.list_keys(""):
+            await storage.delete(key)
+
+
 async def test_a_crash_between_the_stored_bytes_and_the_commit_leaves_what_the_sweep_removes(
     infrastructure: Infrastructure, object_storage_config: ObjectStorageConfig, tmp_path: Path
 ) -> None:
