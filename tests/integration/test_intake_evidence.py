@@ -30,6 +30,7 @@ from tests.support.infrastructure import Infrastructure
 from tests.support.intake_process import UNLIMITED, intake_process
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all
+from tests.support.polling import eventually
 from tests.support.samples import submission_body
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100 + b"png-body"
@@ -449,3 +450,23 @@ async def test_a_crash_between_the_stored_bytes_and_the_commit_leaves_what_the_s
             assert swept.exit_code == 0, swept.output
             assert f"removed {object_key(sha)}" in swept.output
             assert [key async for key in storage.list_keys("evidence/")] == []
+
+
+async def test_intake_sweeps_orphans_by_itself_every_interval(
+    isolated: Isolated, object_storage_config: ObjectStorageConfig
+) -> None:
+    settings = {"evidence_sweep_interval_seconds": 0.2, "evidence_orphan_age_seconds": 2}
+    async for r in running_intake(isolated, object_storage_config, **settings):
+        kept = (await upload(r.intake, "a", PNG)).json()
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield JPEG
+
+        await r.storage.put("evidence/tmp/left-by-a-crash", chunks())
+
+        storage, wanted = r.storage, [object_key(kept["sha256"])]
+
+        async def left() -> list[str]:
+            return [key async for key in storage.list_keys("evidence/")]
+
+        await eventually(left, lambda keys: keys == wanted, within=10)
