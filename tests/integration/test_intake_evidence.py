@@ -456,17 +456,19 @@ async def test_intake_sweeps_orphans_by_itself_every_interval(
     isolated: Isolated, object_storage_config: ObjectStorageConfig
 ) -> None:
     settings = {"evidence_sweep_interval_seconds": 0.2, "evidence_orphan_age_seconds": 2}
-    async for r in running_intake(isolated, object_storage_config, **settings):
-        kept = (await upload(r.intake, "a", PNG)).json()
+    async for running in running_intake(isolated, object_storage_config, **settings):
+        await orphan_swept_by_intake(running)
 
-        async def chunks() -> AsyncIterator[bytes]:
-            yield JPEG
 
-        await r.storage.put("evidence/tmp/left-by-a-crash", chunks())
+async def orphan_swept_by_intake(running: Running) -> None:
+    kept = (await upload(running.intake, "a", PNG)).json()
 
-        storage, wanted = r.storage, [object_key(kept["sha256"])]
+    async def chunks() -> AsyncIterator[bytes]:
+        yield JPEG
 
-        async def left() -> list[str]:
-            return [key async for key in storage.list_keys("evidence/")]
+    await running.storage.put("evidence/tmp/left-by-a-crash", chunks())
 
-        await eventually(left, lambda keys: keys == wanted, within=10)
+    async def left() -> list[str]:
+        return [key async for key in running.storage.list_keys("evidence/")]
+
+    await eventually(left, lambda keys: keys == [object_key(kept["sha256"])], within=10)
