@@ -39,7 +39,12 @@ from services.intake.domain.evidence import (
 from services.intake.domain.principals import Principal
 from services.intake.domain.submissions import accept
 from services.intake.handlers.errors import InvalidRequest, NotFound
-from shared.object_storage import ObjectStorage, ObjectStorageError
+from shared.object_storage import (
+    ObjectNotFound,
+    ObjectStorage,
+    ObjectStorageError,
+    ObjectStorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +171,10 @@ async def _commit(
             limits,
         )
         check_quota(await files.used_bytes(conn, request.center_id, request.round_id), size, limits)
-        await storage.copy(temporary, files.object_key(sha256))
+        try:
+            await storage.copy(temporary, files.object_key(sha256))
+        except ObjectNotFound:  # swept meanwhile (an upload that took longer than the age)
+            raise ObjectStorageUnavailable(f"{temporary!r} was swept before its copy") from None
         if os.environ.get(CRASH_AFTER_STORE) == "1":
             os._exit(70)
         row = files.FileRow(
