@@ -267,7 +267,7 @@ body_cases = [
     submit("unknown field in satisfaction", 422, body_of(_set("satisfaction.mean", 4.5))),
     submit("unknown field in a question", 422, body_of(_set("satisfaction.questions.0.x", 1))),
     submit("unknown field in checklist", 422, body_of(_set("checklist.score", 100))),
-    submit("unknown field in an item", 422, body_of(_set("checklist.items.0.files", []))),
+    submit("unknown field in an item", 422, body_of(_set("checklist.items.0.attachments", []))),
     submit(
         "NUL in an unknown field's name",
         422,
