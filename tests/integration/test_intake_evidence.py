@@ -30,6 +30,7 @@ from tests.support.infrastructure import Infrastructure
 from tests.support.intake_process import UNLIMITED, intake_process
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all
+from tests.support.polling import eventually
 from tests.support.samples import submission_body
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100 + b"png-body"
@@ -359,6 +360,53 @@ async def sweep_command(database: str, config: ObjectStorageConfig, *args: str) 
     return await asyncio.to_thread(lambda: CliRunner().invoke(app, command, env=env))
 
 
+async def test_a_large_file_goes_through_intakes_http_server_and_comes_back_the_same(
+    infrastructure: Infrastructure, object_storage_config: ObjectStorageConfig, tmp_path: Path
+) -> None:
+    config = dataclasses.replace(object_storage_config, bucket=f"gecc-big-{uuid.uuid4().hex[:12]}")
+    content = b"%PDF-1.7\n" + bytes(range(256)) * (9 * 1024 * 4)  # 9 MiB and a bit
+    async with ObjectStorage(config) as storage:
+        await storage.ensure_bucket()
+        env = {
+            **UNLIMITED,
+            **{f"GECC_{k.upper()}": str(v) for k, v in storage_settings(config).items()},
+        }
+        async with intake_process(infrastructure, tmp_path, env) as running:
+            headers = {"Authorization": f"Bearer {running.tokens['a']}"}
+            async with httpx.AsyncClient(base_url=running.url, headers=headers) as client:
+
+                async def body() -> AsyncIterator[bytes]:
+                    for start in range(0, len(content), 256 * 1024):
+                        yield content[start : start + 256 * 1024]
+
+                created = await client.post(
+                    f"/v1/rounds/{ROUND}/items/{ITEM}/evidence",
+                    params={"name": "big.pdf"},
+                    content=body(),
+                    headers={"Content-Length": str(len(content))},
+                )
+                assert created.status_code == 201, created.text
+                assert created.json()["sha256"] == hashlib.sha256(content).hexdigest()
+                url = f"/v1/evidence/{created.json()['file_id']}/content"
+                async with client.stream("GET", url) as download:
+                    assert download.headers["content-length"] == str(len(content))
+                    assert b"".join([c async for c in download.aiter_bytes()]) == content
+
+                async def eleven_mib() -> AsyncIterator[bytes]:
+                    for _ in range(44):
+                        yield b"%PDF-" + b"x" * (256 * 1024 - 5)
+
+                too_big = await client.post(
+                    f"/v1/rounds/{ROUND}/items/{ITEM}/evidence",
+                    content=eleven_mib(),
+                    headers={"Content-Length": str(11 * 1024 * 1024)},
+                )
+                assert too_big.status_code == 413  # answered before the body was read
+                assert too_big.json()["code"] == "file_too_large"
+        async for key in storage.list_keys(""):
+            await storage.delete(key)
+
+
 async def test_a_crash_between_the_stored_bytes_and_the_commit_leaves_what_the_sweep_removes(
     infrastructure: Infrastructure, object_storage_config: ObjectStorageConfig, tmp_path: Path
 ) -> None:
@@ -402,3 +450,25 @@ async def test_a_crash_between_the_stored_bytes_and_the_commit_leaves_what_the_s
             assert swept.exit_code == 0, swept.output
             assert f"removed {object_key(sha)}" in swept.output
             assert [key async for key in storage.list_keys("evidence/")] == []
+
+
+async def test_intake_sweeps_orphans_by_itself_every_interval(
+    isolated: Isolated, object_storage_config: ObjectStorageConfig
+) -> None:
+    settings = {"evidence_sweep_interval_seconds": 0.2, "evidence_orphan_age_seconds": 2}
+    async for running in running_intake(isolated, object_storage_config, **settings):
+        await orphan_swept_by_intake(running)
+
+
+async def orphan_swept_by_intake(running: Running) -> None:
+    kept = (await upload(running.intake, "a", PNG)).json()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield JPEG
+
+    await running.storage.put("evidence/tmp/left-by-a-crash", chunks())
+
+    async def left() -> list[str]:
+        return [key async for key in running.storage.list_keys("evidence/")]
+
+    await eventually(left, lambda keys: keys == [object_key(kept["sha256"])], within=10)

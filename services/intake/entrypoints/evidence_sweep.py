@@ -20,6 +20,7 @@ async def sweep_periodically(
     while True:
         await asyncio.sleep(interval)
         try:
-            await evidence.sweep(runtime.pool, storage, timedelta(seconds=age), datetime.now(UTC))
+            async with runtime.pool.acquire() as conn:
+                await evidence.sweep(conn, storage, timedelta(seconds=age), datetime.now(UTC))
         except ObjectStorageError as error:
             log.warning("evidence sweep: object storage: %s", error)

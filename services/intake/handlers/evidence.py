@@ -39,7 +39,12 @@ from services.intake.domain.evidence import (
 from services.intake.domain.principals import Principal
 from services.intake.domain.submissions import accept
 from services.intake.handlers.errors import InvalidRequest, NotFound
-from shared.object_storage import ObjectStorage, ObjectStorageError
+from shared.object_storage import (
+    ObjectNotFound,
+    ObjectStorage,
+    ObjectStorageError,
+    ObjectStorageUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +87,7 @@ async def upload(
             limits,
         )
     sniffed = _Sniffed(body, limits)
+    await sniffed.decide()
     temporary = f"{files.TEMPORARY_PREFIX}{uuid4()}"
     stored = await storage.put_sized(temporary, sniffed.chunks(), request.declared_size)
     try:
@@ -109,39 +115,39 @@ async def _check_round_accepts(pool: asyncpg.Pool, rounds: RoundBook, request: U
 
 
 class _Sniffed:
-    """The body's chunks, refused at once when the first bytes are not an allowed type or
-    when they grow past the limit (``put`` then stores nothing)."""
+    """The body: its first bytes read and judged before anything is stored (``decide``),
+    then every chunk, refused at once when they grow past the limit."""
 
     def __init__(self, body: AsyncIterator[bytes], limits: EvidenceLimits) -> None:
         self._body = body
         self._limits = limits
+        self._head = b""
+        self._size = 0
         self.content_type = ""
 
-    async def chunks(self) -> AsyncIterator[bytes]:
-        head = b""
-        size = 0
+    async def decide(self) -> None:
+        """Read until the type shows (or the body ends); refuse a type not allowed."""
         async for chunk in self._body:
-            size += len(chunk)
-            if size > self._limits.file_bytes:
-                raise file_too_large(self._limits)
-            if not self.content_type:
-                head += chunk
-                if len(head) < HEAD_BYTES:
-                    continue
-                self._decide(head)
-                chunk, head = head, b""
-            if chunk:
-                yield chunk
-        if not self.content_type:
-            self._decide(head)
-            if head:
-                yield head
-
-    def _decide(self, head: bytes) -> None:
-        found = content_type_of(head)
+            self._count(chunk)
+            self._head += chunk
+            if len(self._head) >= HEAD_BYTES:
+                break
+        found = content_type_of(self._head)
         if found is None:
             raise unsupported_type()
         self.content_type = found
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        if self._head:
+            yield self._head
+        async for chunk in self._body:
+            self._count(chunk)
+            yield chunk
+
+    def _count(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self._limits.file_bytes:
+            raise file_too_large(self._limits)
 
 
 async def _commit(
@@ -166,7 +172,10 @@ async def _commit(
             limits,
         )
         check_quota(await files.used_bytes(conn, request.center_id, request.round_id), size, limits)
-        await storage.copy(temporary, files.object_key(sha256))
+        try:
+            await storage.copy(temporary, files.object_key(sha256))
+        except ObjectNotFound:  # swept meanwhile (an upload that took longer than the age)
+            raise ObjectStorageUnavailable(f"{temporary!r} was swept before its copy") from None
         if os.environ.get(CRASH_AFTER_STORE) == "1":
             os._exit(70)
         row = files.FileRow(
