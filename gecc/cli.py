@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from gecc.accounts_cli import accounts_app
+from gecc.evidence_cli import evidence_app
 from gecc.offices_cli import offices_app
 from gecc.recipients_cli import recipients_app
 from gecc.registry_cli import centers_app, tokens_app
@@ -25,6 +26,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(recipients_app, name="recipients")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(offices_app, name="offices")
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.command()

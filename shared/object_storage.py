@@ -11,9 +11,11 @@ import hashlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from aiohttp import ClientError as AiohttpClientError
@@ -92,6 +94,13 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
 class StoredObject:
     """What ``put`` wrote: its size and the SHA-256 of its bytes (hex), computed as they went."""
 
@@ -126,6 +135,7 @@ class ObjectStorage:
         self.config = config
         self._exit_stack: AsyncExitStack | None = None
         self._s3: S3Client | None = None
+        self._http: aiohttp.ClientSession | None = None  # streamed uploads (put_sized)
 
     async def connect(self) -> None:
         if self._s3 is not None:
@@ -154,10 +164,18 @@ class ObjectStorage:
                 config=client_config,
             )
         )
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=self.config.connect_timeout, sock_read=self.config.read_timeout
+        )
+        connector = aiohttp.TCPConnector(limit=self.config.max_connections)
+        self._http = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=timeout, connector=connector)
+        )
         self._exit_stack = stack
 
     async def close(self) -> None:
         stack, self._exit_stack, self._s3 = self._exit_stack, None, None
+        self._http = None
         if stack is not None:
             await stack.aclose()
 
@@ -262,6 +280,65 @@ class ObjectStorage:
             raise
         return StoredObject(key=key, size=size, sha256=digest.hexdigest())
 
+    async def put_sized(self, key: str, chunks: AsyncIterable[bytes], size: int) -> StoredObject:
+        """Store the ``size`` bytes ``chunks`` yields under ``key`` in one streamed request,
+        holding nothing but the chunk in hand (``put`` holds a part): a presigned PUT, whose
+        payload is not signed, since a signature over the body needs the whole body first.
+        The server takes exactly ``size`` bytes: fewer or more, and the request is broken
+        off (``ObjectStorageError``; an exception ``chunks`` raises is raised as it is),
+        leaving at most a partial object under ``key`` for the caller to delete."""
+        url = await self._call(
+            f"sign the upload of {key!r}",
+            lambda s3: s3.generate_presigned_url(
+                "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=3600
+            ),
+        )
+        digest = hashlib.sha256()
+        sent = 0
+        failure: BaseException | None = None
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal sent, failure
+            try:
+                async for chunk in chunks:
+                    sent += len(chunk)
+                    if sent > size:
+                        raise ObjectStorageError(f"{key!r}: more than the {size} bytes announced")
+                    digest.update(chunk)
+                    yield chunk
+            except BaseException as error:
+                failure = error
+                raise
+            if sent != size:
+                failure = ObjectStorageError(f"{key!r}: {sent} bytes of the {size} announced")
+                raise failure
+
+        if self._http is None:
+            raise RuntimeError("ObjectStorage is not connected: use `async with` or connect()")
+        headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        try:
+            async with self._http.put(url, data=body(), headers=headers) as response:
+                answer = await response.text()
+        except (AiohttpClientError, TimeoutError, OSError) as error:
+            if failure is not None:
+                raise failure from None
+            raise ObjectStorageUnavailable(
+                f"object storage at {self.config.endpoint} did not answer (store {key!r}): {error}"
+            ) from error
+        if failure is not None:
+            raise failure
+        if response.status >= 500:
+            raise ObjectStorageUnavailable(
+                f"object storage at {self.config.endpoint} could not store {key!r}:"
+                f" {response.status}"
+            )
+        if response.status >= 300:
+            raise ObjectStorageError(
+                f"object storage at {self.config.endpoint}, bucket {self.bucket!r} refused to"
+                f" store {key!r}: {response.status} {answer[:500]}"
+            )
+        return StoredObject(key=key, size=sent, sha256=digest.hexdigest())
+
     @asynccontextmanager
     async def get(
         self,
@@ -321,6 +398,17 @@ class ObjectStorage:
             page = await self._list_page(prefix, token)
             for entry in page.get("Contents", []):
                 yield entry["Key"]
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    async def list_objects(self, prefix: str = "") -> AsyncIterator[ListedObject]:
+        """``list_keys`` with each object's size and last change (to find old ones)."""
+        token = ""
+        while True:
+            page = await self._list_page(prefix, token)
+            for entry in page.get("Contents", []):
+                yield ListedObject(entry["Key"], entry["Size"], entry["LastModified"])
             if not page.get("IsTruncated"):
                 return
             token = page["NextContinuationToken"]

@@ -12,6 +12,7 @@ from services.intake.domain.rounds import calendar, fiscal_year_of
 from services.intake.entrypoints import (
     accounts,
     centers,
+    evidence,
     exports,
     http,
     offices,
@@ -23,11 +24,13 @@ from services.intake.entrypoints import (
     subscribers,
 )
 from services.intake.entrypoints.auth import Authentication
+from services.intake.entrypoints.evidence_sweep import sweep_periodically
 from services.intake.entrypoints.limits import BodySizeLimit, RequestGuard
 from services.intake.entrypoints.progress import measure_progress
 from services.intake.metrics import IntakeMetrics
 from services.intake.settings import IntakeSettings
 from shared.messaging.runtime import ServiceRuntime
+from shared.object_storage import ObjectStorage, ObjectStorageConfig
 from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
 from shared.standards import load_catalog
@@ -39,6 +42,7 @@ class Wiring:
     runtime: ServiceRuntime
     metrics: IntakeMetrics
     principals: PrincipalCache
+    storage: ObjectStorage
 
 
 def wire(settings: IntakeSettings) -> Wiring:
@@ -53,9 +57,26 @@ def wire(settings: IntakeSettings) -> Wiring:
     async def revocations(_: ServiceRuntime) -> None:
         await follow_revocations(settings.database_url, principals)
 
+    # The client only: it connects to the server with the first request that needs it.
+    storage = ObjectStorage(ObjectStorageConfig.of(settings))
+
+    async def open_storage(_: ServiceRuntime) -> None:
+        await storage.connect()
+
+    async def evidence_sweep(runtime: ServiceRuntime) -> None:
+        await sweep_periodically(
+            runtime,
+            storage,
+            settings.evidence_sweep_interval_seconds,
+            settings.evidence_orphan_age_seconds,
+        )
+
+    runtime.on_start(open_storage)
+    runtime.on_stop(storage.close)
     runtime.in_background("round-progress", round_progress)
     runtime.in_background("credential-revocations", revocations)
-    return Wiring(runtime, metrics, principals)
+    runtime.in_background("evidence-sweep", evidence_sweep)
+    return Wiring(runtime, metrics, principals, storage)
 
 
 def build_runtime(settings: IntakeSettings) -> ServiceRuntime:
@@ -84,6 +105,11 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.state.runtime = runtime
     app.state.metrics = wiring.metrics
     app.state.catalog = load_catalog(settings.standards_dir)
+    app.state.storage = wiring.storage
+    app.state.evidence_limits = settings.evidence_limits()
+    app.state.checklist_items = frozenset(
+        item.code for standard in app.state.catalog.standards.values() for item in standard.items
+    )
     app.state.principals = wiring.principals
     app.state.rounds = RoundBook(settings.round_cache_seconds)
     app.state.writes = VersionWriter(
@@ -107,11 +133,13 @@ def create_app(settings: IntakeSettings) -> FastAPI:
     app.include_router(standards.router)
     app.include_router(offices.router)
     app.include_router(accounts.router)
+    app.include_router(evidence.router)
     # Added innermost first: a request meets RequestGuard, Authentication, the body limit.
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         larger={accounts.IMPORT_PATH: settings.max_accounts_file_bytes},
+        streamed=evidence.UPLOAD_PATH,
     )
     app.add_middleware(Authentication)
     app.add_middleware(RequestGuard)

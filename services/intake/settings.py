@@ -4,6 +4,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.intake.domain.evidence import MIB, EvidenceLimits
 from services.intake.domain.sign_in import SignInRules
 from shared.settings import ObjectStorageSettings, env
 from shared.standards import default_standards_dir
@@ -44,6 +45,16 @@ class IntakeSettings(ObjectStorageSettings):
     sign_in_window_minutes: float = Field(15.0, gt=0)
     sign_in_code_minutes: float = Field(15.0, gt=0)
     session_hours: float = Field(8.0, gt=0)
+
+    # Evidence files (spec §10): a center's files in one round at most this much
+    # (GECC_INTAKE_EVIDENCE_QUOTA_MIB); objects no row needs (a crash between the stored
+    # bytes and the commit) removed this often once this old.
+    evidence_quota_mib: int = Field(300, ge=1)
+    evidence_sweep_interval_seconds: float = Field(3600.0, gt=0)
+    evidence_orphan_age_seconds: float = Field(3600.0, ge=0)
+
+    def evidence_limits(self) -> EvidenceLimits:
+        return EvidenceLimits(quota_bytes=self.evidence_quota_mib * MIB)
 
     def sign_in_rules(self) -> SignInRules:
         return SignInRules(

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.adapters import repository
 from services.portal.adapters.intake import IntakeClient, IntakeUnavailable, NotFound, SessionEnded
-from services.portal.entrypoints import offices, operators, reports, sign_in
+from services.portal.entrypoints import evidence, offices, operators, reports, sign_in
 from services.portal.entrypoints.i18n import Catalogue
 from services.portal.entrypoints.reports import SignInFirst
 from services.portal.entrypoints.web import SESSION_COOKIE, SecurityHeaders, environment, page_of
@@ -80,6 +80,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(sign_in.router)
     app.include_router(reports.router)
+    app.include_router(evidence.router)
     app.include_router(offices.router)
     app.include_router(operators.router)
     app.add_exception_handler(operators.Forbidden, operators.forbidden_page)

@@ -35,6 +35,8 @@ SELECT (SELECT count(*) FROM submissions) AS submissions,
        (SELECT count(*) FROM sign_in_requests) AS sign_in_requests,
        (SELECT count(*) FROM sign_in_codes) AS sign_in_codes,
        (SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL) AS open_credentials,
+       (SELECT count(*) FROM evidence_files) AS evidence_files,
+       (SELECT count(*) FROM version_evidence) AS version_evidence,
        (SELECT md5(string_agg(id || opens_at || due_at || closes_at, ',' ORDER BY id))
         FROM rounds) AS round_dates
 """
@@ -265,7 +267,7 @@ body_cases = [
     submit("unknown field in satisfaction", 422, body_of(_set("satisfaction.mean", 4.5))),
     submit("unknown field in a question", 422, body_of(_set("satisfaction.questions.0.x", 1))),
     submit("unknown field in checklist", 422, body_of(_set("checklist.score", 100))),
-    submit("unknown field in an item", 422, body_of(_set("checklist.items.0.files", []))),
+    submit("unknown field in an item", 422, body_of(_set("checklist.items.0.attachments", []))),
     submit(
         "NUL in an unknown field's name",
         422,
@@ -526,6 +528,85 @@ path_cases = [
     Case("GET the submissions list", "GET", "/v1/submissions", 405, [bearer("a")]),
 ]
 
+_UPLOAD = f"/v1/rounds/{ROUND}/items/{FIRST_ITEM}/evidence?name=photo.png"
+_NO_FILE = "/v1/evidence/00000000-0000-0000-0000-000000000000"
+
+
+def upload(name: str, status: int, body: bytes | None, who: str = "a", path: str = _UPLOAD) -> Case:
+    return Case(name, "POST", path, status, [bearer(who)], body)
+
+
+# Refused before a byte is stored (object storage need not even be there).
+evidence_cases = [
+    upload("evidence: HTML named .png", 415, b"<html><script>alert(1)</script></html>"),
+    upload("evidence: SVG", 415, b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>"),
+    upload("evidence: a ZIP", 415, b"PK\x03\x04" + b"\x00" * 100),
+    upload("evidence: RIFF but WAVE", 415, b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 50),
+    upload("evidence: empty", 415, b""),
+    upload("evidence: no Content-Length", 411, None),
+    upload("evidence: by an office", 403, b"%PDF-1.7", "bma"),
+    upload("evidence: by an operator", 403, b"%PDF-1.7", "operator"),
+    upload(
+        "evidence: unknown item",
+        422,
+        b"%PDF-1.7",
+        path=f"/v1/rounds/{ROUND}/items/NOPE/evidence",
+    ),
+    upload(
+        "evidence: unknown round",
+        404,
+        b"%PDF-1.7",
+        path=f"/v1/rounds/FY2599-H1/items/{FIRST_ITEM}/evidence",
+    ),
+    upload("evidence: name too long", 422, b"%PDF-1.7", path=_UPLOAD + "x" * 900),
+    Case(
+        "evidence: Content-Length over 10 MiB",
+        "POST",
+        _UPLOAD,
+        413,
+        [bearer("a"), ("Content-Length", str(11 * 1024 * 1024))],
+    ),
+    read("evidence: file id not a UUID", "/v1/evidence/not-a-uuid", 422),
+    read("evidence: unknown file", _NO_FILE, 404),
+    read("evidence: unknown file's content", _NO_FILE + "/content", 404, "a"),
+    read("evidence: office list without a center", f"/v1/rounds/{ROUND}/evidence", 422, "bma"),
+    read(
+        "evidence: another subtree's list",
+        f"/v1/rounds/{ROUND}/evidence?center_id=GECC-0003",
+        404,
+        "bma",
+    ),
+    read(
+        "evidence: another center's list",
+        f"/v1/rounds/{ROUND}/evidence?center_id=GECC-0002",
+        404,
+        "a",
+    ),
+    read("evidence: list of an unknown round", "/v1/rounds/FY2599-H1/evidence", 404, "a"),
+    Case("evidence: delete unknown", "DELETE", _NO_FILE, 404, [bearer("a")]),
+    Case("evidence: delete by an office", "DELETE", _NO_FILE, 403, [bearer("bma")]),
+    submit(
+        "files: an id no file has",
+        422,
+        body_of(_set("checklist.items.0.files", ["00000000-0000-0000-0000-000000000000"])),
+    ),
+    submit("files: not a UUID", 422, body_of(_set("checklist.items.0.files", ["photo.png"]))),
+    submit(
+        "files: the same twice",
+        422,
+        body_of(_set("checklist.items.0.files", ["00000000-0000-0000-0000-000000000001"] * 2)),
+    ),
+    submit(
+        "files: 21 for one item",
+        422,
+        body_of(
+            _set(
+                "checklist.items.0.files", [f"00000000-0000-0000-0000-{n:012d}" for n in range(21)]
+            )
+        ),
+    ),
+]
+
 CASES: list[Case] = [
     *credential_cases,
     *spacing_cases,
@@ -534,6 +615,7 @@ CASES: list[Case] = [
     *credential_kind_cases,
     *sign_in_cases,
     *path_cases,
+    *evidence_cases,
 ]
 
 

@@ -290,6 +290,7 @@ async def test_a_report_can_be_sent_with_the_keyboard_alone(system: System) -> N
             await page.keyboard.press("Tab")  # past the radio group
             await page.keyboard.type("ภาพถ่ายจุดบริการ")
             await page.keyboard.press("Tab")
+            await page.keyboard.press("Tab")  # past the item's file chooser (no file)
         await expect(page.get_by_role("button", name="ตรวจทานก่อนส่ง")).to_be_focused()
         await page.keyboard.press("Enter")
         await page.wait_for_url("**/review")

@@ -15,11 +15,13 @@ from services.notifier.metrics import NotifierMetrics
 from shared.database import connect
 from shared.events import (
     CenterRegistered,
+    Envelope,
     RoundScheduled,
+    SubmissionReceived,
     new_event,
 )
 from tests.support.isolation import Isolated
-from tests.support.samples import received_event, scored_event
+from tests.support.samples import as_version_1, received_event, scored_event, with_evidence
 
 
 @pytest.fixture
@@ -154,3 +156,24 @@ async def test_a_batch_of_events_queues_each_receipt_and_result_and_holds_the_un
         for kind in ("receipt", "result")
     }
     assert nobody_counted == {"receipt": 1.0, "result": 1.0}
+
+
+async def test_receipts_go_for_events_of_schema_version_1_and_2_with_evidence(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
+    old = Envelope[SubmissionReceived].model_validate_json(
+        as_version_1(received_event("GECC-0001"))
+    )
+    assert old.schema_version == 1 and old.data.evidence == []
+    new = with_evidence(received_event("GECC-0002", version=2))
+    # Held (center and round unknown), kept as JSON and read again when released.
+    await handlers.note_submission(conn, old, metrics)
+    await handlers.note_submission(conn, new, metrics)
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    for center_id in ("GECC-0001", "GECC-0002"):
+        await handlers.note_center(conn, new_event(center(center_id), "test"), metrics)
+    assert await receipts(conn) == [
+        ("gecc-0001@example.go.th", 1),
+        ("gecc-0002@example.go.th", 2),
+    ]

@@ -178,3 +178,32 @@ async def test_refused_credentials_are_an_error_but_not_unavailability(
             await storage.ping()
     assert not isinstance(refused.value, ObjectStorageUnavailable)
     assert "403" in str(refused.value)
+
+
+async def test_a_sized_upload_is_one_streamed_request_and_a_short_or_long_body_stores_nothing(
+    storage: ObjectStorage, prefix: str
+) -> None:
+    size, key = 7 * MIB + 321, f"{prefix}sized.bin"
+    stored = await storage.put_sized(key, generated(size, seed=4), size)
+    assert (stored.size, stored.sha256) == (size, sha256_of(size, seed=4))
+    info = await storage.head(key)
+    assert info is not None and info.size == size and "-" not in info.etag  # not multipart
+    assert (await read_back(storage, key))[:2] == (stored.sha256, size)
+    assert [(o.key, o.size) async for o in storage.list_objects(prefix)] == [(key, size)]
+
+    with pytest.raises(ObjectStorageError, match="1000 bytes of the 2000"):
+        await storage.put_sized(f"{prefix}short.bin", generated(1000, seed=5), 2000)
+    with pytest.raises(ObjectStorageError, match="more than the 500 bytes"):
+        await storage.put_sized(f"{prefix}long.bin", generated(1000, seed=5), 500)
+
+    class Refused(Exception):
+        pass
+
+    async def refused_midway() -> AsyncIterator[bytes]:
+        yield b"x" * CHUNK
+        raise Refused("the caller's own reason")
+
+    with pytest.raises(Refused):
+        await storage.put_sized(f"{prefix}refused.bin", refused_midway(), 10 * CHUNK)
+    for broken in ("short.bin", "long.bin", "refused.bin"):
+        assert await storage.head(f"{prefix}{broken}") is None

@@ -15,7 +15,7 @@ from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all, send
 from tests.support.polling import eventually
-from tests.support.samples import received_event
+from tests.support.samples import as_version_1, received_event, with_evidence
 
 
 @pytest.fixture
@@ -159,3 +159,24 @@ async def test_scores_are_dated_by_the_shared_clock(isolated: Isolated) -> None:
     published = Envelope[SubmissionScored].model_validate_json(scored[0].value)
     assert virtual <= published.data.scored_at < virtual + timedelta(minutes=2)
     assert published.occurred_at == published.data.scored_at
+
+
+async def test_events_of_schema_version_1_and_2_with_evidence_are_scored_alike(
+    isolated: Isolated, scoring: ServiceRuntime
+) -> None:
+    old = received_event("GECC-0001")
+    new = with_evidence(received_event("GECC-0002"))
+    assert new.schema_version == 2 and len(new.data.evidence) == 2
+    await send(
+        isolated.kafka_bootstrap,
+        isolated.topics(Topic.SUBMISSION_RECEIVED),
+        [(b"GECC-0001", as_version_1(old)), (b"GECC-0002", new.model_dump_json().encode())],
+    )
+    scored = await read_all(isolated.kafka_bootstrap, isolated.topics(Topic.SUBMISSION_SCORED), 2)
+    events = [Envelope[SubmissionScored].model_validate_json(r.value).data for r in scored]
+    by_center = {e.center_id: e for e in events}
+    assert {c: e.verdict for c, e in by_center.items()} == {
+        "GECC-0001": "maintained",
+        "GECC-0002": "maintained",
+    }
+    assert by_center["GECC-0001"].checklist == by_center["GECC-0002"].checklist

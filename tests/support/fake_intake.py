@@ -157,3 +157,9 @@ class FakeIntake:
         )
         self.keys[(center_id, idempotency_key)] = (report, receipt)
         return receipt
+
+    async def evidence_list(
+        self, token: str, round_id: str, center_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """No evidence files here (tests/support/fake_intake_evidence.py has them)."""
+        return []

@@ -1,11 +1,19 @@
 """Sample submissions that fit the shipped standard, for tests."""
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
 from services.scoring.domain.scoring import judge, sample_of, score_checklist, score_satisfaction
-from shared.events import Envelope, SubmissionReceived, SubmissionScored, new_event
+from shared.events import (
+    Envelope,
+    EvidenceFile,
+    SubmissionReceived,
+    SubmissionScored,
+    new_event,
+)
 from shared.standards import Standard, default_standards_dir, load_catalog
 from shared.submission import SubmissionBody
 
@@ -81,3 +89,31 @@ def scored_event(received: SubmissionReceived) -> SubmissionScored:
         verdict=verdict,
         reasons=reasons,
     )
+
+
+def with_evidence(event: Envelope[SubmissionReceived]) -> Envelope[SubmissionReceived]:
+    """``event`` as intake sends it now (schema version 2) with two files as evidence."""
+    files = [
+        EvidenceFile(
+            file_id=uuid4(),
+            item_code=item.code,
+            name=name,
+            content_type=content_type,
+            size=1234,
+            sha256=hashlib.sha256(name.encode()).hexdigest(),
+        )
+        for item, (name, content_type) in zip(
+            event.data.checklist.items,
+            [("ภาพจุดบริการ.jpg", "image/jpeg"), ("minutes.pdf", "application/pdf")],
+            strict=False,
+        )
+    ]
+    return event.model_copy(update={"data": event.data.model_copy(update={"evidence": files})})
+
+
+def as_version_1(event: Envelope[SubmissionReceived]) -> bytes:
+    """``event`` as intake sent it before evidence files: schema version 1, no ``evidence``."""
+    raw = json.loads(event.model_dump_json())
+    raw["schema_version"] = 1
+    del raw["data"]["evidence"]
+    return json.dumps(raw, ensure_ascii=False).encode()

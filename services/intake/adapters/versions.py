@@ -73,10 +73,17 @@ class NewVersion:
     action: str
     details: str
     remote_addr: str
+    # The evidence files it references: [{"file_id", "item_code"}] as JSON text, "" for none.
+    files: str = ""
 
     @classmethod
     def of(cls, report: Report, terms: RoundTerms, acceptance: Acceptance) -> "NewVersion":
         center_id, round_ = report.center_id, terms.round
+        references = [
+            {"file_id": str(file_id), "item_code": item.code}
+            for item in report.body.checklist.items
+            for file_id in item.files
+        ]
         audit_details = {
             "round_id": round_.id,
             "late": acceptance.late,
@@ -106,6 +113,7 @@ class NewVersion:
             action="submission.create",
             details=json.dumps(audit_details),
             remote_addr=report.remote_addr,
+            files=json.dumps(references) if references else "",
         )
 
 
@@ -124,12 +132,29 @@ COLUMNS = [
 _ARRAYS = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(COLUMNS, start=1))
 _NAMES = ", ".join(name for name, _ in COLUMNS)
 
+# The files a version references, as the event carries them (EvidenceFile), in the
+# report's order; and their references, stored with the version. Only in the statement of a
+# batch that references any: a report without files costs nothing more.
+EVIDENCE = """(
+    SELECT coalesce(json_agg(json_build_object(
+        'file_id', f.id, 'item_code', f.item_code, 'name', f.name,
+        'content_type', f.content_type, 'size', f.size, 'sha256', f.sha256) ORDER BY r.k), '[]')
+    FROM json_array_elements(nullif(taken.files, '')::json) WITH ORDINALITY AS r(ref, k)
+    JOIN evidence_files f ON f.id = (r.ref ->> 'file_id')::uuid)"""
+REFERENCES = """, refs AS (
+    INSERT INTO version_evidence (submission_id, version, file_id, item_code)
+    SELECT t.submission_id, t.version, (r ->> 'file_id')::uuid, r ->> 'item_code'
+    FROM taken t, json_array_elements(nullif(t.files, '')::json) AS r
+)"""
+
+
 # Each row checked against its round's dates and extension, then written; the rows come
 # back in the given order. The event is built from the row's values, the report's parts
 # taken from the stored body. An Idempotency-Key used before fails the statement on the
 # key's unique index (looking the keys up here let PostgreSQL cache a plan that hashed all
 # of idempotency_keys for every batch: slower and slower as a round went on).
-STORE = f"""
+def _store(with_files: bool) -> str:
+    return f"""
 WITH item AS (
     SELECT i.*, i.body::jsonb AS report
     FROM unnest({_ARRAYS}) WITH ORDINALITY AS i({_NAMES}, n)
@@ -171,10 +196,11 @@ WITH item AS (
             'submission_id', submission_id, 'version', version,
             'receipt_number', receipt_number, 'center_id', center_id,
             'round_id', round_id, 'received_at', received_at, 'late', late,
-            'satisfaction', report -> 'satisfaction', 'checklist', report -> 'checklist'
+            'satisfaction', report -> 'satisfaction', 'checklist', report -> 'checklist',
+            'evidence', {EVIDENCE if with_files else "'[]'::json"}
         ))::text, 'UTF8')
     FROM taken ORDER BY n
-), audit AS (
+){REFERENCES if with_files else ""}, audit AS (
     {AUDIT_INSERT}
     SELECT actor, action, 'submission:' || submission_id || '/v' || version, details::jsonb,
            remote_addr
@@ -184,6 +210,10 @@ SELECT t.submission_id, t.version, t.receipt_number
 FROM checked c LEFT JOIN taken t ON t.n = c.n
 ORDER BY c.n
 """
+
+
+STORE = _store(with_files=False)
+STORE_WITH_FILES = _store(with_files=True)
 
 
 @dataclass(frozen=True)
@@ -205,7 +235,8 @@ def _columns(versions: list[NewVersion]) -> list[list[Any]]:
 async def store(conn: Connection, versions: list[NewVersion]) -> list[Outcome]:
     """Write versions of distinct centers with new Idempotency-Keys in one statement: all
     written (or stale), or, on any error, none."""
-    rows = await conn.fetch(STORE, *_columns(versions))
+    statement = STORE_WITH_FILES if any(v.files for v in versions) else STORE
+    rows = await conn.fetch(statement, *_columns(versions))
     return [
         Outcome(
             stale=row["submission_id"] is None,

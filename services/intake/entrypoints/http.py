@@ -105,6 +105,7 @@ async def submit(request: Request) -> Response:
             remote_addr=client_address(scope),
             received_at=state.runtime.clock.now(),
         ),
+        state.evidence_limits,
     )
     content = json.dumps(answer.body, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(content, 201, replay_headers(answer), "application/json")

@@ -1,6 +1,7 @@
 """Request limits: body size (413), and paths and query strings no route can take."""
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -54,17 +55,27 @@ class BodySizeLimit:
 
     The body is read here in full (it is small by definition) and replayed to the app, so
     the app never sees a truncated body and the refusal is always a clean 413.
+
+    Paths matching ``streamed`` are passed on untouched: their route reads the body as it
+    arrives and enforces its own limit (an evidence file, up to 10 MiB, is never held whole).
     """
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        larger: Mapping[str, int] | None = None,
+        streamed: str | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = dict(larger or {})  # paths that take larger bodies (an uploaded file)
+        self.streamed = re.compile(streamed) if streamed else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            self.streamed is not None and self.streamed.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         limit = self.larger.get(scope["path"], self.max_bytes)

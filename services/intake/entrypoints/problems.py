@@ -21,12 +21,14 @@ from starlette.routing import Match
 from starlette.types import Send
 
 from services.intake.domain.accounts import ScopeNotChosen
+from services.intake.domain.evidence import EvidenceRefused
 from services.intake.domain.submissions import SubmissionRefused
 from services.intake.handlers.errors import InvalidRequest, NotFound
 from services.intake.handlers.sign_in import LinkUsedOrExpired, NotASession, SignInThrottled
 from services.intake.handlers.submissions import IdempotencyKeyReused, RoundChanging
 from services.intake.metrics import IntakeMetrics
 from shared.database import DATABASE_UNAVAILABLE
+from shared.object_storage import ObjectNotFound, ObjectStorageUnavailable
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -124,6 +126,22 @@ DATABASE_DOWN = Problem(
 )
 
 
+STORAGE_DOWN = Problem(
+    503,
+    "storage_unavailable",
+    "File storage is unavailable; try again later",
+    "ระบบจัดเก็บไฟล์ขัดข้องชั่วคราว กรุณาลองใหม่ภายหลัง",
+    headers={"Retry-After": "30"},
+)
+EVIDENCE_STATUSES = {
+    "file_too_large": 413,
+    "quota_exceeded": 413,
+    "unsupported_type": 415,
+    "too_many_files": 409,
+    "file_referenced": 409,
+}
+
+
 def as_problem(error: Exception) -> Problem | None:
     """The answer for an error a use case raises; None for a bug (a 500)."""
     match error:
@@ -168,6 +186,17 @@ def as_problem(error: Exception) -> Problem | None:
         case SubmissionRefused():
             status = 404 if error.code == "round_not_found" else 409
             return Problem(status, error.code, error.message_en, error.message_th)
+        case EvidenceRefused():
+            status = EVIDENCE_STATUSES[error.code]
+            # Refused before the body was all read: the rest is not worth receiving.
+            headers = {"Connection": "close"} if status in (413, 415) else None
+            return Problem(status, error.code, error.message_en, error.message_th, headers=headers)
+        case ObjectStorageUnavailable():
+            log.warning("object storage unavailable: %s", error)
+            return STORAGE_DOWN
+        case ObjectNotFound():  # a row whose bytes are gone: a fault worth a look
+            log.error("evidence bytes missing: %s", error)
+            return NOT_FOUND
         case SignInThrottled():
             return Problem(
                 429,
@@ -276,6 +305,9 @@ HANDLED = (
     SubmissionRefused,
     SignInThrottled,
     LinkUsedOrExpired,
+    EvidenceRefused,
+    ObjectStorageUnavailable,
+    ObjectNotFound,
     ScopeNotChosen,
     NotASession,
     RoundChanging,

@@ -6,10 +6,12 @@ from uuid import UUID
 
 import asyncpg
 
-from services.intake.adapters import repository, versions
+from services.intake.adapters import evidence, repository, versions
 from services.intake.adapters.round_book import RoundBook
 from services.intake.adapters.versions import VersionWriter
+from services.intake.domain.evidence import EvidenceLimits, version_file_errors
 from services.intake.domain.submissions import Report, SubmissionRefused, accept, receipt
+from services.intake.handlers.errors import InvalidRequest
 from shared.events import Envelope, SubmissionScored
 
 
@@ -30,15 +32,23 @@ ATTEMPTS = 3
 
 
 async def submit(
-    pool: asyncpg.Pool, rounds: RoundBook, writes: VersionWriter, request: Report
+    pool: asyncpg.Pool,
+    rounds: RoundBook,
+    writes: VersionWriter,
+    request: Report,
+    limits: EvidenceLimits,
 ) -> Answer:
     """Store a new version of the center's submission with its event, Idempotency-Key and
     audit entry (one statement, batched with the others waiting: ``versions``); a repeated
     Idempotency-Key gets the first answer again.
 
     The acceptance rules read the round from a short cache; a refusal, an unknown round or
-    dates that changed meanwhile are decided again on the round read afresh."""
+    dates that changed meanwhile are decided again on the round read afresh.
+
+    Evidence files the report lists are checked first (one query, only when it lists any):
+    each must be the center's, the round's and that item's."""
     round_id = request.body.round_id
+    await _check_files(pool, request, limits)
     for attempt in range(ATTEMPTS):
         terms = await rounds.terms(pool, round_id, fresh=attempt > 0)
         if terms is None:
@@ -56,7 +66,12 @@ async def submit(
             if attempt > 0:
                 return await _replay(pool, request, refusal)
             continue
-        outcome = await writes.write(pool, versions.NewVersion.of(request, terms, acceptance))
+        try:
+            outcome = await writes.write(pool, versions.NewVersion.of(request, terms, acceptance))
+        except asyncpg.ForeignKeyViolationError:  # a listed file was deleted since the check
+            raise InvalidRequest(
+                [("checklist.items", "a file listed was deleted meanwhile; list it again")]
+            ) from None
         if outcome.replay:
             return await _replay(pool, request)
         if not outcome.stale:
@@ -72,6 +87,18 @@ async def submit(
                 )
             )
     raise RoundChanging(round_id)
+
+
+async def _check_files(pool: asyncpg.Pool, request: Report, limits: EvidenceLimits) -> None:
+    items = [(item.code, item.files) for item in request.body.checklist.items]
+    ids = [file_id for _, files in items for file_id in files]
+    if not ids:
+        return
+    async with pool.acquire() as conn:
+        known = await evidence.stored_files(conn, ids)
+    errors = version_file_errors(request.center_id, request.body.round_id, items, known, limits)
+    if errors:
+        raise InvalidRequest(errors)
 
 
 class RoundChanging(Exception):

@@ -24,6 +24,8 @@ CURRENT_STANDARD_SECONDS = 60.0
 CENTER_ROUNDS_SECONDS = 5.0
 MAX_CACHED_SESSIONS = 10_000
 ROUND_DATES = ("opens_at", "due_at", "closes_at")
+# a file of 10 MiB from the portal's spool to intake and on to object storage
+UPLOAD_SECONDS = 120.0
 
 
 class IntakeUnavailable(Exception):
@@ -84,11 +86,14 @@ class ChooseScope(Exception):
 
 @dataclass(frozen=True)
 class FileStream:
-    """A file intake sends (a CSV or XLSX download), passed on as it arrives."""
+    """A file intake sends (a CSV or XLSX download, an evidence file), passed on as it
+    arrives."""
 
     content_type: str
     disposition: str
     chunks: AsyncIterator[bytes]
+    length: int | None = None
+    etag: str | None = None
 
 
 class IntakeClient:
@@ -222,30 +227,7 @@ class IntakeClient:
         """One table of a round's completeness as intake's CSV or XLSX file, all rows;
         read ``chunks`` to the end (it releases the connection)."""
         query = {"office": office, "view": view, "format": format}
-        path = f"/v1/rounds/{round_id}/completeness"
-        try:
-            response = await self._http.get(
-                path, params=query, headers={"Authorization": f"Bearer {token}"}
-            )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise IntakeUnavailable(f"GET {path}: {error!r}") from error
-        if response.status >= 400:
-            body = await response.read()
-            response.release()
-            _raise_for(response.status, path, body)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    yield chunk
-            finally:
-                response.release()
-
-        return FileStream(
-            content_type=response.headers.get("Content-Type", "application/octet-stream"),
-            disposition=response.headers.get("Content-Disposition", "attachment"),
-            chunks=chunks(),
-        )
+        return await self._stream(f"/v1/rounds/{round_id}/completeness", token, query)
 
     async def office(self, token: str, path: str) -> dict[str, Any]:
         """An office's names, parent and children (NotFound outside the session's scope)."""
@@ -355,6 +337,94 @@ class IntakeClient:
         path = f"/v1/accounts/{quote(email, safe='@')}/disable"
         found: dict[str, Any] = await self._call("POST", path, token, json={"reason": reason})
         return found
+
+    # --- Evidence files (spec §10): a center uploads and removes; the center, the offices
+    # above it and operators read (intake decides: 404 otherwise) -------------------------
+
+    async def upload_evidence(
+        self,
+        token: str,
+        round_id: str,
+        item_code: str,
+        name: str,
+        body: AsyncIterator[bytes],
+        size: int,
+    ) -> dict[str, Any]:
+        """Stream one file to intake (its bytes as the body, never held whole here). Raises
+        Refused: 413 ``file_too_large``/``quota_exceeded``, 415 ``unsupported_type``, 409
+        ``too_many_files``/``round_closed``; IntakeUnavailable (503: storage down)."""
+        path = f"/v1/rounds/{quote(round_id)}/items/{quote(item_code)}/evidence"
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(size),
+        }
+        try:
+            async with self._http.post(
+                path,
+                params={"name": name},
+                data=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=UPLOAD_SECONDS),
+            ) as response:
+                status, answer = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise IntakeUnavailable(f"POST {path}: {error!r}") from error
+        if status >= 400:
+            _raise_for(status, f"POST {path}", answer)
+        return _parsed(JSON.loads(answer), "uploaded_at")
+
+    async def evidence_list(
+        self, token: str, round_id: str, center_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The files of a center in a round (a center's session: its own)."""
+        params = {"center_id": center_id} if center_id else None
+        path = f"/v1/rounds/{quote(round_id)}/evidence"
+        found = await self._call("GET", path, token, params=params)
+        return [_parsed(entry, "uploaded_at") for entry in found["files"]]
+
+    async def evidence_file(self, token: str, file_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = await self._call("GET", f"/v1/evidence/{quote(file_id)}", token)
+        return _parsed(found, "uploaded_at")
+
+    async def evidence_content(self, token: str, file_id: str) -> FileStream:
+        """The file's bytes as intake streams them, with its headers (attachment, the
+        stored type); read ``chunks`` to the end (it releases the connection)."""
+        return await self._stream(f"/v1/evidence/{quote(file_id)}/content", token)
+
+    async def delete_evidence(self, token: str, file_id: str) -> None:
+        """Raises Refused 409 ``file_referenced`` when a submitted version lists it."""
+        await self._call("DELETE", f"/v1/evidence/{quote(file_id)}", token)
+
+    async def _stream(
+        self, path: str, token: str, params: dict[str, str] | None = None
+    ) -> FileStream:
+        try:
+            response = await self._http.get(
+                path, params=params, headers={"Authorization": f"Bearer {token}"}
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise IntakeUnavailable(f"GET {path}: {error!r}") from error
+        if response.status >= 400:
+            body = await response.read()
+            response.release()
+            _raise_for(response.status, path, body)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    yield chunk
+            finally:
+                response.release()
+
+        length = response.headers.get("Content-Length")
+        return FileStream(
+            content_type=response.headers.get("Content-Type", "application/octet-stream"),
+            disposition=response.headers.get("Content-Disposition", "attachment"),
+            chunks=chunks(),
+            length=int(length) if length and length.isdigit() else None,
+            etag=response.headers.get("ETag"),
+        )
 
     async def _call(
         self,

@@ -9,11 +9,12 @@ which most stay empty is how the paper form is filled in too.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import ValidationError
 
 from shared.standards import Standard
-from shared.submission import MAX_RESPONDENTS, RATING_SCALE, SubmissionBody
+from shared.submission import MAX_FILES_PER_ITEM, MAX_RESPONDENTS, RATING_SCALE, SubmissionBody
 
 MAX_EVIDENCE = 2000
 Met = Literal["yes", "no", ""]
@@ -23,6 +24,11 @@ Met = Literal["yes", "no", ""]
 class ItemAnswer:
     met: Met = ""
     evidence: str = ""
+    # ids of the evidence files attached to the item (intake holds the files)
+    files: tuple[str, ...] = ()
+
+    def with_files(self, files: tuple[str, ...]) -> "ItemAnswer":
+        return ItemAnswer(self.met, self.evidence, file_ids(files))
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,31 @@ def met_control(item: str) -> str:
 
 def evidence_control(item: str) -> str:
     return f"evidence-{item}"
+
+
+def files_control(item: str) -> str:
+    """A hidden control: the item's file ids, comma-separated."""
+    return f"files-{item}"
+
+
+def upload_control(item: str) -> str:
+    return f"upload-{item}"
+
+
+def file_ids(values: Any) -> tuple[str, ...]:
+    """Evidence file ids as the form and drafts hold them: each a UUID, each once, at most
+    20 (anything else is dropped: the ids come from the page, not from people)."""
+    if isinstance(values, str):
+        values = values.split(",")
+    found: list[str] = []
+    for value in values if isinstance(values, list | tuple) else ():
+        try:
+            text = str(UUID(str(value).strip()))
+        except ValueError:
+            continue
+        if text not in found:
+            found.append(text)
+    return tuple(found[:MAX_FILES_PER_ITEM])
 
 
 @dataclass(frozen=True)
@@ -82,7 +113,11 @@ class ReportForm:
                 for q in standard.questions
             },
             {
-                i.code: ItemAnswer(met(i.code), str(posted.get(evidence_control(i.code), "")))
+                i.code: ItemAnswer(
+                    met(i.code),
+                    str(posted.get(evidence_control(i.code), "")),
+                    file_ids(value(files_control(i.code))),
+                )
                 for i in standard.items
             },
         )
@@ -98,7 +133,11 @@ class ReportForm:
             if q.get("code") in form.counts
         }
         items = {
-            i["code"]: ItemAnswer("yes" if i.get("met") else "no", str(i.get("evidence", "")))
+            i["code"]: ItemAnswer(
+                "yes" if i.get("met") else "no",
+                str(i.get("evidence", "")),
+                file_ids(i.get("files", [])),
+            )
             for i in report.get("checklist", {}).get("items", [])
             if i.get("code") in form.items
         }
@@ -121,6 +160,7 @@ class ReportForm:
             code: ItemAnswer(
                 item.get("met") if item.get("met") in ("yes", "no") else "",
                 str(item.get("evidence", "")),
+                file_ids(item.get("files", [])),
             )
             for code, item in fields.get("items", {}).items()
             if code in form.items
@@ -136,7 +176,8 @@ class ReportForm:
             "respondents": self.respondents,
             "counts": {code: list(values) for code, values in self.counts.items()},
             "items": {
-                code: {"met": a.met, "evidence": a.evidence} for code, a in self.items.items()
+                code: {"met": a.met, "evidence": a.evidence, "files": list(a.files)}
+                for code, a in self.items.items()
             },
         }
 
@@ -152,10 +193,16 @@ class ReportForm:
                 code: ItemAnswer(
                     other.items[code].met or answer.met,
                     other.items[code].evidence or answer.evidence,
+                    other.items[code].files or answer.files,
                 )
                 for code, answer in self.items.items()
             },
         )
+
+    def with_item_files(self, item: str, files: tuple[str, ...]) -> "ReportForm":
+        """The form with ``item``'s files replaced (attached or removed)."""
+        items = {**self.items, item: self.items[item].with_files(files)}
+        return ReportForm(self.respondents, self.counts, items)
 
     def percent(self, question: str) -> float | None:
         """Satisfaction of one question (mean rating / 5 * 100), once its counts are whole
@@ -226,7 +273,14 @@ def check(
             )
         elif "\x00" in answer.evidence:
             errors.append(FieldError(evidence_control(item.code), "error.not_storable"))
-        items.append({"code": item.code, "met": answer.met == "yes", "evidence": answer.evidence})
+        items.append(
+            {
+                "code": item.code,
+                "met": answer.met == "yes",
+                "evidence": answer.evidence,
+                "files": list(answer.files),
+            }
+        )
     if errors or respondents is None:
         return None, errors
     report = {

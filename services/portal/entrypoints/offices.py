@@ -14,7 +14,7 @@ from services.portal.adapters.intake import IntakeClient, NotFound
 from services.portal.adapters.repository import Session
 from services.portal.domain.offices import DOWNLOADS, FORMATS, LISTS, submitted_share
 from services.portal.domain.report_form import ReportForm
-from services.portal.entrypoints.reports import SignInFirst
+from services.portal.entrypoints.reports import SignInFirst, evidence_context
 from services.portal.entrypoints.web import Page, page_of
 from services.portal.handlers import offices as handlers
 
@@ -120,4 +120,5 @@ async def center_report(
         version=found.version,
         standard=found.standard,
         form=form,
+        **await evidence_context(page, round_id, center_id),
     )

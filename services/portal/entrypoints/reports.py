@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.portal.adapters.intake import IntakeClient, NotFound, Refused, SessionEnded
 from services.portal.adapters.repository import Session
+from services.portal.domain.evidence import ACCEPT, REFUSALS, attached, is_image, type_name
 from services.portal.domain.report_form import FieldError, ReportForm, check
 from services.portal.domain.rounds import CenterRound
 from services.portal.entrypoints import i18n
@@ -22,6 +23,7 @@ from services.portal.entrypoints.web import (
     home_of,
     page_of,
 )
+from services.portal.handlers import evidence as evidence_handlers
 from services.portal.handlers import reports as handlers
 from services.portal.handlers import sign_in as sign_in_handlers
 from shared.submission import RATING_SCALE
@@ -75,7 +77,7 @@ async def report_form(page: Current, round_id: str, notice: str = "") -> Respons
     if not current.can_report(page.round_time):
         return page.render("error.html", 409, problem="round_closed")
     report = await handlers.report(pool, intake, session, current)
-    return _render_form(page, current, report, [], notice)
+    return await _render_form(page, current, report, [], notice)
 
 
 @router.post("/rounds/{round_id}/report")
@@ -94,10 +96,10 @@ async def save_report(page: Current, round_id: str) -> Response:
     saved = await handlers.save_draft(pool, session, round_id, report.standard, form, page.now)
     report = handlers.Report(report.standard, form, saved, "draft")
     if posted.get("action") != "review":
-        return _render_form(page, current, report, [], "saved")
+        return await _render_form(page, current, report, [], "saved")
     errors = handlers.review(report, round_id)
     if errors:
-        return _render_form(page, current, report, errors, "", status=422)
+        return await _render_form(page, current, report, errors, "", status=422)
     return page.redirect(f"/rounds/{round_id}/review")
 
 
@@ -136,7 +138,7 @@ async def review(page: Current, round_id: str, notice: str = "") -> Response:
         return page.redirect(f"/rounds/{round_id}/report")
     body, errors = check(report.form, report.standard, round_id)
     if body is None:
-        return _render_form(page, current, report, errors, "", status=422)
+        return await _render_form(page, current, report, errors, "", status=422)
     return page.render(
         "review.html",
         current=current,
@@ -145,6 +147,7 @@ async def review(page: Current, round_id: str, notice: str = "") -> Response:
         key=report.draft.key,
         notice=notice,
         error="",
+        **await evidence_context(page, current.round_id),
     )
 
 
@@ -173,6 +176,7 @@ async def submit(page: Current, round_id: str) -> Response:
             key="",
             notice="",
             error=refusal.code,
+            **await evidence_context(page, round_id),
         )
     metrics.submissions.labels("accepted").inc()
     return page.redirect(
@@ -203,10 +207,11 @@ async def version(page: Current, submission_id: str, number: int, notice: str = 
         standard=standard,
         form=form,
         notice=notice,
+        **await evidence_context(page, chosen["round_id"]),
     )
 
 
-def _render_form(
+async def _render_form(
     page: Page,
     current: CenterRound,
     report: handlers.Report,
@@ -217,6 +222,9 @@ def _render_form(
     by_control: dict[str, list[FieldError]] = {}
     for error in errors:
         by_control.setdefault(error.control, []).append(error)
+    session = _center_session(page)
+    _, intake = _deps(page)
+    evidence = await evidence_handlers.files_of(intake, session, current.round_id)
     return page.render(
         "report_form.html",
         status,
@@ -226,7 +234,41 @@ def _render_form(
         by_control=by_control,
         ratings=range(1, RATING_SCALE + 1),
         notice=notice,
+        evidence_files=evidence,
+        attached=attached,
+        flash=flash_of(page),
+        accept=ACCEPT,
+        is_image=is_image,
+        type_name=type_name,
     )
+
+
+def flash_of(page: Page) -> dict[str, str]:
+    """What the last upload or removal did, from the address the page came back to."""
+    query = page.request.query_params
+    item, error = query.get("item", ""), query.get("error", "")
+    if not item or (error and error not in REFUSALS):
+        return {}
+    flash = {"item": item, "error": error, "file": query.get("file", "")[:200]}
+    for name in ("added", "removed"):
+        value = query.get(name, "")
+        flash[name] = value if value.isdigit() else ""
+    return flash
+
+
+async def evidence_context(
+    page: Page, round_id: str, center_id: str | None = None
+) -> dict[str, Any]:
+    """What _report_summary.html needs to list each item's files."""
+    assert page.session is not None
+    _, intake = _deps(page)
+    files = await evidence_handlers.files_of(intake, page.session, round_id, center_id)
+    return {
+        "evidence_files": files,
+        "attached": attached,
+        "is_image": is_image,
+        "type_name": type_name,
+    }
 
 
 async def _posted(request: Request) -> dict[str, str]:

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.adapters import repository
 from services.portal.adapters.repository import Session
+from services.portal.domain.evidence import size_parts
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.i18n import Catalogue, Locale
 
@@ -124,9 +125,14 @@ class Page:
         return catalogue.text(self.locale, key, **params)
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.fragment(template, **context)
+        return self.with_cookies(HTMLResponse(html, status_code=status))
+
+    def fragment(self, template: str, **context: Any) -> str:
+        """A template rendered as a page's part (or a whole page)."""
         env: jinja2.Environment = self.request.app.state.templates
         settings = self.request.app.state.settings
-        html = env.get_template(template).render(
+        return env.get_template(template).render(
             page=self,
             t=self.t,
             number=partial(i18n.number, locale=self.locale),
@@ -135,9 +141,14 @@ class Page:
             day=partial(i18n.day, locale=self.locale),
             date_time=partial(i18n.date_time, locale=self.locale),
             warning_minutes=settings.session_warning_minutes,
+            file_size=self.file_size,
             **context,
         )
-        return self.with_cookies(HTMLResponse(html, status_code=status))
+
+    def file_size(self, size: int) -> str:
+        """``1.5 เมกะไบต์`` / ``1.5 MB``."""
+        value, unit = size_parts(size)
+        return f"{value} {self.t(unit)}"
 
     def redirect(self, url: str) -> RedirectResponse:
         return self.with_cookies(RedirectResponse(url, status_code=303))

@@ -2,7 +2,8 @@
 // - the report form: each question's percentage as it is typed, and the draft saved as one goes;
 // - a warning before the session ends;
 // - a submit button pressed once (the server keeps one version whatever the clicks);
-// - the receipt's print button.
+// - the receipt's print button;
+// - evidence files: each chosen file uploaded at once with a progress bar, removed in place.
 "use strict";
 
 (function () {
@@ -85,6 +86,112 @@
     });
   }
 
+  var MAX_FILE = 10 * 1024 * 1024;
+
+  function evidence(form) {
+    var token = function () { return (form.querySelector("input[name=csrf_token]") || {}).value || ""; };
+    function parts(box) {
+      return {
+        input: box.querySelector("input[type=file]"),
+        progress: box.querySelector("progress"),
+        error: box.querySelector("[data-upload-error]"),
+        status: box.querySelector("[data-upload-status]")
+      };
+    }
+    function showError(box, text) {
+      var p = parts(box);
+      if (text) p.status.textContent = "";
+      p.error.textContent = text;
+      p.error.hidden = !text;
+      if (text) p.input.setAttribute("aria-invalid", "true"); else p.input.removeAttribute("aria-invalid");
+    }
+    function replaceList(box, html) {
+      var list = box.querySelector("[data-files-for]");
+      if (!list || !html) return;
+      var holder = document.createElement("div");
+      holder.innerHTML = html;
+      list.replaceWith(holder.firstElementChild);
+    }
+    function send(box, url, body, onProgress) {
+      return new Promise(function (resolve) {
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", url);
+        xhr.setRequestHeader("Accept", "application/json");
+        xhr.setRequestHeader("X-CSRF-Token", token());
+        if (onProgress) xhr.upload.addEventListener("progress", onProgress);
+        xhr.onload = function () {
+          var answer = null;
+          try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+          resolve({ status: xhr.status, body: answer });
+        };
+        xhr.onerror = function () { resolve({ status: 0, body: null }); };
+        xhr.send(body);
+      });
+    }
+    function answered(box, result) {
+      var p = parts(box);
+      if (result.body && result.body.html) replaceList(box, result.body.html);
+      if (result.status === 401) {
+        showError(box, form.getAttribute("data-session-ended"));
+        document.body.setAttribute("data-session-ended", "true");
+        return false;
+      }
+      if (!result.body) { showError(box, form.getAttribute("data-failed")); return false; }
+      if (result.body.error) { showError(box, result.body.error); return false; }
+      showError(box, "");
+      p.status.textContent = result.body.message || "";
+      return true;
+    }
+    async function upload(box) {
+      var p = parts(box);
+      var files = Array.prototype.slice.call(p.input.files || []);
+      if (!files.length) return;
+      var url = box.getAttribute("data-upload-url");
+      var added = 0;
+      showError(box, "");
+      for (var i = 0; i < files.length; i++) {
+        var file = files[i];
+        if (file.size > MAX_FILE) { showError(box, file.name + ": " + form.getAttribute("data-too-large")); break; }
+        var data = new FormData();
+        data.append("csrf_token", token());
+        data.append(p.input.name, file, file.name);
+        p.progress.hidden = false;
+        p.progress.value = 0;
+        p.status.textContent = form.getAttribute("data-uploading") + " " + file.name;
+        var result = await send(box, url, data, function (event) {
+          if (event.lengthComputable) p.progress.value = Math.round(event.loaded / event.total * 100);
+        });
+        p.progress.value = 100;
+        if (!answered(box, result)) break;
+        added += 1;
+      }
+      if (added > 1) p.status.textContent = form.getAttribute("data-added").replace("{n}", added);
+      p.progress.hidden = true;
+      p.input.value = "";
+    }
+    form.querySelectorAll("[data-upload-url]").forEach(function (box) {
+      var p = parts(box);
+      var button = box.querySelector("[data-upload]");
+      if (button) button.hidden = true; // a chosen file goes at once
+      p.input.addEventListener("input", function (event) { event.stopPropagation(); });
+      p.input.addEventListener("change", function (event) {
+        event.stopPropagation(); // not a change of the report: no autosave of the form
+        upload(box);
+      });
+    });
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-remove]") : null;
+      if (!button) return;
+      event.preventDefault();
+      var box = button.closest("[data-upload-url]");
+      var input = parts(box).input;
+      send(box, button.getAttribute("formaction"), new FormData()).then(function (result) {
+        answered(box, result);
+        input.focus(); // the removed file's button is gone: focus stays in the item
+      });
+    });
+  }
+
   function sessionWarning() {
     var ends = document.body.getAttribute("data-session-ends");
     var box = document.getElementById("session-warning");
@@ -122,7 +229,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var report = document.getElementById("report-form");
-    if (report) { livePercentages(report); autosave(report); }
+    if (report) { livePercentages(report); autosave(report); evidence(report); }
     document.querySelectorAll("form[data-once]").forEach(submitOnce);
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.hidden = false;
