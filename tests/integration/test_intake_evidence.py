@@ -126,6 +126,9 @@ async def test_an_upload_is_stored_by_its_content_and_the_same_bytes_are_the_sam
         f"/v1/rounds/{ROUND}/evidence", headers=auth(intake.tokens["a"])
     )
     assert [f["item_code"] for f in listed.json()["files"]] == [ITEM, "P02"]
+    racing = await asyncio.gather(*(upload(intake, "a", JPEG, item="P03") for _ in range(4)))
+    assert sorted(r.status_code for r in racing) == [200, 200, 200, 201]
+    assert len({r.json()["file_id"] for r in racing}) == 1
 
 
 async def test_a_download_is_an_attachment_with_nosniff_for_those_who_may_read_it(
@@ -295,6 +298,10 @@ async def test_a_submission_references_its_centers_files_and_the_event_carries_t
         ("P02", "minutes.pdf", "application/pdf", len(PDF), minutes["sha256"]),
     ]
     assert received["GECC-0002"].data.evidence == []
+    amended = await intake.submit("a", body)  # an amendment lists the same files again
+    assert amended.status_code == 201 and amended.json()["version"] == 2
+    versions = await intake.fetch("SELECT version FROM version_evidence ORDER BY version")
+    assert [r["version"] for r in versions] == [1, 1, 2, 2]
 
 
 async def test_a_version_whose_files_exceed_100_mib_is_refused(running: Running) -> None:
