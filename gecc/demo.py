@@ -147,7 +147,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
             flush=True,
         )
         result.hands_on_due = await back_to_real_time(config, stack_client)
-        result.sign_in_links = await everyone_links(config, centers[0], DEMO_ROUND)
+        result.sign_in_links = await everyone_links(config, centers, DEMO_ROUND)
     return result
 
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -65,8 +66,21 @@ async def office_and_operator_links(config: StackConfig, round_id: str) -> list[
     ]
 
 
-async def everyone_links(config: StackConfig, sample: Center, round_id: str) -> list[SignInLink]:
-    """Fresh links (a link works once) for a center, the office and an operator."""
+def office_sample(centers: Sequence[Center]) -> Center:
+    """A center under the demo's office, so the office sees what it reports by hand."""
+    return next(
+        c
+        for c in centers
+        if c.office_path == DEMO_OFFICE or c.office_path.startswith(DEMO_OFFICE + "/")
+    )
+
+
+async def everyone_links(
+    config: StackConfig, centers: Sequence[Center], round_id: str
+) -> list[SignInLink]:
+    """Fresh links (a link works once) for a center under the office, the office and an
+    operator."""
+    sample = office_sample(centers)
     center = await sign_in_link(config, sample.contact_emails[0], f"{sample.id} {sample.name_th}")
     return [center, *await office_and_operator_links(config, round_id)]
 

@@ -92,8 +92,10 @@ def _links(result: DemoResult) -> str:
     if result.hands_on_due is not None:
         lines.append(
             f"  report by hand {HANDS_ON_ROUND} is open until {thai_date(result.hands_on_due)}:"
-            " fill in the form, send it,\n                 find the receipt in the mail folder"
-            " and the verdict on the page"
+            " fill in the form, attach photos\n                 and PDFs to checklist items,"
+            " send it; the receipt is in the mail folder, the verdict\n                 on the"
+            ' page; the office opens the files; the operator\'s "export now" lists them'
+            "\n                 with their SHA-256 (and delivers them to the PMO receiver)"
         )
     return "\n".join(lines)
 
