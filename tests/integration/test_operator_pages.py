@@ -227,7 +227,9 @@ async def test_an_export_is_requested_and_shown_requested(portal: Portal) -> Non
     closed = text(await portal.client.get(f"/operator/rounds/{CLOSED_ROUND}/exports"))
     assert "ส่งครบ ยอดตรงกับระบบของ สปน." in closed and "เมื่อปิดรอบ" in closed
     assert "1,343" in closed and "PMO system answered 503" in closed
-    assert "3 จาก 3 ชุด" in closed and "maintained" in closed
+    assert "3 จาก 3 ชุด" in closed
+    assert "ไฟล์หลักฐาน 2" in closed and "ขนาดไฟล์หลักฐาน (ไบต์) 504,200" in closed
+    assert "evidence_files" not in closed  # every count labelled in Thai
     path = f"/operator/rounds/{ROUND}/exports"
     assert "ยังไม่มีคำขอส่งออกข้อมูล" in (await portal.client.get(path)).text
     answer = await portal.post(path)

@@ -61,8 +61,16 @@ class FakeOperatorsIntake(FakeIntake):
                         "batches_acknowledged": 3,
                         "attempts": 2,
                         "last_error": "PMO system answered 503",
-                        "counts": {"centers": 1343, "maintained": 1200},
-                        "acknowledged": {"centers": 1343, "maintained": 1200},
+                        # As the export reports them (services/export, ExportStatus).
+                        "counts": {
+                            "total": 1343,
+                            "on_time": 1200,
+                            "late": 43,
+                            "missing": 100,
+                            "evidence_files": 2,
+                            "evidence_bytes": 504200,
+                        },
+                        "acknowledged": {"records": 1343, "batches": 3, "late": 43},
                         "created_at": now - timedelta(days=150),
                         "updated_at": now - timedelta(days=150, hours=-1),
                     }
