@@ -310,6 +310,10 @@ def example_path(path: str) -> str:
         "standard_id": "gecc-maintenance-2570",
         "submission_id": "00000000-0000-0000-0000-000000000000",
         "version": "1",
+        "path": "PMO/BMA",
+        "email": "saraban1@district1.go.th",
+        "item_code": "P01",
+        "file_id": "00000000-0000-0000-0000-000000000000",
     }
     return re.sub(r"\{(\w+)\}", lambda m: ids[m.group(1)], path)
 
