@@ -10,21 +10,24 @@ An upload is read as Starlette parses it (a file over 1 MiB is spooled to disk) 
 on to intake; a post larger than one file may be is refused from its Content-Length."""
 
 import re
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from services.portal.adapters.intake import NotFound
+from services.portal.adapters.repository import Session
 from services.portal.domain.evidence import IMAGE_TYPES, MAX_UPLOAD_BYTES, attached, type_name
 from services.portal.domain.report_form import ReportForm, upload_control
+from services.portal.domain.rounds import CenterRound
 from services.portal.entrypoints.reports import (
     SignInFirst,
-    _center_session,
-    _deps,
-    _keep,
+    center_session,
+    keep_form,
+    services_of,
 )
 from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, Page, page_of
 from services.portal.handlers import evidence as handlers
@@ -64,6 +67,38 @@ async def _drain(request: Request) -> None:
             break
 
 
+@dataclass(frozen=True)
+class ItemPost:
+    """A post to an item's files that may go on: whose, in which round, and the report form
+    as posted (None when only the file came, from the script)."""
+
+    session: Session
+    current: CenterRound
+    form: ReportForm | None
+
+
+async def _item_post(page: Page, round_id: str, item: str, posted: FormData) -> ItemPost | Response:
+    """The checks an upload and a removal share, or the answer that ends the post: a session
+    that ended keeps the form for after the next sign-in; a closed round is refused."""
+    request = page.request
+    fields = {k: v for k, v in posted.items() if isinstance(v, str)}
+    token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
+    if page.session is None or not page.csrf_ok(token):
+        if _wants_json(request):
+            return JSONResponse({"ok": False, "reason": "session_ended"}, status_code=401)
+        return await keep_form(page, round_id, fields)
+    session = center_session(page)
+    pool, intake = services_of(page)
+    current = await report_handlers.center_round(pool, intake, session, round_id)
+    if not current.can_report(page.round_time):
+        return _answer(page, round_id, item, 409, refusal="round_closed")
+    form = None
+    if CSRF_FIELD in fields and not _wants_json(request):  # the whole report form came
+        standard = (await report_handlers.report(pool, intake, session, current)).standard
+        form = ReportForm.from_post(standard, fields)
+    return ItemPost(session, current, form)
+
+
 @router.post("/rounds/{round_id}/items/{item}/evidence")
 async def upload(page: Current, round_id: str, item: str) -> Response:
     _checked(round_id, item)
@@ -73,24 +108,15 @@ async def upload(page: Current, round_id: str, item: str) -> Response:
         await _drain(request)
         return _answer(page, round_id, item, 413, refusal="file_too_large")
     posted = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
-    fields = {k: v for k, v in posted.items() if isinstance(v, str)}
-    token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
-    if page.session is None or not page.csrf_ok(token):
-        if _wants_json(request):
-            return JSONResponse({"ok": False, "reason": "session_ended"}, status_code=401)
-        return await _keep(page, round_id, fields)
-    session = _center_session(page)
-    pool, intake = _deps(page)
-    current = await report_handlers.center_round(pool, intake, session, round_id)
-    if not current.can_report(page.round_time):
-        return _answer(page, round_id, item, 409, refusal="round_closed")
-    form = None
-    if not _wants_json(request):
-        standard = (await report_handlers.report(pool, intake, session, current)).standard
-        form = ReportForm.from_post(standard, fields)
-    uploads = [u for u in posted.getlist(upload_control(item)) if isinstance(u, UploadFile)]
     try:
-        done = await handlers.attach(pool, intake, session, current, item, form, uploads, page.now)
+        checked = await _item_post(page, round_id, item, posted)
+        if not isinstance(checked, ItemPost):
+            return checked
+        uploads = [u for u in posted.getlist(upload_control(item)) if isinstance(u, UploadFile)]
+        pool, intake = services_of(page)
+        done = await handlers.attach(
+            pool, intake, checked.session, checked.current, item, checked.form, uploads, page.now
+        )
     finally:
         await posted.close()
     status = 200 if not done.refusal else _status_of(done.refusal)
@@ -102,24 +128,17 @@ async def upload(page: Current, round_id: str, item: str) -> Response:
 @router.post("/evidence/{file_id}/delete")
 async def remove(page: Current, file_id: str, round: str = "", item: str = "") -> Response:
     _checked(round, item)
-    request = page.request
-    posted = await request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
-    fields = {k: v for k, v in posted.items() if isinstance(v, str)}
-    token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
-    if page.session is None or not page.csrf_ok(token):
-        if _wants_json(request):
-            return JSONResponse({"ok": False, "reason": "session_ended"}, status_code=401)
-        return await _keep(page, round, fields)
-    session = _center_session(page)
-    pool, intake = _deps(page)
-    current = await report_handlers.center_round(pool, intake, session, round)
-    if not current.can_report(page.round_time):
-        return _answer(page, round, item, 409, refusal="round_closed")
-    form = None
-    if CSRF_FIELD in fields and not _wants_json(request):  # the whole form was posted
-        standard = (await report_handlers.report(pool, intake, session, current)).standard
-        form = ReportForm.from_post(standard, fields)
-    await handlers.detach(pool, intake, session, current, item, form, file_id, page.now)
+    posted = await page.request.form(max_files=MAX_PARTS, max_fields=MAX_PARTS)
+    try:
+        checked = await _item_post(page, round, item, posted)
+        if not isinstance(checked, ItemPost):
+            return checked
+        pool, intake = services_of(page)
+        await handlers.detach(
+            pool, intake, checked.session, checked.current, item, checked.form, file_id, page.now
+        )
+    finally:
+        await posted.close()  # the form's other items' files, spooled
     return await _answer_with_list(page, round, item, 200, removed=1)
 
 
@@ -159,8 +178,8 @@ async def _answer_with_list(
         if removed:
             flash["removed"] = removed
         return page.redirect(back_to_item(round_id, item, **flash))
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     current = await report_handlers.center_round(pool, intake, session, round_id)
     report = await report_handlers.report(pool, intake, session, current)
     files = await handlers.files_of(intake, session, round_id)
@@ -187,7 +206,7 @@ async def download(page: Current, file_id: str) -> Response:
     session = page.session
     if session is None:
         raise SignInFirst(page.request.url.path)
-    _, intake = _deps(page)
+    _, intake = services_of(page)
     stream = await intake.evidence_content(session.intake_token, file_id)
     headers = {
         "Content-Disposition": stream.disposition
@@ -208,7 +227,7 @@ async def thumbnail(page: Current, file_id: str) -> Response:
     session = page.session
     if session is None:
         raise SignInFirst(page.request.url.path)
-    _, intake = _deps(page)
+    _, intake = services_of(page)
     found = await intake.evidence_file(session.intake_token, file_id)
     if found.get("content_type") not in IMAGE_TYPES:
         raise NotFound(file_id)

@@ -41,7 +41,7 @@ class SignInFirst(Exception):
         self.notice = notice
 
 
-def _center_session(page: Page) -> Session:
+def center_session(page: Page) -> Session:
     session = page.session
     if session is None:
         raise SignInFirst(page.request.url.path)
@@ -50,7 +50,7 @@ def _center_session(page: Page) -> Session:
     return session
 
 
-def _deps(page: Page) -> tuple[Any, IntakeClient]:
+def services_of(page: Page) -> tuple[Any, IntakeClient]:
     state = page.request.app.state
     return state.runtime.pool, state.intake
 
@@ -62,8 +62,8 @@ async def home(page: Current) -> Response:
 
 @router.get("/rounds")
 async def rounds(page: Current) -> Response:
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     center = await intake.center(session.intake_token, session.center_id or "")
     found = await handlers.center_rounds(pool, intake, session)
     return page.render("rounds.html", center=center, rounds=found)
@@ -71,8 +71,8 @@ async def rounds(page: Current) -> Response:
 
 @router.get("/rounds/{round_id}/report")
 async def report_form(page: Current, round_id: str, notice: str = "") -> Response:
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     current = await handlers.center_round(pool, intake, session, round_id)
     if not current.can_report(page.round_time):
         return page.render("error.html", 409, problem="round_closed")
@@ -84,14 +84,14 @@ async def report_form(page: Current, round_id: str, notice: str = "") -> Respons
 async def save_report(page: Current, round_id: str) -> Response:
     posted = await _posted(page.request)
     if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
-        return await _keep(page, round_id, posted)
-    session = _center_session(page)
-    pool, intake = _deps(page)
+        return await keep_form(page, round_id, posted)
+    session = center_session(page)
+    pool, intake = services_of(page)
     try:
         current = await handlers.center_round(pool, intake, session, round_id)
         report = await handlers.report(pool, intake, session, current)
     except SessionEnded:  # intake ended the session (expired, signed out elsewhere)
-        return await _keep(page, round_id, posted)
+        return await keep_form(page, round_id, posted)
     form = ReportForm.from_post(report.standard, posted)
     saved = await handlers.save_draft(pool, session, round_id, report.standard, form, page.now)
     report = handlers.Report(report.standard, form, saved, "draft")
@@ -111,8 +111,8 @@ async def autosave(page: Current, round_id: str) -> Response:
     if page.session is None or not page.csrf_ok(token):
         await _keep_for_browser(page, round_id, posted)
         return JSONResponse({"saved": False, "reason": "session_ended"}, status_code=401)
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     current = await handlers.center_round(pool, intake, session, round_id)
     standard = (await handlers.report(pool, intake, session, current)).standard
     form = ReportForm.from_post(standard, posted)
@@ -130,8 +130,8 @@ async def autosave(page: Current, round_id: str) -> Response:
 
 @router.get("/rounds/{round_id}/review")
 async def review(page: Current, round_id: str, notice: str = "") -> Response:
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     current = await handlers.center_round(pool, intake, session, round_id)
     report = await handlers.report(pool, intake, session, current)
     if report.draft is None:
@@ -156,8 +156,8 @@ async def submit(page: Current, round_id: str) -> Response:
     posted = await _posted(page.request)
     if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
         raise SignInFirst(f"/rounds/{round_id}/review", "form_expired")
-    session = _center_session(page)
-    pool, intake = _deps(page)
+    session = center_session(page)
+    pool, intake = services_of(page)
     metrics = page.request.app.state.metrics
     try:
         receipt = await handlers.submit(pool, intake, session, round_id, posted.get("key", ""))
@@ -186,16 +186,16 @@ async def submit(page: Current, round_id: str) -> Response:
 
 @router.get("/submissions/{submission_id}")
 async def submission(page: Current, submission_id: str) -> Response:
-    session = _center_session(page)
-    _, intake = _deps(page)
+    session = center_session(page)
+    _, intake = services_of(page)
     found = await intake.submission(session.intake_token, submission_id)
     return page.render("submission.html", submission=found)
 
 
 @router.get("/submissions/{submission_id}/versions/{number}")
 async def version(page: Current, submission_id: str, number: int, notice: str = "") -> Response:
-    session = _center_session(page)
-    _, intake = _deps(page)
+    session = center_session(page)
+    _, intake = services_of(page)
     chosen = await intake.version(session.intake_token, submission_id, number)
     report = chosen["report"]
     standard = await intake.standard(session.intake_token, report["checklist"]["standard"])
@@ -222,8 +222,8 @@ async def _render_form(
     by_control: dict[str, list[FieldError]] = {}
     for error in errors:
         by_control.setdefault(error.control, []).append(error)
-    session = _center_session(page)
-    _, intake = _deps(page)
+    session = center_session(page)
+    _, intake = services_of(page)
     evidence = await evidence_handlers.files_of(intake, session, current.round_id)
     return page.render(
         "report_form.html",
@@ -261,7 +261,7 @@ async def evidence_context(
 ) -> dict[str, Any]:
     """What _report_summary.html needs to list each item's files."""
     assert page.session is not None
-    _, intake = _deps(page)
+    _, intake = services_of(page)
     files = await evidence_handlers.files_of(intake, page.session, round_id, center_id)
     return {
         "evidence_files": files,
@@ -276,7 +276,7 @@ async def _posted(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-async def _keep(page: Page, round_id: str, posted: dict[str, str]) -> Response:
+async def keep_form(page: Page, round_id: str, posted: dict[str, str]) -> Response:
     await _keep_for_browser(page, round_id, posted)
     return page.redirect(f"/sign-in?notice=kept&next=/rounds/{round_id}/report")
 
