@@ -14,17 +14,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from playwright.async_api import Page, expect
 
 from gecc import mailsink
 from services.intake.domain.accounts import Scope
 from services.intake.domain.accounts_file import ListedMembership
 from services.intake.handlers import accounts
-from services.portal.app import create_app
-from services.portal.settings import PortalSettings
 from shared.object_storage import ObjectStorageConfig
-from tests.e2e.test_office_browser import free_port
 from tests.e2e.test_office_browser import screenshots as screenshots  # the fixture
 from tests.e2e.test_portal_browser import CENTERS as REGISTRY
 from tests.e2e.test_portal_browser import System, _registry, fill_report, link_for
@@ -33,7 +29,7 @@ from tests.support.browser import PHONE, chromium, serious_violations
 from tests.support.fake_intake import ROUND
 from tests.support.fake_intake_evidence import PDF, FakeIntakeEvidence, fake_with_evidence
 from tests.support.isolation import Isolated
-from tests.support.polling import eventually
+from tests.support.served_portal import Served, served_portal
 from tests.support.services import running_services, wait_for_consumers
 
 C = "saraban@bangrak.go.th"  # GECC-0003: nothing sent yet
@@ -60,32 +56,11 @@ def png(width: int = 48, height: int = 32) -> bytes:
     )
 
 
-class Served:
-    def __init__(self, url: str, intake: FakeIntakeEvidence) -> None:
-        self.url = url
-        self.intake = intake
-
-    async def sign_in(self, page: Page, email: str) -> None:
-        await page.goto(f"{self.url}/sign-in/{self.intake.link_for(email)}")
-        await page.get_by_role("button", name="เข้าสู่ระบบ").click()
-
-
 @pytest.fixture
-async def served(isolated: Isolated) -> AsyncIterator[Served]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = PortalSettings(database_url=isolated.service_url("portal"), public_url=url)
-    app = create_app(settings)
+async def served(isolated: Isolated) -> AsyncIterator[Served[FakeIntakeEvidence]]:
     fake = fake_with_evidence(CENTERS, {A: "GECC-0001", C: "GECC-0003"}, {BMA: "PMO/BMA"})
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    running = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0.05, server.started), bool, within=20)
-    app.state.intake = fake
-    try:
-        yield Served(url, fake)
-    finally:
-        server.should_exit = True
-        await running
+    async with served_portal(isolated, fake) as portal:
+        yield portal
 
 
 async def check(page: Page, item: str, shots: Path, name: str) -> None:

@@ -11,10 +11,8 @@ Two setups:
   of the registry watches its centers report, and the page's numbers are the API's.
 """
 
-import asyncio
 import os
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,6 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-import uvicorn
 from playwright.async_api import Page, expect
 
 from gecc import mailsink
@@ -30,8 +27,6 @@ from services.intake import admin
 from services.intake.domain.accounts import Scope
 from services.intake.domain.accounts_file import ListedMembership
 from services.intake.handlers import accounts
-from services.portal.app import create_app
-from services.portal.settings import PortalSettings
 from tests.e2e.test_portal_browser import CENTERS as REGISTRY
 from tests.e2e.test_portal_browser import System, _registry, link_for
 from tests.integration.test_portal_pages import CENTERS, A
@@ -39,8 +34,8 @@ from tests.support.browser import DESKTOP, PHONE, chromium, fonts_drawing, serio
 from tests.support.fake_intake import ROUND
 from tests.support.fake_intake_offices import FakeIntakeOffices, fake_with_offices
 from tests.support.isolation import Isolated
-from tests.support.polling import eventually
 from tests.support.samples import submission_body
+from tests.support.served_portal import Served, served_portal
 from tests.support.services import running_services, wait_for_consumers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -57,41 +52,12 @@ def screenshots(tmp_path: Path) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class Served:
-    def __init__(self, url: str, intake: FakeIntakeOffices) -> None:
-        self.url = url
-        self.intake = intake
-
-    async def sign_in(self, page: Page, email: str) -> None:
-        """The link the fake intake would have mailed, used as a person uses it."""
-        await page.goto(f"{self.url}/sign-in/{self.intake.link_for(email)}")
-        await page.get_by_role("button", name="เข้าสู่ระบบ").click()
-
-
 @pytest.fixture
-async def served(isolated: Isolated) -> AsyncIterator[Served]:
+async def served(isolated: Isolated) -> AsyncIterator[Served[FakeIntakeOffices]]:
     """The portal over HTTP (its real database) with the fake intake of offices."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = PortalSettings(database_url=isolated.service_url("portal"), public_url=url)
-    app = create_app(settings)
     fake = fake_with_offices(CENTERS, {A: "GECC-0001"}, {BMA: "PMO/BMA", OPERATOR: None})
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    running = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0.05, server.started), bool, within=20)
-    app.state.intake = fake
-    try:
-        yield Served(url, fake)
-    finally:
-        server.should_exit = True
-        await running
+    async with served_portal(isolated, fake) as portal:
+        yield portal
 
 
 async def check(page: Page, shots: Path, name: str) -> None:
