@@ -1,9 +1,7 @@
 """The Kafka broker: one KRaft node run straight from the jars Maven fetches for deploy/kafka."""
 
-import asyncio
 import base64
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +12,7 @@ from aiokafka.errors import KafkaError
 
 from gecc.bootstrap import BootstrapError, ensure_topics
 from gecc.stack import maven, processes
+from gecc.stack.aio import run_blocking
 from gecc.stack.config import LOCALHOST, REPO_ROOT, StackConfig
 from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
@@ -41,23 +40,16 @@ def start_broker(config: StackConfig) -> ProcessRecord:
     )
 
 
-async def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
+def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
     """Wait until the broker answers a metadata request; fail early if its process died."""
-    log = config.log_file("kafka")
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"Kafka (pid {record.pid}) exited during start-up; last lines of {log}:\n"
-                f"{processes.log_tail(log)}"
-            )
-        if await is_healthy(config):
-            return
-        await asyncio.sleep(0.25)
-    raise StackError(
-        f"Kafka did not answer on {config.kafka_bootstrap} within {config.start_timeout:.0f} s "
-        f"(raise GECC_START_TIMEOUT if the machine is slow); last lines of {log}:\n"
-        f"{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        "Kafka",
+        lambda: run_blocking(is_healthy(config)),
+        "answer a metadata request (raise GECC_START_TIMEOUT if the machine is slow)",
+        config.log_file("kafka"),
+        config.start_timeout,
+        interval=0.25,
     )
 
 

@@ -1,13 +1,12 @@
 """Object storage: S3Proxy (an S3 API server) over jclouds' filesystem provider, run straight
 from the jars Maven fetches for deploy/s3proxy; its objects are files under the home."""
 
-import asyncio
 import os
-import time
 from pathlib import Path
 
 from gecc.bootstrap import BootstrapError, ensure_bucket
 from gecc.stack import maven, processes
+from gecc.stack.aio import run_blocking
 from gecc.stack.config import StackConfig
 from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
@@ -81,23 +80,16 @@ async def is_healthy(config: StackConfig) -> bool:
     return True
 
 
-async def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
+def wait_ready(config: StackConfig, record: ProcessRecord) -> None:
     """Wait until S3Proxy answers S3; fail early, with its log's tail, if its process died."""
-    log = config.log_file("s3proxy")
-    deadline = time.monotonic() + config.start_timeout
-    while time.monotonic() < deadline:
-        if not processes.is_ours(record):
-            raise StackError(
-                f"S3Proxy (pid {record.pid}) exited during start-up; last lines of {log}:\n"
-                f"{processes.log_tail(log)}"
-            )
-        if await is_healthy(config):
-            return
-        await asyncio.sleep(0.2)
-    raise StackError(
-        f"S3Proxy did not answer S3 on {config.s3_address} within {config.start_timeout:.0f} s "
-        f"(raise GECC_START_TIMEOUT if the machine is slow); last lines of {log}:\n"
-        f"{processes.log_tail(log)}"
+    processes.wait_until_ready(
+        record,
+        "S3Proxy",
+        lambda: run_blocking(is_healthy(config)),
+        "answer S3 (raise GECC_START_TIMEOUT if the machine is slow)",
+        config.log_file("s3proxy"),
+        config.start_timeout,
+        interval=0.2,
     )
 
 

@@ -146,7 +146,7 @@ def _start_infrastructure(config: StackConfig) -> None:
         flush=True,
     )
     if broker is not None:
-        run_blocking(kafka.wait_ready(config, broker))
+        kafka.wait_ready(config, broker)
         _announce(KAFKA, "started", broker)
     created = run_blocking(kafka.create_topics(config))
     print(f"{'topics':<{NAME_WIDTH}} all present, {len(created)} created now", flush=True)
@@ -155,7 +155,7 @@ def _start_infrastructure(config: StackConfig) -> None:
 
 def _object_storage_ready(config: StackConfig, server: ProcessRecord | None) -> None:
     if server is not None:
-        run_blocking(s3proxy.wait_ready(config, server))
+        s3proxy.wait_ready(config, server)
         _announce(S3, "started", server)
     created = run_blocking(s3proxy.create_bucket(config))
     print(
