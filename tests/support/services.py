@@ -58,9 +58,17 @@ class ServiceProcess:
             self._process = None
 
     def stop(self) -> None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """SIGTERM: the service shuts down as it would in a deployment."""
+        if self._process is not None:
+            self._process.terminate()
+
+    def wait_stopped(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
         try:
             self._process.wait(10)
         except subprocess.TimeoutExpired:
@@ -93,8 +101,11 @@ def running_services(
             process.wait_healthy()
         yield processes
     finally:
+        # All at once: each takes a second or two to leave its consumer groups.
         for process in processes.values():
-            process.stop()
+            process.terminate()
+        for process in processes.values():
+            process.wait_stopped()
 
 
 def link(processes: dict[str, ServiceProcess]) -> None:
