@@ -1,6 +1,7 @@
 """The services as separate processes, as the launcher runs them, for end-to-end tests."""
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -16,11 +17,21 @@ from shared.topics import SERVICES
 from tests.support.infrastructure import REPO
 from tests.support.isolation import Isolated
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out to a probe is
+# also one it may give any outgoing connection's local end before the server binds it.
+TEST_PORTS = range(20000, 32000)
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now, outside the range outgoing connections use."""
+    for port in random.sample(TEST_PORTS, 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {TEST_PORTS}")
 
 
 class ServiceProcess:
