@@ -34,6 +34,9 @@ CENTER = Center(
 )
 # Not state: git's, the virtualenv and tool caches, and bytecode Python writes beside the code.
 NOT_STATE = {".git", ".venv", "tools", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+# The test session's own running stack and S3 server (tests/support/infrastructure.py):
+# their PostgreSQL writes its files whenever it likes, whatever this test does.
+NOT_STATE |= {"test-stack", "test-s3"}
 FINISHED = {"reconciled", "mismatch", "failed"}
 # Where a JVM keeps a file per process unless told not to (it ignores TMPDIR).
 JVM_PERF_DATA = Path("/tmp") / f"hsperfdata_{pwd.getpwuid(os.getuid()).pw_name}"
