@@ -29,6 +29,8 @@ class EventType(StrEnum):
     EXPORT_REQUESTED = "export.requested"
     EXPORT_STATUS = "export.status"
     SIGN_IN_REQUESTED = "account.sign_in_requested"
+    SURVEY_RESPONSE = "survey.response"
+    SURVEY_TALLY = "survey.tally"
 
 
 class EventData(BaseModel):
@@ -251,3 +253,35 @@ class SignInRequested(EventData):
     code: str
     expires_at: datetime
     locale: Literal["th", "en"] = "th"
+
+
+class SurveyResponse(EventData):
+    """One citizen's answers to a center's survey (spec §11), accepted by the survey service's
+    public page. Key: center id. The envelope's ``event_id`` is derived from the visit's form
+    token (``uuid5`` of its id), so the same visit sent twice is one event: the tallier counts
+    it once. ``ratings`` maps each question code of the round's standard to 1..5."""
+
+    event_type: ClassVar[EventType] = EventType.SURVEY_RESPONSE
+    center_id: str
+    round_id: str
+    standard: str
+    ratings: dict[str, int]
+    answered_at: datetime
+
+
+class SurveyTally(EventData):
+    """A center's citizen survey in a round as the tallier now has it: for each question the
+    respondents of each rating 1..5 (``counts[code][i]`` gave rating i+1), ``responses`` in all
+    and the time of the latest one counted. Key: ``{center_id}/{round_id}``; the topic is
+    compacted, so its latest event per key is the current tally. ``revision`` grows by one
+    each time the tally changes (a consumer keeps the highest it saw)."""
+
+    event_type: ClassVar[EventType] = EventType.SURVEY_TALLY
+    center_id: str
+    round_id: str
+    standard: str
+    responses: int = Field(ge=0)
+    counts: dict[str, list[int]]
+    revision: int = Field(ge=1)
+    last_response_at: datetime
+    tallied_at: datetime

@@ -18,6 +18,8 @@ class Topic(StrEnum):
     EXPORT_REQUESTED = "gecc.export.requested.v1"
     EXPORT_STATUS = "gecc.export.status.v1"
     SIGN_IN_REQUESTED = "gecc.account.sign-in-requested.v1"
+    SURVEY_RESPONSE = "gecc.survey.response.v1"
+    SURVEY_TALLY = "gecc.survey.tally.v1"
 
 
 # Submission events are keyed by center id: more partitions let consumers scale out while
@@ -32,11 +34,17 @@ PARTITIONS: dict[Topic, int] = {
     Topic.EXPORT_REQUESTED: 1,
     Topic.EXPORT_STATUS: 1,
     Topic.SIGN_IN_REQUESTED: 3,
+    # Citizens' answers are the busiest stream (every center, every working day): the
+    # tallier scales out to as many processes as partitions.
+    Topic.SURVEY_RESPONSE: 6,
+    Topic.SURVEY_TALLY: 3,
 }
 
 # State topics: the latest event per key is the current state, so Kafka keeps at least that
 # one forever (a new consumer reads the whole registry and calendar from the beginning).
-COMPACTED = frozenset({Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED, Topic.EXPORT_STATUS})
+COMPACTED = frozenset(
+    {Topic.ROUND_SCHEDULED, Topic.CENTER_REGISTERED, Topic.EXPORT_STATUS, Topic.SURVEY_TALLY}
+)
 
 # Topics whose events must not outlive their use: a sign-in event carries a one-time code
 # (valid 15 minutes), so Kafka drops it after an hour.
