@@ -30,9 +30,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 demo: install
 	$(BIN)/gecc demo
 
-## make test: lint, type check, then unit, integration and end-to-end tests
+## make test: lint, type check, then unit, integration and end-to-end tests, a module per
+## worker at a time (TEST_WORKERS=0 for one process)
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
