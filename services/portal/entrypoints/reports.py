@@ -281,6 +281,7 @@ async def _render_form(
         type_name=type_name,
         view=view,
         in_form=True,
+        can_report=True,
         standard=report.standard,
         **survey_links(page, session.center_id or ""),
     )

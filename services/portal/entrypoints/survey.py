@@ -37,7 +37,8 @@ async def live_tally(page: Current, round_id: str, within: str = "") -> Response
         "_survey_tally.html",
         view=view,
         standard=await intake.standard(session.intake_token),
-        in_form=within == "form" and current.can_report(page.round_time),
+        in_form=within == "form",
+        can_report=current.can_report(page.round_time),
     )
 
 
