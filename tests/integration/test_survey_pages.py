@@ -174,6 +174,8 @@ async def test_the_button_takes_the_tally_into_the_report_and_names_its_source(
     submission_id = report_submission(portal)
     result = await portal.client.get(f"/submissions/{submission_id}")
     assert 'data-source="citizen_survey"' in result.text
+    rounds = await portal.client.get("/rounds")
+    assert re.search(r'data-source="citizen_survey">สำรวจจากประชาชน 6 คำตอบ<', rounds.text)
 
     # the office above reads it too, in its lists and the report read-only
     await portal.client.post("/sign-out", data={"csrf_token": value_of(result.text, "csrf_token")})

@@ -4,9 +4,11 @@ report built from the tally the survey service's read API gives."""
 
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gecc.demo import DemoResult
+from gecc.demo_summary import _survey
 from gecc.demo_survey import (
     Citizen,
     answers,
@@ -124,11 +126,6 @@ def test_the_survey_page_address() -> None:
 
 
 def test_the_closing_lines_say_where_the_survey_page_and_poster_are() -> None:
-    from datetime import UTC, datetime
-
-    from gecc.demo import DemoResult
-    from gecc.demo_summary import _survey
-
     now = datetime.now(UTC)
     result = DemoResult(10, "token", now, now, now)
     result.survey_page = "http://127.0.0.1:8085/s/GECC-0001"

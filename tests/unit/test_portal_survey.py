@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from services.portal.domain.report_form import ReportForm, check, report_json
-from services.portal.domain.survey import SurveySource, Tally, source_of_row
+from services.portal.domain.survey import SurveySource, Tally
 from services.scoring.domain.scoring import score_satisfaction
 from shared.events import SurveyTally
 from shared.submission import SubmissionBody
@@ -108,12 +108,3 @@ def test_an_amended_report_keeps_the_source_it_was_sent_with() -> None:
     assert ReportForm.from_report(STANDARD, report).source == SurveySource(6, 9, AT)
     report["satisfaction"]["source"] = {"kind": "center_survey"}
     assert ReportForm.from_report(STANDARD, report).source is None
-
-
-def test_a_list_row_names_a_citizen_survey_only() -> None:
-    assert source_of_row({"satisfaction_source": {"kind": "citizen_survey", "responses": 4}}) == {
-        "kind": "citizen_survey",
-        "responses": 4,
-    }
-    assert source_of_row({"satisfaction_source": {"kind": "center_survey"}}) is None
-    assert source_of_row({}) is None

@@ -273,6 +273,7 @@ def report_json(body: SubmissionBody, source: SurveySource | None) -> str:
     """The body intake is sent: the report checked, with ``satisfaction.source`` when its
     figures are a citizen survey's (a center's own survey is the default, left out)."""
     report = body.model_dump(mode="json")
+    report["satisfaction"].pop("source", None)  # the default, where the model has one
     if source is not None:
         report["satisfaction"]["source"] = source.to_json()
     return json.dumps(report, ensure_ascii=False)

@@ -98,12 +98,3 @@ class SurveySource:
             "revision": self.revision,
             "tallied_at": self.tallied_at.isoformat().replace("+00:00", "Z"),
         }
-
-
-def source_of_row(row: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The source an intake list row or version names (``satisfaction_source``: kind and
-    responses), when it is a citizen survey."""
-    found = row.get("satisfaction_source")
-    if isinstance(found, Mapping) and found.get("kind") == CITIZEN_SURVEY:
-        return dict(found)
-    return None
