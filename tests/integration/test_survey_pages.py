@@ -3,7 +3,7 @@ database with intake and the survey service replaced by in-memory fakes
 (tests/support/fake_intake_offices.py, tests/support/fake_survey.py): the live tally on the
 rounds page and the report form, taking it into the report without JavaScript, the source
 on the review, receipt, result and office pages, what is sent to intake, and the poster for
-the center and its offices only. In a browser: tests/e2e/test_survey_browser.py."""
+the center and its offices only. In a browser: tests/e2e/test_survey_portal_browser.py."""
 
 import re
 from collections.abc import AsyncIterator
