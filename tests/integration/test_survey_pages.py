@@ -284,3 +284,13 @@ async def test_the_poster_asks_for_a_sign_in_first(portal: SurveyPortal) -> None
     assert poster.status_code == 303
     assert poster.headers["location"].startswith(f"/sign-in?next=/centers/{CENTER}/poster.pdf")
     assert portal.survey.posters == []
+
+
+async def test_the_poster_while_the_survey_service_is_away_is_a_page_saying_so(
+    portal: SurveyPortal,
+) -> None:
+    await portal.sign_in(C)
+    portal.survey.down = True
+    poster = await portal.client.get(f"/centers/{CENTER}/poster.pdf")
+    assert poster.status_code == 503 and poster.headers["retry-after"] == "10"
+    assert "ระบบขัดข้องชั่วคราว" in poster.text
