@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.adapters import repository
 from services.portal.adapters.intake import IntakeClient, IntakeUnavailable, NotFound, SessionEnded
+from services.portal.adapters.recent_sessions import RecentSessions
 from services.portal.adapters.survey import SurveyClient, SurveyUnavailable
 from services.portal.entrypoints import evidence, offices, operators, reports, sign_in, survey
 from services.portal.entrypoints.i18n import Catalogue
@@ -79,8 +80,12 @@ def create_app(settings: PortalSettings) -> FastAPI:
         runtime.on_stop(http.close)
         app.state.survey = SurveyClient(http, settings.survey_read_secret)
 
+    async def keep_recent_sessions(_: ServiceRuntime) -> None:
+        app.state.sessions = RecentSessions(runtime.pool, settings.session_recheck_seconds)
+
     runtime.on_start(connect_to_intake)
     runtime.on_start(connect_to_survey)
+    runtime.on_start(keep_recent_sessions)
     app.state.catalogue = Catalogue.load()
     app.state.templates = environment()
     app.state.sign_in_limiter = RateLimiter(

@@ -30,6 +30,9 @@ class PortalSettings(ServiceSettings):
     public_url: str = "http://127.0.0.1:8084"
     # A form posted after its session or token expired is kept this long for that browser.
     kept_form_minutes: int = Field(30, ge=1)
+    # A session once looked up is believed this long without asking the database again
+    # (a sign-out in another portal process takes effect within it).
+    session_recheck_seconds: float = Field(5.0, ge=0)
     # The page warns this long before the session ends.
     session_warning_minutes: int = Field(10, ge=1)
     # Sign-in requests per client address.
