@@ -177,6 +177,7 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
                 rng,
                 result.survey,
             )
+            result.posted += 1 if result.survey.report_responses else 0
 
         progress = asyncio.create_task(show_progress(stack_client, clock, result))
         try:
