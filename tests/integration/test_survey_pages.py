@@ -294,3 +294,15 @@ async def test_the_poster_while_the_survey_service_is_away_is_a_page_saying_so(
     poster = await portal.client.get(f"/centers/{CENTER}/poster.pdf")
     assert poster.status_code == 503 and poster.headers["retry-after"] == "10"
     assert "ระบบขัดข้องชั่วคราว" in poster.text
+
+
+async def test_the_survey_in_english(portal: SurveyPortal) -> None:
+    await portal.sign_in(C)
+    answered(portal)
+    await portal.client.get("/lang/en?next=/rounds")
+    rounds = text_of((await portal.client.get("/rounds")).text)
+    assert "Citizen satisfaction survey" in rounds and "Download the QR code poster" in rounds
+    taken = await take_the_survey(portal)
+    text = text_of(taken.text)
+    assert "The citizen survey is in the report and the draft is saved." in text
+    assert "Citizen survey, 6 responses" in text and "Type my own figures" in text
