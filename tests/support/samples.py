@@ -10,6 +10,7 @@ from services.scoring.domain.scoring import judge, sample_of, score_checklist, s
 from shared.events import (
     Envelope,
     EvidenceFile,
+    SourceSummary,
     SubmissionReceived,
     SubmissionScored,
     new_event,
@@ -102,6 +103,10 @@ def scored_event(received: SubmissionReceived) -> SubmissionScored:
         checklist=checklist,
         verdict=verdict,
         reasons=reasons,
+        satisfaction_source=SourceSummary(
+            kind=received.satisfaction.source.kind,
+            responses=received.satisfaction.source.responses,
+        ),
     )
 
 
