@@ -35,7 +35,6 @@ class QuestionAnswers(_Strict):
 
 
 SourceKind = Literal["center_survey", "citizen_survey"]
-SOURCE_KINDS: tuple[SourceKind, ...] = ("center_survey", "citizen_survey")
 
 
 class SatisfactionSource(_Strict):

@@ -158,6 +158,9 @@ async def test_the_source_is_in_the_event_the_version_reads_and_the_completeness
             kind,
             responses,
         )
+    rounds = await intake.client.get("/v1/centers/GECC-0001/rounds", headers=operator)
+    this = next(r for r in rounds.json() if r["round"]["id"] == ROUND)
+    assert (this["satisfaction_source"], this["survey_responses"]) == ("citizen_survey", 412)
     url = f"/v1/rounds/{ROUND}/completeness"
     listed = await intake.client.get(url, params={"lists": "centers"}, headers=operator)
     assert {
