@@ -1,20 +1,110 @@
-from fastapi import FastAPI
+from dataclasses import dataclass
+from pathlib import Path
 
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.survey.adapters.producer import ResponseProducer
+from services.survey.domain.tokens import UsedVisits, VisitTokens
+from services.survey.entrypoints import directory, posters
+from services.survey.entrypoints.i18n import Catalogue
+from services.survey.entrypoints.pages import Pages
+from services.survey.entrypoints.public import PublicPages
+from services.survey.handlers.responses import Desk
 from services.survey.metrics import SurveyMetrics
 from services.survey.settings import SurveySettings
+from shared.events import Envelope, SurveyResponse
 from shared.messaging.runtime import ServiceRuntime
+from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
+from shared.standards import Standard, load_catalog
+from shared.topics import Topic
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def newest_standard(settings: SurveySettings) -> Standard:
+    """The standard reports are made on now: the newest of the catalogue (as intake lists)."""
+    catalog = load_catalog(settings.standards_dir)
+    return max(catalog.standards.values(), key=lambda s: (s.version, s.id))
+
+
+def build_desk(settings: SurveySettings, runtime: ServiceRuntime, standard: Standard) -> Desk:
+    lifetime = settings.token_minutes * 60
+    producer = ResponseProducer(
+        settings.kafka_bootstrap,
+        settings.topics(Topic.SURVEY_RESPONSE),
+        f"gecc-{settings.service_name}-responses",
+        settings.kafka_ack_seconds,
+    )
+
+    async def keep_connected(_: ServiceRuntime) -> None:
+        await producer.keep_connected()
+
+    runtime.in_background("response-producer", keep_connected)
+    runtime.on_stop(producer.close)
+    return Desk(
+        tokens=VisitTokens(settings.token_secret.encode(), lifetime),
+        used=UsedVisits(lifetime, settings.used_tokens_kept),
+        producer=producer,
+        clock=runtime.clock,
+        standard=standard.id,
+        questions=tuple(q.code for q in standard.questions),
+        producer_name=settings.service_name,
+    )
+
+
+@dataclass(frozen=True)
+class Wiring:
+    runtime: ServiceRuntime
+    metrics: SurveyMetrics
+    standard: Standard
+    desk: Desk
+
+
+def wire(settings: SurveySettings) -> Wiring:
+    runtime = ServiceRuntime(settings)
+    metrics = SurveyMetrics(runtime.registry)
+    standard = newest_standard(settings)
+    desk = build_desk(settings, runtime, standard)
+    directory.register(runtime, desk, metrics, settings.directory_refresh_seconds)
+    runtime.publishes(
+        Topic.SURVEY_RESPONSE,
+        Envelope[SurveyResponse],
+        "A citizen's answers to a center's survey, produced by the public page (idempotent,"
+        " acks=all) before it answers; key: center id; event id: uuid5 of device, center"
+        " and Bangkok day.",
+    )
+    return Wiring(runtime, metrics, standard, desk)
 
 
 def build_runtime(settings: SurveySettings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings)
-    SurveyMetrics(runtime.registry)
-    return runtime
+    return wire(settings).runtime
 
 
 def create_app(settings: SurveySettings) -> FastAPI:
-    return service_app(
-        build_runtime(settings),
+    wiring = wire(settings)
+    runtime, metrics, desk = wiring.runtime, wiring.metrics, wiring.desk
+    app = service_app(
+        runtime,
         "GECC survey",
         "The citizen survey: the public page citizens answer, and the tally of their answers.",
     )
+    app.state.runtime = runtime
+    app.state.desk = desk
+    pages = Pages(Catalogue.load(), wiring.standard.questions)
+    app.state.pages = pages
+    posters.install(app, desk, pages, settings.public_url)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    limiter = RateLimiter(
+        per_minute=max(1, settings.responses_per_hour // 60), burst=settings.responses_burst
+    )
+    app.add_middleware(
+        PublicPages,
+        desk=desk,
+        pages=pages,
+        limiter=limiter,
+        metrics=metrics,
+        public_url=settings.public_url,
+    )
+    return app

@@ -1,0 +1,84 @@
+"""Citizens' responses to Kafka: the idempotent producer (acks=all), one record a response
+keyed by center id, answered only once the broker acknowledged it.
+
+The producer connects in the background and again after it failed; until it is connected,
+or while the broker does not acknowledge within ``ack_seconds``, ``send`` raises
+``KafkaUnavailable`` (the page answers 503 with the answers kept). A record the broker
+acknowledges later anyway is the same event as the citizen's retry (same event id)."""
+
+import asyncio
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaProducer
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(Exception):
+    pass
+
+
+class ResponseProducer:
+    def __init__(self, bootstrap: str, topic: str, client_id: str, ack_seconds: float) -> None:
+        self._bootstrap = bootstrap
+        self._topic = topic
+        self._client_id = client_id
+        self._ack_seconds = ack_seconds
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self._producer is not None
+
+    async def send(self, key: bytes, value: bytes) -> None:
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable("not connected to Kafka yet")
+        try:
+            async with asyncio.timeout(self._ack_seconds):
+                delivery = await producer.send(self._topic, value, key=key)
+                await asyncio.shield(delivery)
+        except TimeoutError as error:
+            raise KafkaUnavailable("Kafka did not acknowledge in time") from error
+        except Exception as error:
+            raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
+
+    async def keep_connected(self) -> None:
+        """Connect, retrying until Kafka answers (run in the background from start to stop)."""
+        delay = 0.5
+        while self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                client_id=self._client_id,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+                request_timeout_ms=15000,
+            )
+            try:
+                await producer.start()
+            except Exception as error:
+                log.warning("survey: Kafka not reachable (%s); retrying in %.1fs", error, delay)
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            self._producer = producer
+            log.info("survey: producing responses to %s", self._topic)
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is None:
+            return
+        try:
+            async with asyncio.timeout(5):
+                await producer.stop()
+        except Exception:
+            sender = producer._sender.sender_task  # the flush never ends while Kafka is away
+            if sender is not None:
+                sender.cancel()
+            with contextlib.suppress(Exception):
+                await producer.client.close()
