@@ -31,10 +31,10 @@ def asyncapi_document() -> str:
         title="GECC maintenance reporting events",
         version=version("gecc"),
         description=(
-            "Events between the intake, scoring, notifier, export and survey services. Every message "
-            "is an envelope (event_id, event_type, occurred_at, producer, schema_version, "
-            "data); consumers de-duplicate on event_id. Submission events are keyed by center "
-            "id, round events by round id."
+            "Events between the intake, scoring, notifier, export and survey services. Every "
+            "message is an envelope (event_id, event_type, occurred_at, producer, "
+            "schema_version, data); consumers de-duplicate on event_id. Submission events are "
+            "keyed by center id, round events by round id."
         ),
     )
     return (
