@@ -3,13 +3,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from services.survey.adapters.producer import ResponseProducer
 from services.survey.domain.tokens import UsedVisits, VisitTokens
 from services.survey.entrypoints import directory, posters
 from services.survey.entrypoints.i18n import Catalogue
 from services.survey.entrypoints.pages import Pages
-from services.survey.entrypoints.public import PublicPages
+from services.survey.entrypoints.public import PREFIX, PublicPages
 from services.survey.handlers.responses import Desk
 from services.survey.metrics import SurveyMetrics
 from services.survey.settings import SurveySettings
@@ -41,7 +42,11 @@ def build_desk(settings: SurveySettings, runtime: ServiceRuntime, standard: Stan
     async def keep_connected(_: ServiceRuntime) -> None:
         await producer.keep_connected()
 
+    async def watch_deliveries(_: ServiceRuntime) -> None:
+        await producer.watch()
+
     runtime.in_background("response-producer", keep_connected)
+    runtime.in_background("delivery-watchdog", watch_deliveries)
     runtime.on_stop(producer.close)
     return Desk(
         tokens=VisitTokens(settings.token_secret.encode(), lifetime),
@@ -82,6 +87,20 @@ def build_runtime(settings: SurveySettings) -> ServiceRuntime:
     return wire(settings).runtime
 
 
+class SurveyApp(FastAPI):
+    """The survey's HTTP app: the citizens' pages (``/s/...``, the hot path) are answered
+    by ``public`` before the framework and its middleware; everything else by FastAPI."""
+
+    public: PublicPages | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        public = self.public
+        if public is not None and scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await public(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: SurveySettings) -> FastAPI:
     wiring = wire(settings)
     runtime, metrics, desk = wiring.runtime, wiring.metrics, wiring.desk
@@ -89,7 +108,9 @@ def create_app(settings: SurveySettings) -> FastAPI:
         runtime,
         "GECC survey",
         "The citizen survey: the public page citizens answer, and the tally of their answers.",
+        app_class=SurveyApp,
     )
+    assert isinstance(app, SurveyApp)
     app.state.runtime = runtime
     app.state.desk = desk
     pages = Pages(Catalogue.load(), wiring.standard.questions)
@@ -99,8 +120,7 @@ def create_app(settings: SurveySettings) -> FastAPI:
     limiter = RateLimiter(
         per_minute=max(1, settings.responses_per_hour // 60), burst=settings.responses_burst
     )
-    app.add_middleware(
-        PublicPages,
+    app.public = PublicPages(
         desk=desk,
         pages=pages,
         limiter=limiter,

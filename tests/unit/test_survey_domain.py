@@ -121,6 +121,7 @@ def test_the_record_is_a_survey_response_envelope() -> None:
     )
     event = Envelope[SurveyResponse].model_validate_json(raw)
     assert event.event_id == event_id("d1", "GECC-0001", date(2026, 12, 7))
+    assert event.occurred_at == answered_at
     assert event.producer == "survey" and event.schema_version == 1
     assert event.data == SurveyResponse(
         center_id="GECC-0001",

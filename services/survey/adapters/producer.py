@@ -9,6 +9,7 @@ acknowledges later anyway is the same event as the citizen's retry (same event i
 import asyncio
 import contextlib
 import logging
+from collections import deque
 
 from aiokafka import AIOKafkaProducer
 
@@ -26,6 +27,9 @@ class ResponseProducer:
         self._client_id = client_id
         self._ack_seconds = ack_seconds
         self._producer: AIOKafkaProducer | None = None
+        # Deliveries awaited, oldest first (they all wait as long): the watchdog ends those
+        # past their time, cheaper than a timeout per response.
+        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
 
     @property
     def connected(self) -> bool:
@@ -35,14 +39,34 @@ class ResponseProducer:
         producer = self._producer
         if producer is None:
             raise KafkaUnavailable("not connected to Kafka yet")
+        loop = asyncio.get_running_loop()
+        acknowledged: asyncio.Future[None] = loop.create_future()
+        self._waiting.append((loop.time() + self._ack_seconds, acknowledged))
         try:
-            async with asyncio.timeout(self._ack_seconds):
-                delivery = await producer.send(self._topic, value, key=key)
-                await asyncio.shield(delivery)
+            # Waits only while the producer's buffer is full (at most its request timeout).
+            delivery = await producer.send(self._topic, value, key=key)
+        except Exception as error:
+            acknowledged.cancel()
+            raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
+        delivery.add_done_callback(lambda done: _settle(acknowledged, done))
+        try:
+            await acknowledged
         except TimeoutError as error:
             raise KafkaUnavailable("Kafka did not acknowledge in time") from error
         except Exception as error:
             raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
+
+    async def watch(self, interval: float = 0.25) -> None:
+        """End the wait of every delivery older than ``ack_seconds`` (run in the background)."""
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            while waiting and (waiting[0][0] <= now or waiting[0][1].done()):
+                _, acknowledged = waiting.popleft()
+                if not acknowledged.done():
+                    acknowledged.set_exception(TimeoutError())
 
     async def keep_connected(self) -> None:
         """Connect, retrying until Kafka answers (run in the background from start to stop)."""
@@ -54,7 +78,8 @@ class ResponseProducer:
                 enable_idempotence=True,
                 acks="all",
                 linger_ms=2,
-                request_timeout_ms=15000,
+                # Also how long a send waits for room in a full buffer (Kafka away).
+                request_timeout_ms=max(5000, int(self._ack_seconds * 1000)),
             )
             try:
                 await producer.start()
@@ -82,3 +107,14 @@ class ResponseProducer:
                 sender.cancel()
             with contextlib.suppress(Exception):
                 await producer.client.close()
+
+
+def _settle(acknowledged: "asyncio.Future[None]", delivery: "asyncio.Future[object]") -> None:
+    if acknowledged.done():
+        return
+    if delivery.cancelled():
+        acknowledged.set_exception(KafkaUnavailable("delivery cancelled"))
+    elif (error := delivery.exception()) is not None:
+        acknowledged.set_exception(error)
+    else:
+        acknowledged.set_result(None)

@@ -50,7 +50,7 @@ class VisitTokens:
 
     def _mac(self, visit: str, issued: str, center_id: str, device: str) -> str:
         message = f"{visit}.{issued}.{center_id}.{device}".encode()
-        return _b64(hmac.new(self.secret, message, hashlib.sha256).digest()[:16])
+        return _b64(hmac.digest(self.secret, message, hashlib.sha256)[:16])
 
 
 class UsedVisits:

@@ -7,6 +7,7 @@ Cookies: ``gecc_device`` (a random id for this phone, 400 days) and ``gecc_surve
 (today's Bangkok date and the centers answered today), both HttpOnly, SameSite=Lax, Secure
 unless the public address is loopback."""
 
+import contextlib
 import logging
 import secrets
 import time
@@ -14,9 +15,9 @@ from collections.abc import Mapping
 from datetime import date
 from urllib.parse import parse_qsl, urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from services.survey.domain.directory import Center
+from services.survey.domain.directory import Center, bangkok_day
 from services.survey.domain.responses import answers_of
 from services.survey.entrypoints.pages import Pages, style_hash
 from services.survey.handlers.responses import Desk, Outcome, Result
@@ -72,18 +73,16 @@ def header(scope: Scope, wanted: bytes) -> bytes:
 
 
 class PublicPages:
-    """ASGI middleware: ``/s/...`` answered here, everything else passed to the app."""
+    """The ASGI app of ``/s/...``."""
 
     def __init__(
         self,
-        app: ASGIApp,
         desk: Desk,
         pages: Pages,
         limiter: RateLimiter,
         metrics: SurveyMetrics,
         public_url: str,
     ) -> None:
-        self.app = app
         self.desk = desk
         self.pages = pages
         self.limiter = limiter
@@ -103,10 +102,15 @@ class PublicPages:
         self.rate_limited = metrics.refusals.labels("rate_limited")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
+        try:
+            await self._page(scope, receive, send)
+        except Exception:  # never a bare framework answer; the log says what went wrong
+            log.exception("survey page %s %s failed", scope["method"], scope["path"])
+            with contextlib.suppress(Exception):
+                await self._send(send, 500, self.pages.message("not_found"))
+
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
         code, _, rest = path[len(PREFIX) :].partition("/")
         center = self.desk.directory.centers.get(code)
         method = scope["method"]
@@ -155,10 +159,10 @@ class PublicPages:
             await self._send(send, 429, page, set_device, [(b"retry-after", retry)])
             return
         device, set_device = self._device(cookies)
-        today = self.desk.today()
-        result = await self.desk.accept(
-            center, device, form, self._answered(cookies, center, today), now
-        )
+        answered_at = self.desk.clock.now()
+        today = bangkok_day(answered_at)
+        answered = self._answered(cookies, center, today)
+        result = await self.desk.accept(center, device, form, answered, now, answered_at)
         await self._answer(send, center, device, set_device, form, result, today, cookies, now)
 
     async def _answer(

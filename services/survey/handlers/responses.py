@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from services.survey.adapters.producer import KafkaUnavailable, ResponseProducer
 from services.survey.domain.directory import Center, Directory, bangkok_day
-from services.survey.domain.responses import answers_of, event_id
+from services.survey.domain.responses import answers_of, event_id_text
 from services.survey.domain.tokens import Check, UsedVisits, VisitTokens
 from shared.clock import Clock
 from shared.events import EventType, SurveyResponse
@@ -32,6 +33,17 @@ class Result:
     outcome: Outcome
     ratings: dict[str, int] = field(default_factory=dict)
     missing: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=4096)
+def _record_head(producer: str, center_id: str, rounds: tuple[str, ...], standard: str) -> str:
+    """What every record of a center on a day's rounds shares, as JSON text."""
+    center, names = json.dumps(center_id, ensure_ascii=False), json.dumps(list(rounds))
+    return (
+        f'"event_type":"{EventType.SURVEY_RESPONSE.value}","producer":{json.dumps(producer)},'
+        f'"schema_version":{SurveyResponse.schema_version},"data":{{"center_id":{center},'
+        f'"round_ids":{names},"standard":{json.dumps(standard)},'
+    )
 
 
 @dataclass
@@ -57,9 +69,10 @@ class Desk:
         form: Mapping[str, str],
         answered_today: bool,
         now: float,
+        answered_at: datetime,
     ) -> Result:
-        """``now``: real seconds (the token's time); the day and ``answered_at`` are on the
-        services' clock."""
+        """``now``: real seconds (the token's time); ``answered_at``: on the services' clock
+        (its Bangkok day decides the rounds)."""
         if form.get("website"):
             return Result(Outcome.HONEYPOT)
         answers = answers_of(form, self.questions)
@@ -70,9 +83,7 @@ class Desk:
             return Result(Outcome(check.value), answers.ratings, answers.missing)
         if not answers.complete:
             return Result(Outcome.INCOMPLETE, answers.ratings, answers.missing)
-        answered_at = self.clock.now()
-        day = bangkok_day(answered_at)
-        rounds = self.directory.rounds_on(day)
+        rounds = self.directory.rounds_on(bangkok_day(answered_at))
         if not rounds:
             return Result(Outcome.NO_ROUND, answers.ratings)
         if not self.used.use(visit, now):
@@ -93,23 +104,13 @@ class Desk:
         ratings: dict[str, int],
         answered_at: datetime,
     ) -> bytes:
-        """The ``Envelope[SurveyResponse]`` as JSON (written directly: the hot path)."""
+        """The ``Envelope[SurveyResponse]`` as JSON, written directly (the hot path): codes
+        are the standard's, ratings 1..5, the rest escaped once per center and rounds."""
         moment = answered_at.isoformat()
-        return json.dumps(
-            {
-                "event_id": str(event_id(device, center_id, bangkok_day(answered_at))),
-                "event_type": EventType.SURVEY_RESPONSE.value,
-                "occurred_at": moment,
-                "producer": self.producer_name,
-                "schema_version": SurveyResponse.schema_version,
-                "data": {
-                    "center_id": center_id,
-                    "round_ids": rounds,
-                    "standard": self.standard,
-                    "ratings": ratings,
-                    "answered_at": moment,
-                },
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
+        day = bangkok_day(answered_at).isoformat()
+        head = _record_head(self.producer_name, center_id, tuple(rounds), self.standard)
+        answers = ",".join(f'"{code}":{value}' for code, value in ratings.items())
+        return (
+            f'{{"event_id":"{event_id_text(device, center_id, day)}","occurred_at":"{moment}",'
+            f'{head}"ratings":{{{answers}}},"answered_at":"{moment}"}}}}'
         ).encode()
