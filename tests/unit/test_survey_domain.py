@@ -162,3 +162,16 @@ def test_every_page_renders_from_the_catalogue_and_its_style_has_the_policys_has
     assert filled.count(b" checked>") == 1 and b'id="q-S2" class="missing"' in filled
     assert style_hash(kept.css).startswith("'sha256-")
     assert f"<style>{kept.css}</style>".encode() in filled
+
+
+def test_the_form_is_read_like_a_browser_sends_it() -> None:
+    from services.survey.entrypoints.public import form_of
+
+    body = "token=a.1.b&website=&q_S1=5&q_S1=1&note=%E0%B8%94%E0%B8%B5+%E0%B8%A1%E0%B8%B2%E0%B8%81"
+    assert form_of(body) == {
+        "token": "a.1.b",
+        "website": "",
+        "q_S1": "5",
+        "note": "ดี มาก",
+    }
+    assert len(form_of("&".join(f"f{n}=1" for n in range(500)))) == 64

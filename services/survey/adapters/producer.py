@@ -12,6 +12,7 @@ import logging
 from collections import deque
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ class ResponseProducer:
         # Deliveries awaited, oldest first (they all wait as long): the watchdog ends those
         # past their time, cheaper than a timeout per response.
         self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
+        # Each center's partition, as Kafka's default partitioner puts its key (murmur2),
+        # worked out once per center instead of once per response.
+        self._partitions: list[int] = []
+        self._partition_of: dict[bytes, int] = {}
 
     @property
     def connected(self) -> bool:
@@ -44,7 +49,9 @@ class ResponseProducer:
         self._waiting.append((loop.time() + self._ack_seconds, acknowledged))
         try:
             # Waits only while the producer's buffer is full (at most its request timeout).
-            delivery = await producer.send(self._topic, value, key=key)
+            delivery = await producer.send(
+                self._topic, value, key=key, partition=self._partition(key)
+            )
         except Exception as error:
             acknowledged.cancel()
             raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
@@ -55,6 +62,13 @@ class ResponseProducer:
             raise KafkaUnavailable("Kafka did not acknowledge in time") from error
         except Exception as error:
             raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
+
+    def _partition(self, key: bytes) -> int | None:
+        found = self._partition_of.get(key)
+        if found is None and self._partitions:
+            found = DefaultPartitioner()(key, self._partitions, self._partitions)
+            self._partition_of[key] = found
+        return found
 
     async def watch(self, interval: float = 0.25) -> None:
         """End the wait of every delivery older than ``ack_seconds`` (run in the background)."""
@@ -90,6 +104,8 @@ class ResponseProducer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
+            with contextlib.suppress(Exception):
+                self._partitions = sorted(await producer.partitions_for(self._topic))
             self._producer = producer
             log.info("survey: producing responses to %s", self._topic)
         await asyncio.Event().wait()

@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import date
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from starlette.types import Receive, Scope, Send
 
@@ -65,11 +65,16 @@ def cookies_of(scope: Scope) -> dict[str, str]:
     return {}
 
 
-def header(scope: Scope, wanted: bytes) -> bytes:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return bytes(value)
-    return b""
+def form_of(body: str) -> dict[str, str]:
+    """An url-encoded form's fields (the first of a name counts; at most 64), decoded only
+    where they need it: the page's own fields never do."""
+    fields: dict[str, str] = {}
+    for part in body.split("&", 64)[:64]:
+        name, _, value = part.partition("=")
+        if "%" in part or "+" in part:
+            name, value = unquote_plus(name), unquote_plus(value)
+        fields.setdefault(name, value)
+    return fields
 
 
 class PublicPages:
@@ -148,7 +153,7 @@ class PublicPages:
         if body is None:
             await self._send(send, 413, self.pages.message("not_found"))
             return
-        form = dict(parse_qsl(body, max_num_fields=64))
+        form = form_of(body)
         now = time.time()
         wait = self.limiter.retry_after(scope["client"][0] if scope.get("client") else "", now)
         if wait:
