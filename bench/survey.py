@@ -273,6 +273,9 @@ async def run(args: argparse.Namespace) -> str:
         "GECC_SURVEY_LOG_LEVEL": "WARNING",
     }
     topic = setup.topics(Topic.SURVEY_RESPONSE)
+    # The code as it is when the run starts (the tree may change during a long run).
+    facts = await postgres_facts(admin_url)
+    machine = describe(facts, int(bootstrap.rsplit(":", 1)[1]), REPO)
     lines: list[str] = []
     try:
         with (

@@ -42,6 +42,7 @@ class Pages:
         self.css = css()
         self.questions = list(questions)
         self._blank: dict[str, tuple[Center, bytes, bytes]] = {}
+        self._messages: dict[tuple[str, Center | None], bytes] = {}
 
     def _render(self, template: str, **context: object) -> bytes:
         return (
@@ -78,7 +79,15 @@ class Pages:
         )
 
     def message(self, kind: str, center: Center | None = None) -> bytes:
-        return self._render("message.html", kind=kind, center=center)
+        """A short page (thanks, repeat, closed, not found), rendered once per kind and
+        center as it now is."""
+        key = (kind, center)
+        page = self._messages.get(key)
+        if page is None:
+            if len(self._messages) > 20_000:  # renamed centers' pages, say
+                self._messages.clear()
+            page = self._messages[key] = self._render("message.html", kind=kind, center=center)
+        return page
 
     def text(self, key: str, **params: object) -> str:
         return self.catalogue.text(key, **params)
