@@ -323,14 +323,7 @@ async def run(args: argparse.Namespace) -> str:
     finally:
         await remove(setup)
     lines.append("tally lag: not measured here (the tallier is part B's, not on this branch)")
-    facts = await postgres_facts(admin_url)
-    lines += [
-        "",
-        *(
-            f"{k:<11} {v}"
-            for k, v in describe(facts, int(bootstrap.rsplit(":", 1)[1]), REPO).items()
-        ),
-    ]
+    lines += ["", *(f"{k:<11} {v}" for k, v in machine.items())]
     return "\n".join(lines)
 
 
