@@ -146,6 +146,10 @@ async def test_every_refusal_is_counted_by_its_reason(isolated: Isolated) -> Non
         assert int(limited.headers["retry-after"]) >= 1
         assert limited.text.count(" checked>") == len(CODES)
 
+        huge = await citizen.post(PAGE, data={"token": token, "website": "", "x": "y" * 9000})
+        assert huge.status_code == 413
+        assert "ขนาดใหญ่เกินกำหนด" in huge.text
+
         unknown = await citizen.get("/s/GECC-9999")
         assert unknown.status_code == 404
         assert "ไม่พบแบบสำรวจของศูนย์นี้" in unknown.text

@@ -156,7 +156,7 @@ def test_the_blank_form_is_kept_and_only_the_token_changes() -> None:
 
 def test_every_page_renders_from_the_catalogue_and_its_style_has_the_policys_hash() -> None:
     kept = pages()
-    for kind in ("thanks", "repeat", "closed", "not_found"):
+    for kind in ("thanks", "repeat", "closed", "not_found", "too_large", "error"):
         assert kept.text(f"{kind}.title").encode() in kept.message(kind, CENTER)
     filled = kept.form(CENTER, "t", {"S1": 4}, ["S2"], kept.text("survey.expired"))
     assert filled.count(b" checked>") == 1 and b'id="q-S2" class="missing"' in filled

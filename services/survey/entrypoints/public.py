@@ -112,7 +112,7 @@ class PublicPages:
         except Exception:  # never a bare framework answer; the log says what went wrong
             log.exception("survey page %s %s failed", scope["method"], scope["path"])
             with contextlib.suppress(Exception):
-                await self._send(send, 500, self.pages.message("not_found"))
+                await self._send(send, 500, self.pages.message("error"))
 
     async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -122,6 +122,9 @@ class PublicPages:
         if rest not in ("", "thanks") or method not in ("GET", "HEAD", "POST"):
             status = 404 if rest not in ("", "thanks") else 405
             await self._send(send, status, self.pages.message("not_found"))
+            return
+        if rest == "thanks" and method == "POST":
+            await self._send(send, 405, self.pages.message("not_found"))
             return
         if center is None:
             await self._send(send, 404, self.pages.message("not_found"))
@@ -151,7 +154,7 @@ class PublicPages:
     ) -> None:
         body = await self._read_form(scope, receive)
         if body is None:
-            await self._send(send, 413, self.pages.message("not_found"))
+            await self._send(send, 413, self.pages.message("too_large", center))
             return
         form = form_of(body)
         now = time.time()
