@@ -9,6 +9,7 @@ unless the public address is loopback."""
 
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ DEVICE_COOKIE = "gecc_device"
 DONE_COOKIE = "gecc_survey_done"
 MAX_FORM_BYTES = 8192
 RETRY_SECONDS = 10
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def security_headers(css_hash: str) -> list[tuple[bytes, bytes]]:
@@ -229,7 +231,7 @@ class PublicPages:
 
     def _device(self, cookies: Mapping[str, str]) -> tuple[str, list[tuple[bytes, bytes]]]:
         device = cookies.get(DEVICE_COOKIE, "")
-        if 16 <= len(device) <= 64 and device.isascii():
+        if DEVICE_ID.fullmatch(device):
             return device, []
         device = secrets.token_urlsafe(16)
         cookie = f"{DEVICE_COOKIE}={device}; Max-Age={400 * 86400}{self.cookie_flags}"
