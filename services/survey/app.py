@@ -9,8 +9,13 @@ from services.survey.adapters.producer import ResponseProducer
 from services.survey.domain.tokens import UsedVisits, VisitTokens
 from services.survey.entrypoints import directory, posters
 from services.survey.entrypoints.i18n import Catalogue
-from services.survey.entrypoints.pages import Pages
-from services.survey.entrypoints.public import PREFIX, PublicPages
+from services.survey.entrypoints.pages import Pages, style_hash
+from services.survey.entrypoints.public import (
+    PREFIX,
+    PublicPages,
+    SecurityHeaders,
+    security_headers,
+)
 from services.survey.handlers.responses import Desk
 from services.survey.metrics import SurveyMetrics
 from services.survey.settings import SurveySettings
@@ -120,6 +125,7 @@ def create_app(settings: SurveySettings) -> FastAPI:
     limiter = RateLimiter(
         per_minute=max(1, settings.responses_per_hour // 60), burst=settings.responses_burst
     )
+    app.add_middleware(SecurityHeaders, headers=security_headers(style_hash(pages.css)))
     app.public = PublicPages(
         desk=desk,
         pages=pages,

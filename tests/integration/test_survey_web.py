@@ -220,6 +220,12 @@ async def test_the_poster_is_an_a4_pdf_with_the_thai_name_in_sarabun(isolated: I
         text = pdf + b"".join(_streams(pdf))
         assert b"/MediaBox [0 0 595" in text  # A4: 595 x 842 points
         assert b"Sarabun" in text
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        font = await client.get("/static/fonts/sarabun-thai-400-normal.woff2")
+        assert font.status_code == 200 and "max-age" in font.headers["cache-control"]
+        page = await client.get(f"/s/{CENTER.center_id}")
+        assert "style-src 'self' 'sha256-" in page.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         missing = await client.get("/v1/centers/GECC-9999/poster.pdf")
         assert missing.status_code == 404
 

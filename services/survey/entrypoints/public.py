@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from urllib.parse import unquote_plus, urlsplit
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.survey.domain.directory import Center, bangkok_day
 from services.survey.domain.responses import answers_of
@@ -286,3 +286,27 @@ class PublicPages:
             headers += extra
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """The same headers on the framework's answers (the poster, the font, health); the font
+    is cached a day (a phone on a slow line fetches it once)."""
+
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
+        self.app = app
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cache = b"public, max-age=86400" if scope["path"].startswith("/static/") else b"no-store"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [*self.headers, (b"cache-control", cache)]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
