@@ -175,3 +175,14 @@ def test_the_form_is_read_like_a_browser_sends_it() -> None:
         "note": "ดี มาก",
     }
     assert len(form_of("&".join(f"f{n}=1" for n in range(500)))) == 64
+
+
+def test_a_visit_released_and_used_again_is_kept_for_its_new_time() -> None:
+    used = UsedVisits(lifetime_seconds=100, capacity=10)
+    used.use("a", 0)
+    used.release("a")
+    used.use("a", 50)
+    used.use("b", 101)  # the first use of "a" expired; its second has not
+    assert "a" in used and not used.use("a", 120)
+    used.use("c", 151)
+    assert "a" not in used

@@ -35,6 +35,7 @@ def bangkok_day(moment: datetime) -> date:
 class Directory:
     centers: dict[str, Center] = field(default_factory=dict)
     rounds: tuple[Round, ...] = ()
+    _by_day: dict[date, list[str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, centers: Iterable[Center], rounds: Iterable[Round]) -> "Directory":
@@ -46,4 +47,9 @@ class Directory:
     def rounds_on(self, day: date) -> list[str]:
         """The rounds a response given on ``day`` (a Bangkok date) counts for: every round
         whose period contains it (October-March: H1 and FY; April-September: FY)."""
-        return [r.round_id for r in self.rounds if r.covers(day)]
+        found = self._by_day.get(day)
+        if found is None:
+            if len(self._by_day) > 1000:
+                self._by_day.clear()
+            found = self._by_day[day] = [r.round_id for r in self.rounds if r.covers(day)]
+        return found

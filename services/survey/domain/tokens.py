@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,12 +56,16 @@ class VisitTokens:
 
 class UsedVisits:
     """Visit ids already answered, each until its token would have expired anyway; beyond
-    ``capacity`` the oldest are forgotten first (memory stays bounded under any load)."""
+    ``capacity`` the oldest are forgotten first (memory stays bounded under any load).
+
+    A queue in the order they were used beside a dict of when each expires: forgetting the
+    oldest is O(1) (taking a dict's first key is not, once many were deleted)."""
 
     def __init__(self, lifetime_seconds: float, capacity: int) -> None:
         self._lifetime = lifetime_seconds
         self._capacity = capacity
         self._until: dict[str, float] = {}
+        self._order: deque[tuple[float, str]] = deque()
 
     def __len__(self) -> int:
         return len(self._until)
@@ -73,7 +78,9 @@ class UsedVisits:
         if visit in self._until:
             return False
         self._forget(now)
-        self._until[visit] = now + self._lifetime
+        until = now + self._lifetime
+        self._until[visit] = until
+        self._order.append((until, visit))
         return True
 
     def release(self, visit: str) -> None:
@@ -82,9 +89,8 @@ class UsedVisits:
         self._until.pop(visit, None)
 
     def _forget(self, now: float) -> None:
-        until = self._until
-        while until:
-            oldest = next(iter(until))
-            if until[oldest] > now and len(until) < self._capacity:
-                return
-            del until[oldest]
+        order, until = self._order, self._until
+        while order and (order[0][0] <= now or len(until) >= self._capacity):
+            expires, visit = order.popleft()
+            if until.get(visit) == expires:  # not released and used again since
+                del until[visit]

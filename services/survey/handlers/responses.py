@@ -83,12 +83,13 @@ class Desk:
             return Result(Outcome(check.value), answers.ratings, answers.missing)
         if not answers.complete:
             return Result(Outcome.INCOMPLETE, answers.ratings, answers.missing)
-        rounds = self.directory.rounds_on(bangkok_day(answered_at))
+        day = bangkok_day(answered_at)
+        rounds = self.directory.rounds_on(day)
         if not rounds:
             return Result(Outcome.NO_ROUND, answers.ratings)
         if not self.used.use(visit, now):
             return Result(Outcome.TOKEN_USED, answers.ratings)
-        record = self.record(center.center_id, device, rounds, answers.ratings, answered_at)
+        record = self.record(center.center_id, device, rounds, answers.ratings, answered_at, day)
         try:
             await self.producer.send(center.center_id.encode(), record)
         except KafkaUnavailable:
@@ -103,14 +104,15 @@ class Desk:
         rounds: list[str],
         ratings: dict[str, int],
         answered_at: datetime,
+        day: date | None = None,
     ) -> bytes:
         """The ``Envelope[SurveyResponse]`` as JSON, written directly (the hot path): codes
         are the standard's, ratings 1..5, the rest escaped once per center and rounds."""
         moment = answered_at.isoformat()
-        day = bangkok_day(answered_at).isoformat()
+        when = (day or bangkok_day(answered_at)).isoformat()
         head = _record_head(self.producer_name, center_id, tuple(rounds), self.standard)
         answers = ",".join(f'"{code}":{value}' for code, value in ratings.items())
         return (
-            f'{{"event_id":"{event_id_text(device, center_id, day)}","occurred_at":"{moment}",'
+            f'{{"event_id":"{event_id_text(device, center_id, when)}","occurred_at":"{moment}",'
             f'{head}"ratings":{{{answers}}},"answered_at":"{moment}"}}}}'
         ).encode()
