@@ -53,7 +53,8 @@ class ResponseProducer:
                 self._topic, value, key=key, partition=self._partition(key)
             )
         except Exception as error:
-            acknowledged.cancel()
+            if not acknowledged.cancel() and not acknowledged.cancelled():
+                acknowledged.exception()  # the watchdog's timeout, read: never logged
             raise KafkaUnavailable(f"Kafka refused: {type(error).__name__}") from error
         delivery.add_done_callback(lambda done: _settle(acknowledged, done))
         try:
@@ -126,7 +127,9 @@ class ResponseProducer:
 
 
 def _settle(acknowledged: "asyncio.Future[None]", delivery: "asyncio.Future[object]") -> None:
-    if acknowledged.done():
+    if acknowledged.done():  # answered 503 already; the outcome is read, never logged
+        if not delivery.cancelled():
+            delivery.exception()
         return
     if delivery.cancelled():
         acknowledged.set_exception(KafkaUnavailable("delivery cancelled"))
