@@ -46,7 +46,8 @@ unit: install
 
 ## make screenshots: the portal's pages as the browser test sees them, into docs/screenshots/
 screenshots: install
-	GECC_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_portal_browser.py tests/e2e/test_operator_browser.py tests/e2e/test_survey_portal_browser.py
+	GECC_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_portal_browser.py tests/e2e/test_operator_browser.py \
+		tests/e2e/test_survey_browser.py tests/e2e/test_survey_portal_browser.py
 	@if command -v pngquant >/dev/null; then \
 		pngquant --force --ext .png --quality 70-90 --skip-if-larger docs/screenshots/*.png; \
 	else echo "pngquant not installed: the screenshots stay as Chromium wrote them"; fi

@@ -2,13 +2,16 @@
 # The system packages the tests and the demo use besides Python's and Kafka's jars:
 #   chromium         the portal's browser tests (pages, print, a 390 px phone)
 #   fonts-thai-tlwg  Thai glyphs for that browser
+#   libpango-1.0-0, libpangoft2-1.0-0
+#                    Pango (with HarfBuzz) for WeasyPrint: the survey's A4 posters, Thai
+#                    text shaped and drawn to PDF
 #   prometheus       promtool (the alert rules' and dashboard's tests) and the Prometheus
 #                    `gecc stack up` runs beside the services
 # On Debian as root, installs those that are missing (nothing, not even `apt-get update`, when
 # all are there); elsewhere says what to install and succeeds: the tests that need them say so.
 set -u
 
-PACKAGES="chromium fonts-thai-tlwg prometheus"
+PACKAGES="chromium fonts-thai-tlwg libpango-1.0-0 libpangoft2-1.0-0 prometheus"
 
 installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -16,7 +19,7 @@ installed() {
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
     echo "system packages: not Debian; install by hand: Chromium, Thai fonts (TLWG)," \
-        "Prometheus with promtool" >&2
+        "Pango (libpango-1.0-0, libpangoft2-1.0-0), Prometheus with promtool" >&2
     exit 0
 fi
 

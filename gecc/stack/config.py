@@ -29,6 +29,7 @@ DEFAULT_SERVICE_PORTS = {
     "notifier": 8082,
     "export": 8083,
     "portal": 8084,
+    "survey": 8085,
 }
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025
@@ -254,7 +255,7 @@ class StackConfig:
         every path under ``home``; intake and export know object storage's endpoint, bucket
         and credential pair; intake and the portal share the stack's portal client
         secret, the portal knows intake's address and its own, and the notifier's sign-in
-        links lead to the portal."""
+        links lead to the portal; the survey's posters lead to its own address."""
         prefix = f"GECC_{self._known(name).upper()}_"
         env = {
             **os.environ,
@@ -277,6 +278,8 @@ class StackConfig:
             env[f"{prefix}EXPORTS_DIR"] = str(self.exports_dir)
         if name in ("intake", "portal"):
             env["GECC_PORTAL_CLIENT_SECRET"] = self.portal_client_secret()
+        if name == "survey":
+            env[f"{prefix}PUBLIC_URL"] = f"http://{self.service_address('survey')}"
         if name == "portal":
             env[f"{prefix}INTAKE_URL"] = f"http://{self.service_address('intake')}"
             env[f"{prefix}PUBLIC_URL"] = self.portal_url

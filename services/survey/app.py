@@ -1,20 +1,136 @@
-from fastapi import FastAPI
+from dataclasses import dataclass
+from pathlib import Path
 
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from services.survey.adapters.producer import ResponseProducer
+from services.survey.domain.tokens import UsedVisits, VisitTokens
+from services.survey.entrypoints import directory, posters
+from services.survey.entrypoints.i18n import Catalogue
+from services.survey.entrypoints.pages import Pages, style_hash
+from services.survey.entrypoints.public import (
+    PREFIX,
+    PublicPages,
+    SecurityHeaders,
+    security_headers,
+)
+from services.survey.handlers.responses import Desk
 from services.survey.metrics import SurveyMetrics
 from services.survey.settings import SurveySettings
+from shared.events import Envelope, SurveyResponse
 from shared.messaging.runtime import ServiceRuntime
+from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
+from shared.standards import Standard, load_catalog
+from shared.topics import Topic
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def newest_standard(settings: SurveySettings) -> Standard:
+    """The standard reports are made on now: the newest of the catalogue (as intake lists)."""
+    catalog = load_catalog(settings.standards_dir)
+    return max(catalog.standards.values(), key=lambda s: (s.version, s.id))
+
+
+def build_desk(settings: SurveySettings, runtime: ServiceRuntime, standard: Standard) -> Desk:
+    lifetime = settings.token_minutes * 60
+    producer = ResponseProducer(
+        settings.kafka_bootstrap,
+        settings.topics(Topic.SURVEY_RESPONSE),
+        f"gecc-{settings.service_name}-responses",
+        settings.kafka_ack_seconds,
+    )
+
+    async def keep_connected(_: ServiceRuntime) -> None:
+        await producer.keep_connected()
+
+    async def watch_deliveries(_: ServiceRuntime) -> None:
+        await producer.watch()
+
+    runtime.in_background("response-producer", keep_connected)
+    runtime.in_background("delivery-watchdog", watch_deliveries)
+    runtime.on_stop(producer.close)
+    return Desk(
+        tokens=VisitTokens(settings.token_secret.encode(), lifetime),
+        used=UsedVisits(lifetime, settings.used_tokens_kept),
+        producer=producer,
+        clock=runtime.clock,
+        standard=standard.id,
+        questions=tuple(q.code for q in standard.questions),
+        producer_name=settings.service_name,
+    )
+
+
+@dataclass(frozen=True)
+class Wiring:
+    runtime: ServiceRuntime
+    metrics: SurveyMetrics
+    standard: Standard
+    desk: Desk
+
+
+def wire(settings: SurveySettings) -> Wiring:
+    runtime = ServiceRuntime(settings)
+    metrics = SurveyMetrics(runtime.registry)
+    standard = newest_standard(settings)
+    desk = build_desk(settings, runtime, standard)
+    directory.register(runtime, desk, metrics, settings.directory_refresh_seconds)
+    runtime.publishes(
+        Topic.SURVEY_RESPONSE,
+        Envelope[SurveyResponse],
+        "A citizen's answers to a center's survey, produced by the public page (idempotent,"
+        " acks=all) before it answers; key: center id; event id: uuid5 of device, center"
+        " and Bangkok day.",
+    )
+    return Wiring(runtime, metrics, standard, desk)
 
 
 def build_runtime(settings: SurveySettings) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings)
-    SurveyMetrics(runtime.registry)
-    return runtime
+    return wire(settings).runtime
+
+
+class SurveyApp(FastAPI):
+    """The survey's HTTP app: the citizens' pages (``/s/...``, the hot path) are answered
+    by ``public`` before the framework and its middleware; everything else by FastAPI."""
+
+    public: PublicPages | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        public = self.public
+        if public is not None and scope["type"] == "http" and scope["path"].startswith(PREFIX):
+            await public(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: SurveySettings) -> FastAPI:
-    return service_app(
-        build_runtime(settings),
+    wiring = wire(settings)
+    runtime, metrics, desk = wiring.runtime, wiring.metrics, wiring.desk
+    app = service_app(
+        runtime,
         "GECC survey",
         "The citizen survey: the public page citizens answer, and the tally of their answers.",
+        app_class=SurveyApp,
     )
+    assert isinstance(app, SurveyApp)
+    app.state.runtime = runtime
+    app.state.desk = desk
+    pages = Pages(Catalogue.load(), wiring.standard.questions)
+    app.state.pages = pages
+    posters.install(app, desk, pages, settings.public_url)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    limiter = RateLimiter(
+        per_minute=max(1, settings.responses_per_hour // 60), burst=settings.responses_burst
+    )
+    app.add_middleware(SecurityHeaders, headers=security_headers(style_hash(pages.css)))
+    app.public = PublicPages(
+        desk=desk,
+        pages=pages,
+        limiter=limiter,
+        metrics=metrics,
+        public_url=settings.public_url,
+    )
+    return app

@@ -13,7 +13,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.messaging.runtime import ServiceRuntime
 
 
-def service_app(runtime: ServiceRuntime, title: str, description: str = "") -> FastAPI:
+def service_app(
+    runtime: ServiceRuntime,
+    title: str,
+    description: str = "",
+    app_class: type[FastAPI] = FastAPI,
+) -> FastAPI:
+    """``app_class``: a FastAPI subclass, for a service answering some paths before the
+    framework (the survey's public page)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
@@ -22,7 +30,7 @@ def service_app(runtime: ServiceRuntime, title: str, description: str = "") -> F
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = app_class(title=title, description=description, lifespan=lifespan)
 
     @app.get("/health", tags=["operations"], summary="Liveness and readiness")
     async def health(response: Response) -> dict[str, Any]:

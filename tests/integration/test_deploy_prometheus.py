@@ -28,6 +28,8 @@ from services.portal.app import build_runtime as portal_runtime
 from services.portal.settings import PortalSettings
 from services.scoring.app import build_runtime as scoring_runtime
 from services.scoring.settings import ScoringSettings
+from services.survey.app import build_runtime as survey_runtime
+from services.survey.settings import SurveySettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import SERVICES
 from tests.support.services import free_port
@@ -60,6 +62,7 @@ def runtimes() -> dict[str, ServiceRuntime]:
         "notifier": notifier_runtime(NotifierSettings()),
         "export": export_runtime(ExportSettings()),
         "portal": portal_runtime(PortalSettings()),
+        "survey": survey_runtime(SurveySettings()),
     }
 
 

@@ -41,6 +41,7 @@ COMPONENTS = {
     "notifier",
     "export",
     "portal",
+    "survey",
 }
 
 

@@ -24,6 +24,15 @@ def test_every_service_has_its_own_default_port_and_the_portal_is_on_8084() -> N
     assert DEFAULT_SERVICE_PORTS["portal"] == 8084
 
 
+def test_the_survey_is_on_8085_and_its_posters_lead_to_its_own_address(tmp_path: Path) -> None:
+    config = StackConfig(home=tmp_path, service_ports={**DEFAULT_SERVICE_PORTS, "survey": 18085})
+    env = config.service_env("survey")
+    assert DEFAULT_SERVICE_PORTS["survey"] == 8085
+    assert env["GECC_SURVEY_HTTP_PORT"] == "18085"
+    assert env["GECC_SURVEY_PUBLIC_URL"] == "http://127.0.0.1:18085"
+    assert env["GECC_SURVEY_DATABASE_URL"].startswith("postgresql://survey@")
+
+
 def test_the_portal_reaches_intake_and_the_sign_in_links_lead_to_the_portal(tmp_path: Path) -> None:
     config = StackConfig(home=tmp_path, service_ports={**DEFAULT_SERVICE_PORTS, "intake": 18080})
     env = config.service_env("portal")

@@ -1,0 +1,403 @@
+"""Citizens' survey responses accepted per second by the survey service, beside a bare
+baseline producing the same record to the same broker, in one run.
+
+``python -m bench.survey [--clients 64] [--seconds 15] [--rounds 2] [--responses N]``
+prepares a database and a topic namespace of the run's own on the local PostgreSQL and Kafka
+(``GECC_DATABASE_URL``, ``GECC_KAFKA_BOOTSTRAP``; removed at the end), announces
+``--clients`` centers and the rounds around today, starts the survey service as it runs
+(``python -m services.survey``) and the baseline (``bench.survey_baseline``: a bare ASGI app,
+aiokafka idempotent acks=all), then measures in turn, ``--rounds`` times each:
+
+- **survey**: ``--clients`` citizens, each on its own keep-alive connection, post complete
+  answers to ``/s/{center}``, each as a new phone (a new device cookie) with a visit token
+  signed by the run's secret (as the form would carry it); one response = one request
+  answered 303 to the thanks, once Kafka acknowledged it;
+- **baseline**: as many clients post the same bodies to the baseline.
+
+It prints responses per second of each, their ratio (aims: the survey at 0.6 of the baseline
+or more, and 2,000/s or more), p50/p95 of the answers, the cores each used, the survey
+process's resident memory after the warm-up and at the end, and the machine.
+``--responses N``: after the phases, survey responses until N more were accepted, the
+resident memory printed every tenth of the way (it should stay flat). The per-address limit
+is raised for the run (``GECC_SURVEY_RESPONSES_PER_HOUR``, ``GECC_SURVEY_RESPONSES_BURST``):
+all the clients are one address.
+"""
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import psutil
+
+from bench.fixtures import postgres_facts
+from bench.machine import CpuProbe, describe
+from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
+from services.survey.domain.directory import bangkok_day
+from services.survey.domain.tokens import VisitTokens
+from shared.events import CenterRegistered, new_event
+from shared.standards import default_standards_dir, load_catalog
+from shared.topics import Topic, TopicNames
+from tests.support.kafka import send
+from tests.support.served_survey import rounds_around
+from tests.support.services import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+HEADERS_END = b"\r\n\r\n"
+SECRET = "bench-survey-secret"
+RAISED = {"GECC_SURVEY_RESPONSES_PER_HOUR": "1000000000", "GECC_SURVEY_RESPONSES_BURST": "1000000"}
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection, one request at a time."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def send(self, request: bytes) -> int:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = self.streams
+        writer.write(request)
+        head = await reader.readuntil(HEADERS_END)
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        if length:
+            await reader.readexactly(int(length.group(1)))
+        return int(head[9:12])
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    accepted: int = 0
+    errors: dict[int, int] = field(default_factory=dict)
+    took: list[float] = field(default_factory=list)
+    cores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.accepted / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+class Citizens:
+    """Request bytes: a new phone and a freshly signed token for every response."""
+
+    def __init__(self, codes: list[str]) -> None:
+        self.tokens = VisitTokens(SECRET.encode(), 7200)
+        self.answers = urlencode({f"q_{c}": str(n % 5 + 1) for n, c in enumerate(codes)})
+
+    def request(self, center: str) -> bytes:
+        device = secrets.token_urlsafe(16)
+        token = self.tokens.issue(center, device, time.time())
+        body = f"token={token}&website=&{self.answers}".encode()
+        return (
+            f"POST /s/{center} HTTP/1.1\r\nHost: survey\r\nCookie: gecc_device={device}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+
+async def client(
+    port: int, center: str, citizens: Citizens, phase: Phase, end: float, limit: list[int]
+) -> None:
+    connection = Connection(port)
+    try:
+        while time.perf_counter() < end and limit[0] > 0:
+            request = citizens.request(center)
+            started = time.perf_counter()
+            status = await connection.send(request)
+            if status != 303:
+                phase.errors[status] = phase.errors.get(status, 0) + 1
+                continue
+            phase.took.append(time.perf_counter() - started)
+            phase.accepted += 1
+            limit[0] -= 1
+    finally:
+        connection.close()
+
+
+async def one_phase(
+    name: str,
+    port: int,
+    centers: list[str],
+    citizens: Citizens,
+    seconds: float,
+    probe: CpuProbe,
+    responses: int = 2**62,
+) -> Phase:
+    phase = Phase(name)
+    before = probe.sample()
+    started = time.perf_counter()
+    limit = [responses]
+    end = started + seconds
+    await asyncio.gather(*(client(port, c, citizens, phase, end, limit) for c in centers))
+    phase.seconds = time.perf_counter() - started
+    phase.cores = CpuProbe.cores(before, probe.sample())
+    return phase
+
+
+@dataclass
+class Setup:
+    admin_url: str
+    bootstrap: str
+    database: str
+    namespace: str
+
+    @property
+    def topics(self) -> TopicNames:
+        return TopicNames(self.namespace)
+
+
+async def prepare(setup: Setup, centers: list[str]) -> None:
+    await prepare_database(setup.admin_url, setup.database, "gecc-bench")
+    await ensure_topics(setup.bootstrap, setup.namespace)
+    registered = [
+        CenterRegistered(center_id=c, name_th=f"ศูนย์ราชการสะดวก ทดสอบ {c}", office_path="PMO/B")
+        for c in centers
+    ]
+    await send(
+        setup.bootstrap,
+        setup.topics(Topic.CENTER_REGISTERED),
+        [
+            (c.center_id.encode(), new_event(c, "bench").model_dump_json().encode())
+            for c in registered
+        ],
+    )
+    rounds = rounds_around(bangkok_day(datetime.now(UTC)))
+    await send(
+        setup.bootstrap,
+        setup.topics(Topic.ROUND_SCHEDULED),
+        [(r.round_id.encode(), new_event(r, "bench").model_dump_json().encode()) for r in rounds],
+    )
+
+
+async def remove(setup: Setup) -> None:
+    import asyncpg
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    conn = await asyncpg.connect(on_database(setup.admin_url, "postgres"))
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(setup.database)} WITH (FORCE)")
+    finally:
+        await conn.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=setup.bootstrap)
+    try:
+        await admin.start()
+        await admin.delete_topics(list(setup.topics.all_with_partitions()))
+    finally:
+        await admin.close()
+
+
+@contextmanager
+def process(command: list[str], env: dict[str, str], log: Path) -> Iterator[psutil.Process]:
+    with log.open("wb") as out:
+        child = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield psutil.Process(child.pid)
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+async def ready(port: int, center: str, survey: bool) -> None:
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as http:
+        while time.monotonic() < deadline:
+            try:
+                if not survey:
+                    await http.get(f"http://127.0.0.1:{port}/")
+                    return
+                health = (await http.get(f"http://127.0.0.1:{port}/health")).json()
+                page = await http.get(f"http://127.0.0.1:{port}/s/{center}")
+                if health.get("kafka") == "ok" and b'name="token"' in page.content:
+                    return
+            except (httpx.HTTPError, ValueError):
+                pass
+            await asyncio.sleep(0.3)
+    raise SystemExit(f"the {'survey' if survey else 'baseline'} on :{port} did not get ready")
+
+
+def rss(proc: psutil.Process) -> float:
+    return proc.memory_info().rss / 2**20
+
+
+async def run(args: argparse.Namespace) -> str:
+    admin_url = os.environ.get("GECC_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    bootstrap = os.environ.get("GECC_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    tag = uuid.uuid4().hex[:8]
+    setup = Setup(admin_url, bootstrap, f"gecc_bench_survey_{tag}", f"bench-survey-{tag}.")
+    centers = [f"BENCH-{n:04d}" for n in range(1, args.clients + 1)]
+    standard = max(
+        load_catalog(default_standards_dir()).standards.values(), key=lambda s: s.version
+    )
+    citizens = Citizens([q.code for q in standard.questions])
+    await prepare(setup, centers)
+    logs = Path(args.logs)
+    survey_port, baseline_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        **RAISED,
+        "GECC_KAFKA_BOOTSTRAP": bootstrap,
+        "GECC_TOPIC_NAMESPACE": setup.namespace,
+        "GECC_SURVEY_DATABASE_URL": with_login(admin_url, "survey", setup.database, "gecc-bench"),
+        "GECC_SURVEY_HTTP_PORT": str(survey_port),
+        "GECC_SURVEY_TOKEN_SECRET": SECRET,
+        "GECC_SURVEY_LOG_LEVEL": "WARNING",
+    }
+    topic = setup.topics(Topic.SURVEY_RESPONSE)
+    # The code as it is when the run starts (the tree may change during a long run).
+    facts = await postgres_facts(admin_url)
+    machine = describe(facts, int(bootstrap.rsplit(":", 1)[1]), REPO)
+    lines: list[str] = []
+    try:
+        with (
+            process([sys.executable, "-m", "services.survey"], env, logs / "survey.log") as survey,
+            process(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.survey_baseline",
+                    str(baseline_port),
+                    bootstrap,
+                    topic,
+                ],
+                env,
+                logs / "baseline.log",
+            ) as baseline,
+        ):
+            await ready(survey_port, centers[0], survey=True)
+            await ready(baseline_port, centers[0], survey=False)
+            probe = CpuProbe(
+                {
+                    "survey": lambda: [survey],
+                    "baseline": lambda: [baseline],
+                    "bench": lambda: [psutil.Process()],
+                }
+            )
+            for name, port in (("warm-up", survey_port), ("warm-up", baseline_port)):
+                await one_phase(name, port, centers, citizens, 3.0, probe)
+            memory_start = rss(survey)
+            phases: list[Phase] = []
+            for _ in range(args.rounds):
+                for name, port in (("baseline", baseline_port), ("survey", survey_port)):
+                    phase = await one_phase(name, port, centers, citizens, args.seconds, probe)
+                    phases.append(phase)
+                    print(f"{name:9} {phase.rate:8.0f}/s", flush=True)
+            lines += render(phases, args.clients)
+            if args.responses:
+                lines += await long_run(
+                    survey, survey_port, centers, citizens, probe, args.responses
+                )
+            lines.append(
+                f"survey resident memory: {memory_start:.0f} MiB after the warm-up,"
+                f" {rss(survey):.0f} MiB at the end"
+            )
+    finally:
+        await remove(setup)
+    lines.append("tally lag: not measured here (the tallier is part B's, not on this branch)")
+    lines += ["", *(f"{k:<11} {v}" for k, v in machine.items())]
+    return "\n".join(lines)
+
+
+async def long_run(
+    survey: psutil.Process,
+    port: int,
+    centers: list[str],
+    citizens: Citizens,
+    probe: CpuProbe,
+    responses: int,
+) -> list[str]:
+    lines = ["", f"long run: {responses:,} survey responses, resident memory every tenth"]
+    step = max(1, responses // 10)
+    done = 0
+    started = time.perf_counter()
+    while done < responses:
+        phase = await one_phase(
+            "long", port, centers, citizens, 3600.0, probe, min(step, responses - done)
+        )
+        done += phase.accepted
+        errors = sum(phase.errors.values())
+        line = (
+            f"  {done:>10,} accepted  {phase.rate:6.0f}/s  errors {errors}"
+            f"  survey RSS {rss(survey):.0f} MiB"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    lines.append(f"  {done:,} in {time.perf_counter() - started:.0f} s")
+    return lines
+
+
+def render(phases: list[Phase], clients: int) -> list[str]:
+    lines = [
+        f"{clients} clients, one keep-alive connection each; a response = one POST answered 303",
+        "",
+        f"{'phase':9} {'responses/s':>12} {'p50 ms':>7} {'p95 ms':>7} {'errors':>7}  cores used",
+    ]
+    for p in phases:
+        cores = ", ".join(f"{k} {v:.2f}" for k, v in p.cores.items())
+        lines.append(
+            f"{p.name:9} {p.rate:12.0f} {1000 * statistics.median(p.took or [0]):7.1f}"
+            f" {1000 * percentile(p.took, 0.95):7.1f} {sum(p.errors.values()):7}  {cores}"
+        )
+    survey = statistics.mean(p.rate for p in phases if p.name == "survey")
+    baseline = statistics.mean(p.rate for p in phases if p.name == "baseline")
+    lines += [
+        "",
+        f"survey / baseline (means): {survey:.0f} / {baseline:.0f} = {survey / baseline:.2f}"
+        " (aims: 0.6 or more, and 2,000/s or more)",
+    ]
+    errors = {s: n for p in phases for s, n in p.errors.items()}
+    if errors:
+        lines.append(f"errors by status: {errors}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.survey", description=__doc__)
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured a phase")
+    parser.add_argument("--rounds", type=int, default=2, help="baseline and survey phases each")
+    parser.add_argument("--responses", type=int, default=0, help="then a long run of so many")
+    parser.add_argument("--logs", default="/tmp/gecc-bench-survey", help="the processes' logs")
+    args = parser.parse_args(argv)
+    Path(args.logs).mkdir(parents=True, exist_ok=True)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    print(asyncio.run(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

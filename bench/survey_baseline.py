@@ -1,0 +1,94 @@
+"""The survey benchmark's baseline: a bare ASGI app that answers ``POST /s/{center}`` by
+producing a record like the survey's (same size and shape, a new event id each) to the same
+topic with aiokafka (idempotent, acks=all), answering 303 once Kafka acknowledged it.
+No form parsing, no token, no cookies, no pages: what any service doing this work pays.
+
+``python -m bench.survey_baseline PORT BOOTSTRAP TOPIC``"""
+
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from aiokafka import AIOKafkaProducer
+
+RATINGS = {f"S{n}": n % 5 + 1 for n in range(1, 9)}
+
+
+class Baseline:
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.producer: AIOKafkaProducer | None = None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
+        more = True
+        while more:
+            message = await receive()
+            more = message.get("more_body", False)
+        center = scope["path"].rpartition("/")[2]
+        moment = datetime.now(UTC).isoformat()
+        record = json.dumps(
+            {
+                "event_id": str(uuid.uuid4()),
+                "event_type": "survey.response",
+                "occurred_at": moment,
+                "producer": "baseline",
+                "schema_version": 1,
+                "data": {
+                    "center_id": center,
+                    "round_ids": ["FY2570-H1", "FY2570-FY"],
+                    "standard": "gecc-maintenance-2570",
+                    "ratings": RATINGS,
+                    "answered_at": moment,
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+        assert self.producer is not None
+        await self.producer.send_and_wait(self.topic, record, key=center.encode())
+        location = f"/s/{center}/thanks".encode()
+        headers = [(b"location", location), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 303, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.producer = AIOKafkaProducer(
+                    bootstrap_servers=self.bootstrap,
+                    enable_idempotence=True,
+                    acks="all",
+                    linger_ms=2,
+                )
+                await self.producer.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.producer is not None:
+                    await self.producer.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def main(argv: list[str]) -> int:
+    port, bootstrap, topic = int(argv[0]), argv[1], argv[2]
+    uvicorn.run(
+        Baseline(bootstrap, topic),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
