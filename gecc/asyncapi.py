@@ -1,4 +1,4 @@
-"""The AsyncAPI document of the whole system, from the four services' FastStream brokers."""
+"""The AsyncAPI document of the whole system, from the services' FastStream brokers."""
 
 import json
 from importlib.metadata import version
@@ -13,6 +13,8 @@ from services.notifier.app import build_runtime as notifier_runtime
 from services.notifier.settings import NotifierSettings
 from services.scoring.app import build_runtime as scoring_runtime
 from services.scoring.settings import ScoringSettings
+from services.survey.app import build_runtime as survey_runtime
+from services.survey.settings import SurveySettings
 
 
 def asyncapi_document() -> str:
@@ -22,16 +24,18 @@ def asyncapi_document() -> str:
         scoring_runtime(ScoringSettings(_env_file=None, topic_namespace="")).broker,
         notifier_runtime(NotifierSettings(_env_file=None, topic_namespace="")).broker,
         export_runtime(ExportSettings(_env_file=None, topic_namespace="")).broker,
+        survey_runtime(SurveySettings(_env_file=None, topic_namespace="")).broker,
     ]
     spec = AsyncAPI(
         *brokers,
         title="GECC maintenance reporting events",
         version=version("gecc"),
         description=(
-            "Events between the intake, scoring, notifier and export services. Every message "
-            "is an envelope (event_id, event_type, occurred_at, producer, schema_version, "
-            "data); consumers de-duplicate on event_id. Submission events are keyed by center "
-            "id, round events by round id."
+            "Events between the intake, scoring, notifier, export and survey services. Every "
+            "message is an envelope (event_id, event_type, occurred_at, producer, "
+            "schema_version, data); consumers de-duplicate on event_id. Submission events and "
+            "survey responses are keyed by center id, round events by round id, survey "
+            "tallies by center id/round id."
         ),
     )
     return (

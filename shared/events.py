@@ -263,7 +263,7 @@ class SurveyResponse(EventData):
 
     event_type: ClassVar[EventType] = EventType.SURVEY_RESPONSE
     center_id: str
-    round_id: str
+    round_ids: list[str]
     standard: str
     ratings: dict[str, int]
     answered_at: datetime

@@ -51,10 +51,10 @@ COMPACTED = frozenset(
 RETENTION_MS: dict[Topic, int] = {Topic.SIGN_IN_REQUESTED: 60 * 60 * 1000}
 
 DEAD_LETTER_PARTITIONS = 1
-SERVICES = ("intake", "scoring", "notifier", "export", "portal")
+SERVICES = ("intake", "scoring", "notifier", "export", "portal", "survey")
 # The services that consume Kafka, each in its consumer group and with its dead-letter topic;
 # the portal talks to intake over HTTP only.
-CONSUMERS = ("intake", "scoring", "notifier", "export")
+CONSUMERS = ("intake", "scoring", "notifier", "export", "survey")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ DEFAULT_SERVICE_PORTS = {
     "notifier": 8082,
     "export": 8083,
     "portal": 8084,
+    "survey": 8085,
 }
 DEFAULT_SERVICE_COMMAND = (sys.executable, "-m", "services.{name}")
 DEFAULT_MAILSINK_PORT = 8025

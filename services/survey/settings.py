@@ -1,6 +1,10 @@
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
+from shared.standards import default_standards_dir
 
 
 class SurveySettings(ServiceSettings):
@@ -9,3 +13,6 @@ class SurveySettings(ServiceSettings):
     service_name: str = "survey"
     database_url: str = "postgresql://survey@127.0.0.1:5432/gecc"
     http_port: int = 8085
+    standards_dir: Path = default_standards_dir()
+    # The tally read API's shared secret (GECC_SURVEY_READ_SECRET): the portal holds it.
+    read_secret: str = Field("gecc-local-survey-read-secret", min_length=1, repr=False)

@@ -1,0 +1,25 @@
+from collections.abc import Sequence
+
+import asyncpg
+
+from services.survey.handlers.tallies import tally_responses
+from services.survey.metrics import SurveyMetrics
+from shared.events import Envelope, SurveyResponse, SurveyTally
+from shared.messaging.runtime import ServiceRuntime
+from shared.standards import StandardCatalog
+from shared.topics import Topic
+
+
+def register(runtime: ServiceRuntime, metrics: SurveyMetrics, catalog: StandardCatalog) -> None:
+    async def tally(conn: asyncpg.Connection, events: Sequence[Envelope[SurveyResponse]]) -> None:
+        """Fold citizens' responses into each center's per-round, per-question 5-point counts,
+        each response once, and publish the changed tallies."""
+        await tally_responses(conn, events, catalog, metrics, runtime.clock)
+
+    runtime.subscribe_batch(Topic.SURVEY_RESPONSE, Envelope[SurveyResponse], tally)
+    runtime.publishes(
+        Topic.SURVEY_TALLY,
+        Envelope[SurveyTally],
+        "A center's citizen survey tally in a round as it now stands, once per batch of"
+        " responses that changed it; key: center id/round id (compacted: the latest counts).",
+    )
