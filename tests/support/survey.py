@@ -4,9 +4,10 @@ the idempotent producer (acks=all), and the tallies they must add up to."""
 import asyncio
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
+from itertools import islice
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -36,17 +37,19 @@ def survey_response(
     )
 
 
-def random_responses(count: int, centers: int, seed: int = 19) -> list[Envelope[SurveyResponse]]:
-    """``count`` responses spread over ``centers`` centers, each for both rounds, rated
+def citizens(centers: int, seed: int = 19) -> Iterator[Envelope[SurveyResponse]]:
+    """Responses without end, spread over ``centers`` centers, each for both rounds, rated
     mostly 4 and 5 as satisfied citizens do; ``answered_at`` is set when they are sent."""
     pick = random.Random(seed)
-    return [
-        survey_response(
+    while True:
+        yield survey_response(
             f"GECC-{pick.randrange(centers) + 1:04d}",
             ratings={q: pick.choice((2, 3, 4, 4, 5, 5, 5)) for q in QUESTIONS},
         )
-        for _ in range(count)
-    ]
+
+
+def random_responses(count: int, centers: int, seed: int = 19) -> list[Envelope[SurveyResponse]]:
+    return list(islice(citizens(centers, seed), count))
 
 
 def answered_now(event: Envelope[SurveyResponse]) -> bytes:
@@ -73,29 +76,77 @@ def expected_tallies(responses: Iterable[Envelope[SurveyResponse]]) -> Tallies:
     return {key: (totals[key], counts[key]) for key in totals}
 
 
-def idempotent_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
-    return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", **options
-    )
+class AcknowledgedSender:
+    """Sends events with the idempotent producer (acks=all) until Kafka acknowledges each. A
+    failed attempt replaces the producer, as the outbox relay does: after the broker restarted
+    an aiokafka producer was seen retrying its old batches without end."""
 
+    def __init__(self, bootstrap: str, attempt_timeout: float = 5.0) -> None:
+        self._bootstrap = bootstrap
+        self._attempt_timeout = attempt_timeout
+        self._producer: AIOKafkaProducer | None = None
+        self._generation = 0
+        self._lock = asyncio.Lock()
 
-async def send_until_acknowledged(
-    producer: AIOKafkaProducer,
-    topic: str,
-    event: Envelope[SurveyResponse],
-    attempt_timeout: float = 5.0,
-) -> int:
-    """Send ``event`` (always the same event id) until Kafka acknowledges it; return the
-    attempts it took. An attempt that timed out may still have been written: the tallier must
-    count such a copy once."""
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            async with asyncio.timeout(attempt_timeout):
-                await producer.send_and_wait(
-                    topic, answered_now(event), key=event.data.center_id.encode()
+    async def send(self, topic: str, event: Envelope[SurveyResponse]) -> int:
+        """Send ``event`` (always the same event id) until acknowledged; return the attempts
+        it took. An attempt that failed may still have been written: the tallier must count
+        such a copy once."""
+        attempts = 0
+        while True:
+            attempts += 1
+            producer, generation = await self._current()
+            try:
+                async with asyncio.timeout(self._attempt_timeout):
+                    await producer.send_and_wait(
+                        topic, answered_now(event), key=event.data.center_id.encode()
+                    )
+                return attempts
+            except (KafkaError, TimeoutError):
+                await self._discard(generation)
+                await asyncio.sleep(0.5)
+
+    async def close(self) -> None:
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            await _abandon(producer)
+
+    async def _current(self) -> tuple[AIOKafkaProducer, int]:
+        async with self._lock:
+            while self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._bootstrap,
+                    enable_idempotence=True,
+                    acks="all",
+                    request_timeout_ms=int(self._attempt_timeout * 1000),
                 )
-            return attempts
-        except (KafkaError, TimeoutError):
-            await asyncio.sleep(0.5)
+                try:
+                    await producer.start()
+                except KafkaError:
+                    await _abandon(producer)
+                    await asyncio.sleep(0.5)
+                    continue
+                self._producer = producer
+                self._generation += 1
+            return self._producer, self._generation
+
+    async def _discard(self, generation: int) -> None:
+        async with self._lock:
+            if generation != self._generation or self._producer is None:
+                return  # another attempt replaced it already
+            producer, self._producer = self._producer, None
+        await _abandon(producer)
+
+
+async def _abandon(producer: AIOKafkaProducer) -> None:
+    """Stop ``producer``; when its flush does not end (Kafka away), end its sender instead."""
+    try:
+        async with asyncio.timeout(3.0):
+            await producer.stop()
+    except Exception:
+        sender = producer._sender.sender_task
+        if sender is not None:
+            sender.cancel()
+        with suppress(Exception):
+            await producer.client.close()
