@@ -14,6 +14,6 @@ class SurveyMetrics:
             "gecc_survey_tally_lag_seconds",
             "Seconds from a response's answer to its folding into the tallies (real seconds,"
             " also on an accelerated clock).",
-            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0),
+            buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0),
             registry=registry,
         )

@@ -32,7 +32,13 @@ from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_to_end
 from tests.support.services import ServiceProcess, free_port
-from tests.support.survey import AcknowledgedSender, Tallies, citizens, expected_tallies
+from tests.support.survey import (
+    AcknowledgedSender,
+    Tallies,
+    citizens,
+    expected_tallies,
+    stored_tallies,
+)
 
 T = TypeVar("T")
 # Three runs of the survey (each waits for the group to drop the one before) and a broker
@@ -245,7 +251,8 @@ async def settle(isolated: Isolated, expected: Tallies) -> None:
     """The tallies in the database equal ``expected``, and the outbox has been relayed."""
     deadline = time.monotonic() + SETTLED_WITHIN
     while True:
-        stored, backlog = await stored_tallies(isolated)
+        url = isolated.service_url("survey")
+        stored, backlog = await stored_tallies(url), await outbox_size(url)
         if stored == expected and backlog == 0:
             return
         if time.monotonic() > deadline:
@@ -259,25 +266,12 @@ async def settle(isolated: Isolated, expected: Tallies) -> None:
         await asyncio.sleep(0.5)
 
 
-async def stored_tallies(isolated: Isolated) -> tuple[Tallies, int]:
-    conn = await asyncpg.connect(isolated.service_url("survey"))
+async def outbox_size(database_url: str) -> int:
+    conn = await asyncpg.connect(database_url)
     try:
-        totals = await conn.fetch("SELECT center_id, round_id, responses FROM tally_totals")
-        rows = await conn.fetch("SELECT center_id, round_id, question_code, counts FROM tallies")
-        backlog = await conn.fetchval("SELECT count(*) FROM outbox")
+        return int(await conn.fetchval("SELECT count(*) FROM outbox"))
     finally:
         await conn.close()
-    counts: dict[tuple[str, str], dict[str, list[int]]] = {}
-    for r in rows:
-        counts.setdefault((r["center_id"], r["round_id"]), {})[r["question_code"]] = r["counts"]
-    stored = {
-        (t["center_id"], t["round_id"]): (
-            t["responses"],
-            counts.get((t["center_id"], t["round_id"]), {}),
-        )
-        for t in totals
-    }
-    return stored, int(backlog)
 
 
 async def inbox_size(database_url: str) -> int:

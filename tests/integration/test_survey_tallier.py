@@ -5,9 +5,7 @@ flows on; the read API answers the portal only."""
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,7 +17,7 @@ from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all, send
 from tests.support.polling import eventually
-from tests.support.survey import QUESTIONS, expected_tallies, survey_response
+from tests.support.survey import QUESTIONS, expected_tallies, stored_tallies, survey_response
 
 SECRET = "test-read-secret"
 
@@ -60,22 +58,6 @@ async def survey(isolated: Isolated) -> AsyncIterator[Survey]:
             yield Survey(client, isolated)
 
 
-async def stored_tallies(isolated: Isolated) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
-    conn = await asyncpg.connect(isolated.service_url("survey"))
-    try:
-        totals = await conn.fetch("SELECT center_id, round_id, responses FROM tally_totals")
-        rows = await conn.fetch("SELECT center_id, round_id, question_code, counts FROM tallies")
-    finally:
-        await conn.close()
-    counts: dict[tuple[str, str], dict[str, list[int]]] = {}
-    for r in rows:
-        counts.setdefault((r["center_id"], r["round_id"]), {})[r["question_code"]] = r["counts"]
-    return {
-        (t["center_id"], t["round_id"]): (t["responses"], counts[(t["center_id"], t["round_id"])])
-        for t in totals
-    }
-
-
 async def test_responses_become_tallies_and_tally_events_each_response_once(
     survey: Survey,
 ) -> None:
@@ -92,7 +74,12 @@ async def test_responses_become_tallies_and_tally_events_each_response_once(
 
     expected = expected_tallies(responses)
     assert expected[("GECC-0001", "FY2570-H1")][0] == 2
-    assert await eventually(lambda: stored_tallies(isolated), lambda t: t == expected) == expected
+    assert (
+        await eventually(
+            lambda: stored_tallies(isolated.service_url("survey")), lambda t: t == expected
+        )
+        == expected
+    )
 
     records = await read_all(isolated.kafka_bootstrap, isolated.topics(Topic.SURVEY_TALLY), 3)
     latest: dict[bytes, SurveyTally] = {}
@@ -153,7 +140,12 @@ async def test_what_can_never_be_counted_is_dead_lettered_and_the_partition_flow
         ],
     )
     expected = expected_tallies([good, after])
-    assert await eventually(lambda: stored_tallies(isolated), lambda t: t == expected) == expected
+    assert (
+        await eventually(
+            lambda: stored_tallies(isolated.service_url("survey")), lambda t: t == expected
+        )
+        == expected
+    )
 
     dead = await read_all(isolated.kafka_bootstrap, isolated.topics.dead_letter("survey"), 3)
     headers = [{k: v.decode() for k, v in r.headers} for r in dead]

@@ -9,6 +9,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from itertools import islice
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -150,3 +151,25 @@ async def _abandon(producer: AIOKafkaProducer) -> None:
             sender.cancel()
         with suppress(Exception):
             await producer.client.close()
+
+
+async def stored_tallies(database_url: str) -> Tallies:
+    """The survey's tallies as its database holds them, in ``expected_tallies``'s shape."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT center_id, round_id, responses, questions, counts FROM tallies"
+        )
+    finally:
+        await conn.close()
+    return {
+        (r["center_id"], r["round_id"]): (
+            r["responses"],
+            {
+                code: r["counts"][5 * i : 5 * i + 5]
+                for i, code in enumerate(r["questions"])
+                if any(r["counts"][5 * i : 5 * i + 5])
+            },
+        )
+        for r in rows
+    }

@@ -1,13 +1,14 @@
-"""All of the tallier's SQL: additions to the tallies, their events, and reading a tally."""
+"""All of the tallier's SQL: additions to the tallies with their events, and reading a tally."""
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
-from services.survey.domain.tallies import Addition, Tally, TallyKey
+from services.survey.domain.tallies import RATINGS, Addition, Tally, TallyKey
+from shared.events import EventType, SurveyTally
 from shared.messaging.outbox import OUTBOX_INSERT
+from shared.topics import Topic
 
 
 class StandardChanged(Exception):
@@ -20,119 +21,103 @@ class StandardChanged(Exception):
         )
 
 
-# Rows are written in key order, so two talliers adding to the same tallies take their locks
-# in the same order and never deadlock.
-ADD_TOTALS = """
-    INSERT INTO tally_totals AS t (center_id, round_id, standard, responses, revision,
-        last_response_at, tallied_at)
-    SELECT center_id, round_id, standard, responses, 1, last_response_at, $6
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[])
-        AS a (center_id, round_id, standard, responses, last_response_at)
-    ORDER BY center_id, round_id
-    ON CONFLICT (center_id, round_id) DO UPDATE SET
-        responses = t.responses + excluded.responses,
-        revision = t.revision + 1,
-        last_response_at = greatest(t.last_response_at, excluded.last_response_at),
-        tallied_at = excluded.tallied_at
-    WHERE t.standard = excluded.standard
-    RETURNING center_id, round_id, standard, responses, revision, last_response_at, tallied_at
-"""
-
-# The questions' counts after the addition, every question of the changed tallies: those
-# added to as the insert returns them, the others as they were.
-ADD_COUNTS = """
+# In one statement: each changed tally, and its SurveyTally event (the envelope and data of
+# shared/events.py, built by jsonb_build_object) in the outbox, keyed center/round. Rows are
+# written in key order, so two talliers adding to the same tallies take their locks in the
+# same order and never deadlock.
+ADD_AND_PUBLISH = f"""
     WITH added AS (
-        INSERT INTO tallies AS t (center_id, round_id, question_code, counts)
-        SELECT center_id, round_id, question_code, counts::int[]
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-            AS a (center_id, round_id, question_code, counts)
-        ORDER BY center_id, round_id, question_code
-        ON CONFLICT (center_id, round_id, question_code) DO UPDATE SET
-            counts = ARRAY(SELECT old + new FROM unnest(t.counts, excluded.counts) AS c (old, new))
-        RETURNING center_id, round_id, question_code, counts
+        INSERT INTO tallies AS t (center_id, round_id, standard, questions, counts, responses,
+            revision, last_response_at, tallied_at)
+        SELECT center_id, round_id, standard, questions::text[], counts::int[], responses, 1,
+            last_response_at, $8
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
+                    $7::timestamptz[])
+            AS a (center_id, round_id, standard, questions, counts, responses, last_response_at)
+        ORDER BY center_id, round_id
+        ON CONFLICT (center_id, round_id) DO UPDATE SET
+            counts = ARRAY(SELECT old + new FROM unnest(t.counts, excluded.counts) AS c (old, new)),
+            responses = t.responses + excluded.responses,
+            revision = t.revision + 1,
+            last_response_at = greatest(t.last_response_at, excluded.last_response_at),
+            tallied_at = excluded.tallied_at
+        WHERE t.standard = excluded.standard AND t.questions = excluded.questions
+        RETURNING *
+    ), published AS (
+        {OUTBOX_INSERT}
+        SELECT event_id, $9, center_id || '/' || round_id, convert_to(jsonb_build_object(
+            'event_id', event_id, 'event_type', $10::text, 'occurred_at', tallied_at,
+            'producer', $11::text, 'schema_version', $12::int, 'data', jsonb_build_object(
+                'center_id', center_id, 'round_id', round_id, 'standard', standard,
+                'responses', responses, 'revision', revision,
+                'last_response_at', last_response_at, 'tallied_at', tallied_at,
+                'counts', (SELECT jsonb_object_agg(code, counts[5 * i - 4:5 * i])
+                           FROM unnest(questions) WITH ORDINALITY AS q (code, i))))::text, 'UTF8')
+        FROM (SELECT *, gen_random_uuid() AS event_id FROM added ORDER BY center_id, round_id) e
     )
-    SELECT * FROM added
-    UNION ALL
-    SELECT t.center_id, t.round_id, t.question_code, t.counts
-    FROM tallies t
-    JOIN unnest($5::text[], $6::text[]) AS k (center_id, round_id) USING (center_id, round_id)
-    WHERE NOT EXISTS (
-        SELECT FROM added a WHERE (a.center_id, a.round_id, a.question_code)
-            = (t.center_id, t.round_id, t.question_code))
+    SELECT center_id, round_id FROM added
 """
 
 
-async def add(
-    conn: asyncpg.Connection, additions: Mapping[TallyKey, Addition], tallied_at: datetime
-) -> list[Tally]:
-    """Add ``additions`` to the tallies (created at their first response); return the changed
-    tallies as they now are, in key order. Raises ``StandardChanged`` (having written part of
-    it: roll back) when a tally exists for another standard."""
+async def add_and_publish(
+    conn: asyncpg.Connection,
+    additions: Mapping[TallyKey, Addition],
+    questions: Mapping[str, Sequence[str]],
+    tallied_at: datetime,
+    producer: str,
+) -> int:
+    """Add ``additions`` to the tallies (created at their first response) and put each changed
+    tally's ``SurveyTally`` in the outbox; ``questions``: each standard's question codes in
+    order. Returns the tallies changed. Raises ``StandardChanged`` (having written part of it:
+    roll back) when a tally exists for another standard."""
     keys = sorted(additions)
-    totals = await conn.fetch(
-        ADD_TOTALS,
+    changed = await conn.fetch(
+        ADD_AND_PUBLISH,
         [k.center_id for k in keys],
         [k.round_id for k in keys],
         [additions[k].standard for k in keys],
+        [_array(questions[additions[k].standard]) for k in keys],
+        [_array(_flat(additions[k], questions[additions[k].standard])) for k in keys],
         [additions[k].responses for k in keys],
         [additions[k].last_response_at for k in keys],
         tallied_at,
+        Topic.SURVEY_TALLY.value,
+        EventType.SURVEY_TALLY.value,
+        producer,
+        SurveyTally.schema_version,
     )
-    if len(totals) < len(keys):
-        done = {TallyKey(r["center_id"], r["round_id"]) for r in totals}
+    if len(changed) < len(keys):
+        done = {TallyKey(r["center_id"], r["round_id"]) for r in changed}
         raise StandardChanged([k for k in keys if k not in done])
-    rows = [(key, code, counts) for key in keys for code, counts in additions[key].counts.items()]
-    counts: dict[TallyKey, dict[str, list[int]]] = {key: {} for key in keys}
-    for row in await conn.fetch(
-        ADD_COUNTS,
-        [key.center_id for key, _, _ in rows],
-        [key.round_id for key, _, _ in rows],
-        [code for _, code, _ in rows],
-        ["{" + ",".join(map(str, n)) + "}" for _, _, n in rows],
-        [k.center_id for k in keys],
-        [k.round_id for k in keys],
-    ):
-        counts[TallyKey(row["center_id"], row["round_id"])][row["question_code"]] = row["counts"]
-    tallies = [_tally(row, counts[TallyKey(row["center_id"], row["round_id"])]) for row in totals]
-    return sorted(tallies, key=lambda tally: tally.key)
-
-
-async def publish(conn: asyncpg.Connection, events: Sequence[tuple[Any, str, str, bytes]]) -> None:
-    """Put the events (``outbox_values`` rows) in the outbox, in this order, in one statement."""
-    if not events:
-        return
-    ids, topics, keys, payloads = (list(column) for column in zip(*events, strict=True))
-    await conn.execute(
-        f"{OUTBOX_INSERT} SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[])",
-        ids,
-        topics,
-        keys,
-        payloads,
-    )
+    return len(changed)
 
 
 async def read(conn: asyncpg.Connection, key: TallyKey) -> Tally | None:
-    total = await conn.fetchrow(
-        "SELECT center_id, round_id, standard, responses, revision, last_response_at,"
-        " tallied_at FROM tally_totals WHERE center_id = $1 AND round_id = $2",
+    row = await conn.fetchrow(
+        "SELECT standard, questions, counts, responses, revision, last_response_at, tallied_at"
+        " FROM tallies WHERE center_id = $1 AND round_id = $2",
         *key,
     )
-    if total is None:
+    if row is None:
         return None
-    rows = await conn.fetch(
-        "SELECT question_code, counts FROM tallies WHERE center_id = $1 AND round_id = $2",
-        *key,
-    )
-    return _tally(total, {r["question_code"]: r["counts"] for r in rows})
-
-
-def _tally(total: asyncpg.Record, counts: dict[str, list[int]]) -> Tally:
+    counts: list[int] = row["counts"]
+    size = len(RATINGS)
     return Tally(
-        key=TallyKey(total["center_id"], total["round_id"]),
-        standard=total["standard"],
-        responses=total["responses"],
-        counts=counts,
-        revision=total["revision"],
-        last_response_at=total["last_response_at"],
-        tallied_at=total["tallied_at"],
+        key=key,
+        standard=row["standard"],
+        responses=row["responses"],
+        counts={code: counts[size * i : size * (i + 1)] for i, code in enumerate(row["questions"])},
+        revision=row["revision"],
+        last_response_at=row["last_response_at"],
+        tallied_at=row["tallied_at"],
     )
+
+
+def _flat(addition: Addition, questions: Sequence[str]) -> list[int]:
+    none = [0] * len(RATINGS)
+    return [n for code in questions for n in addition.counts.get(code, none)]
+
+
+def _array(values: Sequence[object]) -> str:
+    """A PostgreSQL array literal of codes or numbers (neither holds a comma, brace or quote)."""
+    return "{" + ",".join(map(str, values)) + "}"

@@ -9,18 +9,11 @@ from services.survey.adapters import tallies as store
 from services.survey.domain.tallies import InvalidResponse, check, fold
 from services.survey.metrics import SurveyMetrics
 from shared.clock import Clock
-from shared.events import Envelope, SurveyResponse, new_event
+from shared.events import Envelope, SurveyResponse
 from shared.messaging.consumer import EventRejected
-from shared.messaging.outbox import outbox_values
 from shared.standards import StandardCatalog
-from shared.topics import Topic
 
 SERVICE = "survey"
-
-
-def tally_key(center_id: str, round_id: str) -> str:
-    """The tally events' Kafka key: the compacted topic keeps the latest per center and round."""
-    return f"{center_id}/{round_id}"
 
 
 async def tally_responses(
@@ -34,30 +27,19 @@ async def tally_responses(
     (center, round) in the outbox. A response that can never be counted is rejected (the
     consumer then takes the batch event by event and dead-letters that one)."""
     responses = [event.data for event in events]
-    questions: dict[str, frozenset[str]] = {}
+    questions: dict[str, list[str]] = {}
     try:
         for response in responses:
             if response.standard not in questions:
                 standard = catalog.get(response.standard)
                 if standard is None:
                     raise InvalidResponse(f"unknown standard {response.standard!r}")
-                questions[standard.id] = frozenset(q.code for q in standard.questions)
+                questions[standard.id] = [q.code for q in standard.questions]
             check(response, questions[response.standard])
         additions = fold(responses)
-        changed = await store.add(conn, additions, clock.now())
+        await store.add_and_publish(conn, additions, questions, clock.now(), SERVICE)
     except (InvalidResponse, store.StandardChanged) as error:
         raise EventRejected(str(error)) from error
-    await store.publish(
-        conn,
-        [
-            outbox_values(
-                Topic.SURVEY_TALLY,
-                tally_key(*tally.key),
-                new_event(tally.as_event_data(), SERVICE, occurred_at=tally.tallied_at),
-            )
-            for tally in changed
-        ],
-    )
     now = clock.now()
     metrics.tallied.inc(len(responses))
     for response in responses:  # in real seconds, also on an accelerated clock
