@@ -14,5 +14,9 @@ class SurveySettings(ServiceSettings):
     database_url: str = "postgresql://survey@127.0.0.1:5432/gecc"
     http_port: int = 8085
     standards_dir: Path = default_standards_dir()
+    # Responses folded in one transaction at most: a batch from many centers changes about as
+    # many tallies as it holds responses, and larger batches fold more of them into one
+    # (docs/benchmarks.md, "Survey tallier").
+    consumer_batch_size: int = 1000
     # The tally read API's shared secret (GECC_SURVEY_READ_SECRET): the portal holds it.
     read_secret: str = Field("gecc-local-survey-read-secret", min_length=1, repr=False)

@@ -11,7 +11,8 @@ from services.survey.domain.tallies import (
     check,
     fold,
 )
-from shared.events import SurveyResponse
+from services.survey.handlers.tallies import tally_event
+from shared.events import Envelope, EventType, SurveyResponse, SurveyTally
 
 QUESTIONS = ("S1", "S2", "S3")
 MORNING = datetime(2027, 1, 12, 2, 0, tzinfo=UTC)
@@ -125,3 +126,25 @@ def test_a_tally_becomes_its_event_with_every_question_in_order() -> None:
         2,
         7,
     )
+
+
+def test_a_tally_event_written_by_hand_is_the_contract_s_survey_tally() -> None:
+    tally = Tally(
+        key=TallyKey("GECC-0001", "FY2570-H1"),
+        standard="gecc-maintenance-2570",
+        responses=2,
+        counts={"S1": [0, 0, 0, 0, 2], "S2": [0, 0, 0, 1, 1]},
+        revision=3,
+        last_response_at=MORNING,
+        tallied_at=MORNING + timedelta(seconds=1),
+    )
+    event_id, key, payload = tally_event(tally)
+    parsed = Envelope[SurveyTally].model_validate_json(payload)
+    assert (parsed.event_id, key) == (event_id, "GECC-0001/FY2570-H1")
+    assert parsed.data == tally.as_event_data()
+    assert (parsed.event_type, parsed.schema_version, parsed.producer) == (
+        EventType.SURVEY_TALLY,
+        SurveyTally.schema_version,
+        "survey",
+    )
+    assert parsed.occurred_at == tally.tallied_at
