@@ -18,13 +18,13 @@ from typing import TypeVar
 
 import asyncpg
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gecc.bootstrap import ensure_topics
 from gecc.stack import kafka, processes
 from gecc.stack.config import StackConfig
-from gecc.stack.errors import StackError
 from gecc.stack.state import ProcessRecord
 from shared.events import Envelope, SurveyResponse, SurveyTally
 from shared.messaging.consumer import FAILPOINT_ENV, FAILPOINT_EXIT_CODE
@@ -66,19 +66,17 @@ class Broker:
     def bootstrap(self) -> str:
         return self.config.kafka_bootstrap
 
-    def start(self, attempts: int = 3) -> None:
-        """Start it; once in a while a restarted broker ended at once, without a word in its
-        log: such a start is tried again."""
-        for attempt in range(1, attempts + 1):
-            try:
-                self.record = kafka.start_broker(self.config)
-                kafka.wait_ready(self.config, self.record)
-                return
-            except StackError as error:
-                if attempt == attempts:
-                    raise
-                print(f"Kafka did not start ({error}); trying again")
-                time.sleep(2.0)
+    def start(self) -> None:
+        """Start it and wait until it answers. Not ``kafka.wait_ready``: right after the start
+        it once judged the new broker gone (its process not yet looking like the one
+        launched) while it was starting, and a second broker was then refused the port."""
+        self.record = kafka.start_broker(self.config)
+        deadline = time.monotonic() + self.config.start_timeout
+        while not asyncio.run(kafka.is_healthy(self.config)):
+            if not psutil.pid_exists(self.record.pid) or time.monotonic() > deadline:
+                log = self.config.log_file("kafka")
+                raise AssertionError(f"Kafka did not start:\n{processes.log_tail(log, 40)}")
+            time.sleep(0.25)
 
     def stop(self) -> None:
         if self.record is not None:
