@@ -11,7 +11,9 @@ from shared.standards import load_catalog
 def build_runtime(settings: SurveySettings) -> ServiceRuntime:
     runtime = ServiceRuntime(settings)
     metrics = SurveyMetrics(runtime.registry)
-    tallier.register(runtime, metrics, load_catalog(settings.standards_dir))
+    tallier.register(
+        runtime, metrics, load_catalog(settings.standards_dir), settings.tallier_consumers
+    )
     return runtime
 
 

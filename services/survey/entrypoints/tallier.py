@@ -10,13 +10,19 @@ from shared.standards import StandardCatalog
 from shared.topics import Topic
 
 
-def register(runtime: ServiceRuntime, metrics: SurveyMetrics, catalog: StandardCatalog) -> None:
+def register(
+    runtime: ServiceRuntime, metrics: SurveyMetrics, catalog: StandardCatalog, consumers: int = 1
+) -> None:
+    """``consumers``: Kafka consumers of the group in this process, sharing the partitions;
+    while one waits for PostgreSQL another folds its batch."""
+
     async def tally(conn: asyncpg.Connection, events: Sequence[Envelope[SurveyResponse]]) -> None:
         """Fold citizens' responses into each center's per-round, per-question 5-point counts,
         each response once, and publish the changed tallies."""
         await tally_responses(conn, events, catalog, metrics, runtime.clock)
 
-    runtime.subscribe_batch(Topic.SURVEY_RESPONSE, Envelope[SurveyResponse], tally)
+    for _ in range(consumers):
+        runtime.subscribe_batch(Topic.SURVEY_RESPONSE, Envelope[SurveyResponse], tally)
     runtime.publishes(
         Topic.SURVEY_TALLY,
         Envelope[SurveyTally],
