@@ -24,7 +24,10 @@ def asyncapi_document() -> str:
         scoring_runtime(ScoringSettings(_env_file=None, topic_namespace="")).broker,
         notifier_runtime(NotifierSettings(_env_file=None, topic_namespace="")).broker,
         export_runtime(ExportSettings(_env_file=None, topic_namespace="")).broker,
-        survey_runtime(SurveySettings(_env_file=None, topic_namespace="")).broker,
+        # One of its consumers: they share one subscription.
+        survey_runtime(
+            SurveySettings(_env_file=None, topic_namespace="", tallier_consumers=1)
+        ).broker,
     ]
     spec = AsyncAPI(
         *brokers,
