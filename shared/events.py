@@ -257,16 +257,24 @@ class SignInRequested(EventData):
 
 class SurveyResponse(EventData):
     """One citizen's answers to a center's survey (spec §11), accepted by the survey service's
-    public page. Key: center id. The envelope's ``event_id`` is derived from the visit's form
-    token (``uuid5`` of its id), so the same visit sent twice is one event: the tallier counts
-    it once. ``ratings`` maps each question code of the round's standard to 1..5."""
+    public page. Key: center id. The envelope's ``event_id`` is
+    ``uuid5(SURVEY_NAMESPACE, f"{device}/{center_id}/{bangkok_date}")``: the same device
+    answering the same center twice a day is one event, so the tallier counts it once.
+    ``ratings`` maps each question code of the standard to 1..5. ``round_ids`` are the rounds
+    whose period contains the day it was given (Bangkok date of ``answered_at``): the ``H1``
+    and the ``FY`` round from October to March, the ``FY`` round from April to September; the
+    tallier counts the response in each."""
 
     event_type: ClassVar[EventType] = EventType.SURVEY_RESPONSE
     center_id: str
-    round_ids: list[str]
+    round_ids: list[str] = Field(min_length=1)
     standard: str
     ratings: dict[str, int]
     answered_at: datetime
+
+
+# The namespace of the survey responses' event ids (``SurveyResponse``): fixed forever.
+SURVEY_NAMESPACE = UUID("6f1c3a52-7d0e-5b8a-9c4e-2a61f0d8b317")
 
 
 class SurveyTally(EventData):

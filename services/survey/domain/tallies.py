@@ -64,9 +64,8 @@ class Tally:
 
 def check(response: SurveyResponse, questions: Collection[str]) -> None:
     """Raise ``InvalidResponse`` unless every rating is 1..5 for a question of the standard
-    (``questions``), at least one question is answered and at least one round named."""
-    if not response.round_ids:
-        raise InvalidResponse("the response names no round")
+    (``questions``) and at least one question is answered (the event names a round at
+    least: ``SurveyResponse`` does not parse without)."""
     if not response.ratings:
         raise InvalidResponse("the response answers no question")
     unknown = sorted(set(response.ratings) - set(questions))
