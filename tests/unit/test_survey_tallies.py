@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
+from services.survey.app import build_runtime
 from services.survey.domain.tallies import (
     InvalidResponse,
     Tally,
@@ -13,6 +14,7 @@ from services.survey.domain.tallies import (
     fold,
 )
 from services.survey.handlers.tallies import tally_event
+from services.survey.settings import SurveySettings
 from shared.events import Envelope, EventType, SurveyResponse, SurveyTally
 
 QUESTIONS = ("S1", "S2", "S3")
@@ -149,3 +151,9 @@ def test_a_tally_event_written_by_hand_is_the_contract_s_survey_tally() -> None:
         "survey",
     )
     assert parsed.occurred_at == tally.tallied_at
+
+
+@pytest.mark.parametrize(("consumers", "subscribers"), [(0, 0), (1, 1), (2, 2)])
+def test_the_tallier_consumers_a_process_runs(consumers: int, subscribers: int) -> None:
+    runtime = build_runtime(SurveySettings(_env_file=None, tallier_consumers=consumers))
+    assert len(runtime.broker.subscribers) == subscribers
