@@ -30,9 +30,11 @@ $(VENV)/.installed: $(UV) pyproject.toml uv.lock
 demo: install
 	$(BIN)/gecc demo
 
-## make test: lint, type check, then unit, integration and end-to-end tests
+## make test: lint, type check, then unit, integration and end-to-end tests, a module per
+## worker at a time (TEST_WORKERS=0 for one process)
+TEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
@@ -44,7 +46,7 @@ unit: install
 
 ## make screenshots: the portal's pages as the browser test sees them, into docs/screenshots/
 screenshots: install
-	GECC_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_portal_browser.py tests/e2e/test_operator_browser.py
+	GECC_SCREENSHOTS=1 $(BIN)/pytest tests/e2e/test_portal_browser.py tests/e2e/test_operator_browser.py tests/e2e/test_survey_portal_browser.py
 	@if command -v pngquant >/dev/null; then \
 		pngquant --force --ext .png --quality 70-90 --skip-if-larger docs/screenshots/*.png; \
 	else echo "pngquant not installed: the screenshots stay as Chromium wrote them"; fi

@@ -24,9 +24,15 @@ import asyncio
 import json
 import os
 import re
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +43,7 @@ import httpx
 
 from bench.fixtures import postgres_facts
 from bench.intake import wait_quiet
-from bench.machine import CpuProbe, describe
+from bench.machine import CpuProbe, describe, listener, with_children
 from bench.round import scored, stack_processes
 from gecc.demo import DEMO_ROUND, STANDARD, fresh_state, prepare
 from gecc.demo_portal import sign_in_link
@@ -177,9 +183,10 @@ def post(host: str, path: str, cookie: str, body: bytes, kind: str) -> bytes:
 
 
 async def portal_worker(
-    config: StackConfig, standard: Standard, session: Session, phase: Phase, end: float
+    address: str, standard: Standard, session: Session, phase: Phase, end: float
 ) -> None:
-    host, port = config.service_address("portal").split(":")
+    """Through the portal, or through the floor (``bench/portal_floor.py``) at ``address``."""
+    host, port = address.split(":")
     connection = Connection(host, int(port))
     report = f"/rounds/{DEMO_ROUND}/report"
     form = "application/x-www-form-urlencoded"
@@ -290,19 +297,106 @@ async def run(config: StackConfig, sessions: int, seconds: float, rounds: int) -
     direct = [tokens[c.id] for c in centers[sessions:]]
     standard = load_catalog(default_standards_dir()).get(STANDARD)
     assert standard is not None
+    # The floor sends as the portal's centers, with their API tokens.
+    floors = [Session(s.center_id, f"floor={tokens[s.center_id]}") for s in signed]
     phases = []
-    async with StackClient(config, operator) as stack_client:
-        warm_up = await one_phase("warm-up", 3.0, config, standard, signed, direct)
-        accepted = warm_up.submissions
-        await drained(config, stack_client, accepted, warm_up)
-        for _ in range(rounds):
-            for name in ("portal", "direct"):
-                await asyncio.to_thread(wait_quiet, QUIET_SECONDS)
-                phase = await one_phase(name, seconds, config, standard, signed, direct)
-                accepted += phase.submissions
-                await drained(config, stack_client, accepted, phase)
-                phases.append(phase)
+    form, review = await captured_pages(config, standard, signed[0])
+    with floor_served(config, standard, form, review) as floor:
+        async with StackClient(config, operator) as stack_client:
+            warm_up = await one_phase("warm-up", 3.0, config, standard, signed, direct, floor)
+            accepted = warm_up.submissions
+            await drained(config, stack_client, accepted, warm_up)
+            for _ in range(rounds):
+                for name in ("portal", "floor", "direct"):
+                    await asyncio.to_thread(wait_quiet, QUIET_SECONDS)
+                    phase = await one_phase(
+                        name,
+                        seconds,
+                        config,
+                        standard,
+                        floors if name == "floor" else signed,
+                        direct,
+                        floor,
+                    )
+                    accepted += phase.submissions
+                    await drained(config, stack_client, accepted, phase)
+                    phases.append(phase)
     return phases
+
+
+@contextmanager
+def floor_served(
+    config: StackConfig, standard: Standard, form: bytes, review: bytes
+) -> Iterator[str]:
+    """``bench/portal_floor.py`` served with the portal's own form and review pages; its
+    address."""
+    pages = Path(tempfile.mkdtemp(prefix="gecc-floor-"))
+    (pages / "form.html").write_bytes(form)
+    (pages / "review.html").write_bytes(review)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "FLOOR_FORM": str(pages / "form.html"),
+        "FLOOR_REVIEW": str(pages / "review.html"),
+        "FLOOR_INTAKE_URL": f"http://{config.service_address('intake')}",
+        "FLOOR_STANDARD": standard.id,
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.portal_floor:app",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the floor app did not start")
+            time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait()
+        shutil.rmtree(pages, ignore_errors=True)
+
+
+async def captured_pages(
+    config: StackConfig, standard: Standard, session: Session
+) -> tuple[bytes, bytes]:
+    """The portal's form and review pages as one session gets them."""
+    host, port = config.service_address("portal").split(":")
+    connection = Connection(host, int(port))
+    report = f"/rounds/{DEMO_ROUND}/report"
+    try:
+        form = await connection.send(get(host, report, session.cookie))
+        csrf = CSRF.search(form.body)
+        assert form.status == 200 and csrf is not None
+        body = form_body(standard, csrf.group(1).decode(), 412)
+        kind = "application/x-www-form-urlencoded"
+        await connection.send(post(host, report, session.cookie, body, kind))
+        review = await connection.send(get(host, f"/rounds/{DEMO_ROUND}/review", session.cookie))
+        assert review.status == 200
+        return form.body, review.body
+    finally:
+        connection.close()
 
 
 async def drained(
@@ -327,15 +421,19 @@ async def one_phase(
     standard: Standard,
     sessions: list[Session],
     tokens: list[str],
+    floor: str,
 ) -> Phase:
     phase = Phase(name, seconds)
-    probe = CpuProbe(stack_processes(config))
+    floor_port = int(floor.split(":")[1])
+    floor_processes = with_children(listener(floor_port))
+    probe = CpuProbe({**stack_processes(config), "floor": lambda: floor_processes})
     before = probe.sample()
     end = time.perf_counter() + seconds
+    address = floor if name == "floor" else config.service_address("portal")
     if name == "direct":
         workers = [direct_worker(config, standard, t, phase, end) for t in tokens]
     else:
-        workers = [portal_worker(config, standard, s, phase, end) for s in sessions]
+        workers = [portal_worker(address, standard, s, phase, end) for s in sessions]
     await asyncio.gather(*workers)
     phase.cores = CpuProbe.cores(before, probe.sample())
     return phase
@@ -362,6 +460,7 @@ def render(phases: list[Phase], sessions: int, machine: dict[str, str]) -> str:
     direct = [p for p in phases if p.name == "direct"]
     portal_rate = statistics.mean(p.rate for p in portal)
     direct_rate = statistics.mean(p.rate for p in direct)
+    floor_rate = statistics.mean(p.rate for p in phases if p.name == "floor")
     portal_whole = statistics.mean(p.end_to_end_rate for p in portal)
     direct_whole = statistics.mean(p.end_to_end_rate for p in direct)
     form = [t for p in portal for t in p.steps.get("form page", [])]
@@ -369,6 +468,9 @@ def render(phases: list[Phase], sessions: int, machine: dict[str, str]) -> str:
         "",
         f"portal / direct (means): {portal_rate:.1f} / {direct_rate:.1f} ="
         f" {portal_rate / direct_rate:.2f} (aim: 0.5 or more)",
+        f"floor / direct (the same four steps in a bare app): {floor_rate:.1f} /"
+        f" {direct_rate:.1f} = {floor_rate / direct_rate:.2f}; portal / floor ="
+        f" {portal_rate / floor_rate:.2f}",
         f"end to end (until scored and mailed): {portal_whole:.1f} / {direct_whole:.1f} ="
         f" {portal_whole / direct_whole:.2f}",
         f"form page: p50 {1000 * statistics.median(form):.0f} ms,"

@@ -33,8 +33,21 @@ from gecc.demo_portal import (
     demo_accounts,
     everyone_links,
     office_and_operator_links,
+    office_sample,
 )
 from gecc.demo_reports import pick_profile, report
+from gecc.demo_survey import (
+    ANSWER_WITHIN,
+    CITIZENS_PER_CENTER,
+    REPORT_AT,
+    SURVEY_CENTERS,
+    SurveyResult,
+    citizens_answer,
+    plan_citizens,
+    report_from_survey,
+    survey_centers,
+    survey_page,
+)
 from gecc.registry_generator import generate_registry, generated_offices
 from gecc.stack import stack
 from gecc.stack.config import SUPERUSER, StackConfig
@@ -97,6 +110,10 @@ class DemoResult:
     example_submission: str = ""
     hands_on_due: datetime | None = None
     sign_in_links: list[SignInLink] = field(default_factory=list)
+    survey: SurveyResult = field(default_factory=SurveyResult)
+    # the hands-on center's survey page (a phone opens it) and its poster in the portal
+    survey_page: str = ""
+    poster: str = ""
 
 
 async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> DemoResult:
@@ -126,15 +143,49 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
         result = DemoResult(
             count, operator, start, start + DUE_IN, start + DUE_IN + CLOSE_AFTER_DUE
         )
-        jobs = plan(centers, share, _standard(), rng)
+        # Citizens answer the survey of a few centers under the demo's office; one of them
+        # reports with the survey's figures instead of its own.
+        sampled = survey_centers(centers, office_sample(centers), SURVEY_CENTERS)
+        from_survey = sampled[1]
+        jobs = [j for j in plan(centers, share, _standard(), rng) if j.center_id != from_survey.id]
+        citizens = plan_citizens(sampled, CITIZENS_PER_CENTER, ANSWER_WITHIN, rng)
+        survey_url = f"http://{config.service_address('survey')}"
+        result.survey.centers = [c.id for c in sampled]
+        result.survey_page = survey_page(survey_url, sampled[0].id)
+        result.poster = f"{config.portal_url}/centers/{sampled[0].id}/poster.pdf"
         print(
-            f"round     {DEMO_ROUND}: {len(centers):,} centers, {len(jobs):,} reports to send;"
+            f"round     {DEMO_ROUND}: {len(centers):,} centers, {len(jobs) + 1:,} reports to send;"
             f" one virtual day = {DAY_SECONDS:g} s, due on day 15, closes on day 20",
             flush=True,
         )
+        print(
+            f"survey    {len(citizens)} citizens answer the survey of"
+            f" {', '.join(result.survey.centers)} on their phones in the round's first"
+            f" {ANSWER_WITHIN.days} days; {from_survey.id} reports with the survey's figures",
+            flush=True,
+        )
+
+        async def survey_report() -> None:
+            await until(clock, start + REPORT_AT)
+            await report_from_survey(
+                f"http://{config.service_address('intake')}",
+                survey_url,
+                tokens[from_survey.id],
+                from_survey.id,
+                DEMO_ROUND,
+                _standard(),
+                rng,
+                result.survey,
+            )
+            result.posted += 1 if result.survey.report_responses else 0
+
         progress = asyncio.create_task(show_progress(stack_client, clock, result))
         try:
-            await send_all(config, clock, start, jobs, tokens, result)
+            await asyncio.gather(
+                send_all(config, clock, start, jobs, tokens, result),
+                citizens_answer(survey_url, clock, start, citizens, rng, result.survey),
+                survey_report(),
+            )
             await until(clock, result.closes_at)
             await wait_finished(stack_client, result)
         finally:

@@ -54,6 +54,7 @@ The portal (centers report; parent offices follow them; OPS/PMO runs the rounds)
 first with English in the header:
   address        http://{config.service_address("portal")}
 {_links(result)}
+{_survey(result)}
   the office     its link opens the completeness of {DEMO_ROUND}: drill down to each unit
                  and center, the missing, late and follow-up lists, CSV and XLSX
   the operator   its link opens {DEMO_ROUND}: its dates, extensions and exports; the audit log
@@ -98,6 +99,37 @@ def _links(result: DemoResult) -> str:
             "\n                 with their SHA-256 (and delivers them to the PMO receiver)"
         )
     return "\n".join(lines)
+
+
+def _survey(result: DemoResult) -> str:
+    """The citizen survey: what the generated citizens did, and where to try it by hand."""
+    survey = result.survey
+    refused = ", ".join(f"{n} x HTTP {s}" for s, n in survey.refused.items()) or "none refused"
+    if survey.report_responses:
+        report = (
+            f"{survey.report_center}'s report took its figures from the survey"
+            f" ({survey.report_responses:,} responses)"
+        )
+    else:
+        report = (
+            f"{survey.report_center}'s report from the survey was not taken:"
+            f" {survey.report_refused}"
+        )
+    return "\n".join(
+        [
+            f"  survey         {survey.answered:,} generated citizens answered at"
+            f" {', '.join(survey.centers)} ({refused});",
+            f"                 {report}",
+            f"  survey page    {result.survey_page}",
+            "                 open it on a phone (or a narrow window), answer, and watch the"
+            " tally move on the",
+            "                 center's rounds page and report form in the portal (its sign-in"
+            " link above)",
+            f"  poster         {result.poster}",
+            "                 the A4 poster with the QR code, for the center and its office"
+            " (signed in)",
+        ]
+    )
 
 
 def _export(export: dict[str, object]) -> str:

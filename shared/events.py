@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.submission import Checklist, Satisfaction
+from shared.submission import Checklist, Satisfaction, SourceKind
 
 Verdict = Literal["maintained", "at_risk", "not_maintained"]
 
@@ -56,10 +56,12 @@ class SubmissionReceived(EventData):
     """A center's submission version was accepted and stored by intake. Key: center id.
 
     Schema version 2 added ``evidence`` (the files the version references, with what the
-    export lists of them); a version-1 event has none and parses with ``evidence`` empty."""
+    export lists of them); a version-1 event has none and parses with ``evidence`` empty.
+    Schema version 3 added ``satisfaction.source`` (where the figures come from, spec §11),
+    always present; a version-1 or -2 event has none and parses as the center's own survey."""
 
     event_type: ClassVar[EventType] = EventType.SUBMISSION_RECEIVED
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     submission_id: UUID
     version: int = Field(ge=1)
     receipt_number: str
@@ -109,8 +111,19 @@ class ChecklistScore(BaseModel):
     unmet_mandatory: list[str]
 
 
+class SourceSummary(BaseModel):
+    """Where a score's satisfaction figures come from: the center's own survey, or the
+    citizen survey with its number of responses."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    kind: SourceKind = "center_survey"
+    responses: int | None = None
+
+
 class SubmissionScored(EventData):
-    """A submission version was scored against its standard. Key: center id."""
+    """A submission version was scored against its standard. Key: center id.
+    ``satisfaction_source`` came later (optional: absent from older events, which were all
+    of the center's own survey)."""
 
     event_type: ClassVar[EventType] = EventType.SUBMISSION_SCORED
     submission_id: UUID
@@ -130,6 +143,7 @@ class SubmissionScored(EventData):
     change: Change = "first_result"
     satisfaction_change: float | None = None
     checklist_change: float | None = None
+    satisfaction_source: SourceSummary = SourceSummary()
 
 
 class DeadlineNear(EventData):

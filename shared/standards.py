@@ -103,6 +103,15 @@ class Standard(_Definition):
                 problems.append(
                     Problem(loc, f"{total} answers exceed {satisfaction.respondents} respondents")
                 )
+        responses = satisfaction.source.responses
+        if responses is not None and responses != satisfaction.respondents:
+            problems.append(
+                Problem(
+                    ("satisfaction", "source", "responses"),
+                    f"{responses} responses differ from {satisfaction.respondents} respondents:"
+                    " a citizen survey's respondents are its responses",
+                )
+            )
         problems += _answered_once(
             ("checklist", "items"),
             [i.code for i in checklist.items],

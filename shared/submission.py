@@ -5,16 +5,18 @@ checked by ``shared.standards.Standard.problems_with``. Unknown fields and wrong
 refused (strict mode), so ``"412"`` is not silently taken for ``412``.
 """
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from shared.values import StoredText
+from shared.values import Moment, StoredText
 
 RATING_SCALE = 5
 MAX_FILES_PER_ITEM = 20
 MAX_RESPONDENTS = 10_000_000
+MAX_REVISION = 10**15
 
 Code = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_-]{0,15}$")]
 RoundId = Annotated[str, Field(pattern=r"^FY\d{4}-(H1|FY)$")]
@@ -32,9 +34,42 @@ class QuestionAnswers(_Strict):
     """counts[i] = respondents who gave rating i+1 (1 = น้อยที่สุด ... 5 = มากที่สุด)."""
 
 
+SourceKind = Literal["center_survey", "citizen_survey"]
+
+
+class SatisfactionSource(_Strict):
+    """Where the satisfaction figures come from (spec §11): the center's own survey, or the
+    platform's citizen survey as its tally stood when the center took it: its ``responses``
+    (equal to the respondents: ``Standard.problems_with``), ``revision`` and ``tallied_at``.
+    Those three are required for a citizen survey and refused for the center's own."""
+
+    kind: SourceKind = "center_survey"
+    responses: Annotated[int | None, Field(ge=1, le=MAX_RESPONDENTS, validate_default=True)] = None
+    revision: Annotated[int | None, Field(ge=1, le=MAX_REVISION, validate_default=True)] = None
+    # A time is text in JSON: not strict, like the file ids.
+    tallied_at: Annotated[Moment | None, Field(strict=False, validate_default=True)] = None
+
+    @field_validator("responses", "revision", "tallied_at")
+    @classmethod
+    def _citizen_survey_only(
+        cls, value: int | datetime | None, info: ValidationInfo
+    ) -> int | datetime | None:
+        kind = info.data.get("kind")
+        if kind == "citizen_survey" and value is None:
+            raise ValueError("required for a citizen_survey source")
+        if kind == "center_survey" and value is not None:
+            raise ValueError("only a citizen_survey source has it")
+        return value
+
+
+CENTER_SURVEY = SatisfactionSource()
+
+
 class Satisfaction(_Strict):
     respondents: Annotated[int, Field(ge=1, le=MAX_RESPONDENTS)]
     questions: Annotated[list[QuestionAnswers], Field(min_length=1, max_length=100)]
+    source: SatisfactionSource = CENTER_SURVEY
+    """Optional: without it, the center's own survey."""
 
 
 class ChecklistAnswer(_Strict):

@@ -1,4 +1,6 @@
+import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 
 import pytest
 
@@ -10,6 +12,40 @@ from tests.support.infrastructure import (
     provide,
     provide_object_storage,
 )
+
+SHARED_SERVERS = pytest.StashKey[ExitStack]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With pytest-xdist (``make test`` runs two workers) the controller starts Kafka,
+    PostgreSQL and the S3 server once, before its workers, and gives the workers their
+    addresses in the environment they start with; each test still has its own database and
+    topics. Stopped when the run ends."""
+    if not config.getoption("numprocesses", None) or hasattr(config, "workerinput"):
+        return
+    servers = ExitStack()
+    try:
+        infra = servers.enter_context(provide())
+        storage = servers.enter_context(provide_object_storage()).config
+    except InfrastructureUnavailable as error:
+        servers.close()
+        raise pytest.UsageError(str(error)) from None
+    config.stash[SHARED_SERVERS] = servers
+    os.environ.update(
+        GECC_KAFKA_BOOTSTRAP=infra.kafka_bootstrap,
+        GECC_DATABASE_URL=infra.admin_url,
+        GECC_S3_ENDPOINT=storage.endpoint,
+        GECC_S3_BUCKET=storage.bucket,
+        GECC_S3_ACCESS_KEY=storage.access_key,
+        GECC_S3_SECRET_KEY=storage.secret_key,
+        GECC_S3_REGION=storage.region,
+    )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers = config.stash.get(SHARED_SERVERS, None)
+    if servers is not None:
+        servers.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -176,6 +176,7 @@ async def _results(
         satisfaction_percent=scored.satisfaction.overall_percent,
         checklist_percent=scored.checklist.overall_percent,
         reasons=[(r.text_th, r.text_en) for r in scored.reasons],
+        source=scored.satisfaction_source,
     )
     return _counted_if_nobody(outgoing, "result", metrics)
 

@@ -14,7 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.adapters import repository
 from services.portal.adapters.intake import IntakeClient, IntakeUnavailable, NotFound, SessionEnded
-from services.portal.entrypoints import evidence, offices, operators, reports, sign_in
+from services.portal.adapters.recent_sessions import RecentSessions
+from services.portal.adapters.survey import SurveyClient, SurveyUnavailable
+from services.portal.entrypoints import evidence, offices, operators, reports, sign_in, survey
 from services.portal.entrypoints.i18n import Catalogue
 from services.portal.entrypoints.reports import SignInFirst
 from services.portal.entrypoints.web import SESSION_COOKIE, SecurityHeaders, environment, page_of
@@ -71,7 +73,19 @@ def create_app(settings: PortalSettings) -> FastAPI:
         runtime.on_stop(http.close)
         app.state.intake = IntakeClient(http, settings.client_secret)
 
+    async def connect_to_survey(_: ServiceRuntime) -> None:
+        http = aiohttp.ClientSession(
+            base_url=settings.survey_url, timeout=aiohttp.ClientTimeout(total=30)
+        )
+        runtime.on_stop(http.close)
+        app.state.survey = SurveyClient(http, settings.survey_read_secret)
+
+    async def keep_recent_sessions(_: ServiceRuntime) -> None:
+        app.state.sessions = RecentSessions(runtime.pool, settings.session_recheck_seconds)
+
     runtime.on_start(connect_to_intake)
+    runtime.on_start(connect_to_survey)
+    runtime.on_start(keep_recent_sessions)
     app.state.catalogue = Catalogue.load()
     app.state.templates = environment()
     app.state.sign_in_limiter = RateLimiter(
@@ -83,6 +97,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.include_router(evidence.router)
     app.include_router(offices.router)
     app.include_router(operators.router)
+    app.include_router(survey.router)
     app.add_exception_handler(operators.Forbidden, operators.forbidden_page)
     install_error_pages(app)
     app.add_middleware(PageTimes, metrics=metrics)
@@ -145,7 +160,7 @@ def install_error_pages(app: FastAPI) -> None:
         return page.render("error.html", error.status_code, problem=problem)
 
     async def unavailable(request: Request, error: Exception) -> Response:
-        log.warning("intake unavailable: %s", error)
+        log.warning("%s: %s", type(error).__name__, error)
         page = await page_of(request)
         response = page.render("error.html", 503, problem="unavailable")
         response.headers["Retry-After"] = "10"
@@ -156,3 +171,4 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(IntakeUnavailable, unavailable)
+    app.add_exception_handler(SurveyUnavailable, unavailable)

@@ -30,3 +30,10 @@ class PortalMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.survey_reads = Counter(
+            "gecc_portal_survey_reads",
+            "Reads of the survey service (tallies, posters) by outcome: ok, none (no tally"
+            " yet), unavailable (the page shows the tally as not available now).",
+            ["what", "outcome"],
+            registry=registry,
+        )

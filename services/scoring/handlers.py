@@ -15,6 +15,7 @@ from shared.clock import Clock
 from shared.events import (
     Envelope,
     PreviousResult,
+    SourceSummary,
     SubmissionReceived,
     SubmissionScored,
     new_event,
@@ -60,6 +61,10 @@ def build_score(
         change=change,
         satisfaction_change=satisfaction_change,
         checklist_change=checklist_change,
+        satisfaction_source=SourceSummary(
+            kind=received.satisfaction.source.kind,
+            responses=received.satisfaction.source.responses,
+        ),
     )
 
 

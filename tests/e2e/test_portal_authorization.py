@@ -94,6 +94,9 @@ WALK: dict[str, tuple[int, int, int, int]] = {
     f"/centers/GECC-0001/rounds/{ROUND}": (303, 404, 200, 200),
     f"/centers/GECC-0002/rounds/{ROUND}": (404, 404, 200, 200),
     f"/centers/GECC-0003/rounds/{ROUND}": (404, 200, 404, 200),
+    # A center's survey poster (streamed from the survey service): its own, its offices'.
+    "/centers/GECC-0001/poster.pdf": (200, 404, 200, 200),
+    "/centers/GECC-0003/poster.pdf": (404, 200, 404, 200),
     **{page: (404, 403, 403, 200) for page in OPERATOR_PAGES},
 }
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -408,7 +408,7 @@ async def test_completeness_per_office_level_for_operators_and_offices(intake: I
         url, params={"format": "csv", "view": "missing"}, headers=auth(intake.tokens["operator"])
     )
     rows = csv_missing.content.decode("utf-8-sig").splitlines()
-    assert rows[1] == "GECC-0003,สำนักงานที่ดินจังหวัดเชียงใหม่,PMO/MOI/DOL,เชียงใหม่,false,false,,"
+    assert rows[1] == "GECC-0003,สำนักงานที่ดินจังหวัดเชียงใหม่,PMO/MOI/DOL,เชียงใหม่,false,false,,,,"
 
 
 async def test_completeness_csv_keeps_a_center_name_a_spreadsheet_would_run_as_text(

@@ -289,7 +289,7 @@ async def test_a_submission_references_its_centers_files_and_the_event_carries_t
         e.data.center_id: e
         for e in (Envelope[SubmissionReceived].model_validate_json(m.value) for m in events)
     }
-    assert received["GECC-0001"].schema_version == 2
+    assert received["GECC-0001"].schema_version == 3
     assert [
         (f.item_code, f.name, f.content_type, f.size, f.sha256)
         for f in received["GECC-0001"].data.evidence

@@ -140,11 +140,14 @@ async def test_a_centers_rounds_carry_its_state_in_each(intake: Intake) -> None:
         "status": "received",
         "verdict": None,
         "extension_until": until.replace("+00:00", "Z"),
+        "satisfaction_source": "center_survey",
+        "survey_responses": None,
     }
     assert this["received_at"] == amended.json()["received_at"].replace("+00:00", "Z")
     others = [r for r in rounds if r["round"]["id"] != ROUND]
     assert others and all(
-        (r["submission_id"], r["status"], r["late"], r["extension_until"]) == (None,) * 4
+        (r["submission_id"], r["status"], r["late"], r["extension_until"], r["satisfaction_source"])
+        == (None,) * 5
         for r in others
     )
     office = await get(intake, "bma", "/v1/centers/GECC-0001/rounds")

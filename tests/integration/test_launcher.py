@@ -45,8 +45,11 @@ COMPONENTS = {
 
 
 def test_up_is_idempotent_recovers_a_killed_broker_and_down_leaves_nothing(
-    config: StackConfig, capsys: pytest.CaptureFixture[str]
+    config: StackConfig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The test run's own S3 server (tests/conftest.py) is not this stack's.
+    for name in [n for n in os.environ if n.startswith("GECC_S3_")]:
+        monkeypatch.delenv(name)
     try:
         up(config)
         first = load_state(config.state_file)

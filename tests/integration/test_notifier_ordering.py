@@ -21,7 +21,14 @@ from shared.events import (
     new_event,
 )
 from tests.support.isolation import Isolated
-from tests.support.samples import as_version_1, received_event, scored_event, with_evidence
+from tests.support.samples import (
+    as_version_1,
+    as_version_2,
+    citizen_survey,
+    received_event,
+    scored_event,
+    with_evidence,
+)
 
 
 @pytest.fixture
@@ -158,7 +165,7 @@ async def test_a_batch_of_events_queues_each_receipt_and_result_and_holds_the_un
     assert nobody_counted == {"receipt": 1.0, "result": 1.0}
 
 
-async def test_receipts_go_for_events_of_schema_version_1_and_2_with_evidence(
+async def test_receipts_go_for_events_of_schema_versions_1_2_and_3(
     notifier_db: asyncpg.Connection,
 ) -> None:
     conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
@@ -166,14 +173,50 @@ async def test_receipts_go_for_events_of_schema_version_1_and_2_with_evidence(
         as_version_1(received_event("GECC-0001"))
     )
     assert old.schema_version == 1 and old.data.evidence == []
-    new = with_evidence(received_event("GECC-0002", version=2))
+    second = Envelope[SubmissionReceived].model_validate_json(
+        as_version_2(with_evidence(received_event("GECC-0002", version=2)))
+    )
+    assert second.schema_version == 2 and len(second.data.evidence) == 2
+    new = with_evidence(received_event("GECC-0003", version=3, source=citizen_survey()))
+    assert new.schema_version == 3
     # Held (center and round unknown), kept as JSON and read again when released.
-    await handlers.note_submission(conn, old, metrics)
-    await handlers.note_submission(conn, new, metrics)
+    for event in (old, second, new):
+        await handlers.note_submission(conn, event, metrics)
     await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
-    for center_id in ("GECC-0001", "GECC-0002"):
+    for center_id in ("GECC-0001", "GECC-0002", "GECC-0003"):
         await handlers.note_center(conn, new_event(center(center_id), "test"), metrics)
     assert await receipts(conn) == [
         ("gecc-0001@example.go.th", 1),
         ("gecc-0002@example.go.th", 2),
+        ("gecc-0003@example.go.th", 3),
     ]
+
+
+async def test_the_result_mail_says_where_the_satisfaction_figures_come_from(
+    notifier_db: asyncpg.Connection,
+) -> None:
+    conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
+    await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
+    for center_id in ("GECC-0001", "GECC-0002"):
+        await handlers.note_center(conn, new_event(center(center_id), "test"), metrics)
+    citizen = received_event("GECC-0001", source=citizen_survey(412)).data
+    own = received_event("GECC-0002").data
+    for received in (citizen, own):
+        await handlers.note_result(conn, new_event(scored_event(received), "test"), metrics)
+    rows = await conn.fetch(
+        "SELECT recipient, body, data FROM deliveries WHERE kind = 'result' ORDER BY recipient"
+    )
+    bodies = {r["recipient"]: r["body"] for r in rows}
+    assert (
+        "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจความพึงพอใจของประชาชนผ่านระบบ ผู้ตอบ 412 คน"
+        in (bodies["gecc-0001@example.go.th"])
+    )
+    assert (
+        "Where the satisfaction figures come from: the citizen survey, 412 responses"
+        in (bodies["gecc-0001@example.go.th"])
+    )
+    assert "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง" in bodies["gecc-0002@example.go.th"]
+    assert (
+        "Where the satisfaction figures come from: the center's own survey"
+        in (bodies["gecc-0002@example.go.th"])
+    )

@@ -231,9 +231,28 @@ async def test_a_report_is_submitted_exactly_once(portal: Portal) -> None:
     assert "ส่งแล้ว ตรงตามกำหนด" in rounds.text and "แก้ไขรายงาน" in rounds.text
 
 
+async def test_a_session_is_asked_for_again_after_its_recheck_time(isolated: Isolated) -> None:
+    async for portal in start_portal(isolated, "http://127.0.0.1:8084", session_recheck_seconds=1):
+        await portal.sign_in(A)
+        assert (await portal.client.get("/rounds")).status_code == 200
+        await portal.sql("DELETE FROM sessions")
+        assert (await portal.client.get("/rounds")).status_code == 200  # believed a while
+        await asyncio.sleep(1.1)
+        assert (await portal.client.get("/rounds")).status_code == 303  # to sign in
+
+
+@pytest.fixture
+async def unkept_sessions(isolated: Isolated) -> AsyncIterator[Portal]:
+    """A portal that asks its database for the session on every request, for tests that end
+    sessions there."""
+    async for running in start_portal(isolated, "http://127.0.0.1:8084", session_recheck_seconds=0):
+        yield running
+
+
 async def test_a_form_posted_after_the_session_ended_comes_back_after_sign_in(
-    portal: Portal,
+    unkept_sessions: Portal,
 ) -> None:
+    portal = unkept_sessions
     await portal.sign_in(A)
     token = await portal.csrf(f"/rounds/{ROUND}/report")
     await portal.sql("UPDATE sessions SET expires_at = $1", datetime(2000, 1, 1, tzinfo=UTC))

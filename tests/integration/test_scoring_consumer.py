@@ -1,5 +1,6 @@
 """Scoring against the real broker and database: once per event, poison dead-lettered."""
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,13 +10,19 @@ from prometheus_client import CollectorRegistry
 
 from services.scoring.app import build_runtime
 from services.scoring.settings import ScoringSettings
-from shared.events import Envelope, SubmissionReceived, SubmissionScored
+from shared.events import Envelope, SourceSummary, SubmissionReceived, SubmissionScored
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all, send
 from tests.support.polling import eventually
-from tests.support.samples import as_version_1, received_event, with_evidence
+from tests.support.samples import (
+    as_version_1,
+    as_version_2,
+    citizen_survey,
+    received_event,
+    with_evidence,
+)
 
 
 @pytest.fixture
@@ -161,22 +168,35 @@ async def test_scores_are_dated_by_the_shared_clock(isolated: Isolated) -> None:
     assert published.occurred_at == published.data.scored_at
 
 
-async def test_events_of_schema_version_1_and_2_with_evidence_are_scored_alike(
+async def test_events_of_schema_versions_1_2_and_3_are_scored_with_their_source(
     isolated: Isolated, scoring: ServiceRuntime
 ) -> None:
-    old = received_event("GECC-0001")
-    new = with_evidence(received_event("GECC-0002"))
-    assert new.schema_version == 2 and len(new.data.evidence) == 2
+    """Version 1 (no evidence, no source), version 2 (evidence, no source): the center's own
+    survey; version 3 with a citizen survey: its score says so, with the responses."""
+    citizen = with_evidence(received_event("GECC-0003", source=citizen_survey(412)))
+    assert citizen.schema_version == 3 and len(citizen.data.evidence) == 2
     await send(
         isolated.kafka_bootstrap,
         isolated.topics(Topic.SUBMISSION_RECEIVED),
-        [(b"GECC-0001", as_version_1(old)), (b"GECC-0002", new.model_dump_json().encode())],
+        [
+            (b"GECC-0001", as_version_1(received_event("GECC-0001", source=citizen_survey()))),
+            (b"GECC-0002", as_version_2(with_evidence(received_event("GECC-0002")))),
+            (b"GECC-0003", citizen.model_dump_json().encode()),
+        ],
     )
-    scored = await read_all(isolated.kafka_bootstrap, isolated.topics(Topic.SUBMISSION_SCORED), 2)
+    scored = await read_all(isolated.kafka_bootstrap, isolated.topics(Topic.SUBMISSION_SCORED), 3)
     events = [Envelope[SubmissionScored].model_validate_json(r.value).data for r in scored]
     by_center = {e.center_id: e for e in events}
     assert {c: e.verdict for c, e in by_center.items()} == {
         "GECC-0001": "maintained",
         "GECC-0002": "maintained",
+        "GECC-0003": "maintained",
     }
     assert by_center["GECC-0001"].checklist == by_center["GECC-0002"].checklist
+    assert {c: e.satisfaction_source for c, e in by_center.items()} == {
+        "GECC-0001": SourceSummary(kind="center_survey"),
+        "GECC-0002": SourceSummary(kind="center_survey"),
+        "GECC-0003": SourceSummary(kind="citizen_survey", responses=412),
+    }
+    raw = {json.loads(r.value)["data"]["center_id"]: json.loads(r.value)["data"] for r in scored}
+    assert raw["GECC-0003"]["satisfaction_source"] == {"kind": "citizen_survey", "responses": 412}

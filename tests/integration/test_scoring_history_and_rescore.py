@@ -194,7 +194,13 @@ async def test_rescore_applies_the_sample_of_the_fewest_answers_to_stored_versio
     assert (center, verdict) == ("GECC-0001", "at_risk")
     (reason,) = SubmissionScored.model_validate_json(scorecard).reasons
     assert reason.code == "sample_too_small"
-    assert reason.detail == {"sample": 1, "question": "S1", "respondents": 30, "minimum": 30}
+    assert reason.detail == {
+        "sample": 1,
+        "question": "S1",
+        "respondents": 30,
+        "minimum": 30,
+        "source": "center_survey",
+    }
     assert reason.text_en.startswith("The smallest number of answers to a question was 1 (S1)")
 
 

@@ -78,6 +78,8 @@ class FakeIntake:
             raise NotFound(center_id)
         found = next((s for s in self.submissions.values() if s["center_id"] == center_id), None)
         latest = found["versions"][-1] if found else None
+        source = latest["report"]["satisfaction"].get("source", {}) if latest else {}
+        kind = source.get("kind", "center_survey") if latest else None
         return [
             {
                 "round": {
@@ -96,6 +98,9 @@ class FakeIntake:
                 "status": latest["status"] if latest else None,
                 "verdict": latest["verdict"] if latest else None,
                 "extension_until": None,
+                # where the latest version's satisfaction figures come from (issue 19)
+                "satisfaction_source": kind,
+                "survey_responses": source.get("responses"),
             }
         ]
 

@@ -99,8 +99,11 @@ def _center(
     late: bool = False,
     verdict: str | None = None,
     reasons: Sequence[dict[str, str]] = (),
+    citizen_survey: bool = False,
 ) -> dict[str, Any]:
     center_id = f"GECC-{number:04d}"
+    # where its satisfaction figures come from, as intake's lists say (issue 19)
+    kind = ("citizen_survey" if citizen_survey else "center_survey") if submitted else None
     return {
         "center_id": center_id,
         "code": f"C{number:04d}",
@@ -113,6 +116,8 @@ def _center(
         "verdict": verdict,
         "submission_id": f"sub-{center_id}" if submitted else None,
         "reasons": list(reasons),
+        "satisfaction_source": kind,
+        "survey_responses": 300 + number if citizen_survey else None,
     }
 
 
@@ -120,13 +125,26 @@ CENTER_ROWS = [
     _center(1, "สำนักงานเขตพระนคร", "PMO/BMA/DISTRICT", True, False, "maintained"),
     _center(2, "สำนักงานเขตดุสิต", "PMO/BMA/DISTRICT", True, True, "at_risk", [AT_RISK_REASON]),
     _center(3, "สำนักงานเขตบางรัก", "PMO/BMA/DISTRICT"),
-    _center(4, "ศูนย์บริการสาธารณสุข 1", "PMO/BMA/HEALTH", True),
+    _center(4, "ศูนย์บริการสาธารณสุข 1", "PMO/BMA/HEALTH", True, citizen_survey=True),
     _center(5, "ศูนย์บริการสาธารณสุข 2", "PMO/BMA/HEALTH"),
     _center(
         6, "สำนักงานที่ดินจังหวัดเชียงใหม่", "PMO/MOI/DOL", True, False, "not_maintained", [UNMET_REASON]
     ),
     _center(7, "สำนักงานที่ดินจังหวัดขอนแก่น", "PMO/MOI/DOL"),
 ] + [_center(100 + n, f"ที่ว่าการอำเภอที่ {n}", "PMO/MOI/DOPA") for n in range(1, 231)]
+
+
+def _report(row: dict[str, Any]) -> dict[str, Any]:
+    """The report a listed center sent: a citizen survey's figures name their source."""
+    report = submission_body(respondents=300 + int(row["center_id"][-4:]))
+    if row["satisfaction_source"] == "citizen_survey":
+        report["satisfaction"]["source"] = {
+            "kind": "citizen_survey",
+            "responses": row["survey_responses"],
+            "revision": 57,
+            "tallied_at": "2026-12-01T02:13:00Z",
+        }
+    return report
 
 
 def _within(scope: str, path: str) -> bool:
@@ -193,7 +211,7 @@ class FakeIntakeOffices(FakeIntake):
                     if row["verdict"]
                     else None,
                     "scored_at": received if row["verdict"] else None,
-                    "report": submission_body(respondents=300 + int(center_id[-4:])),
+                    "report": _report(row),
                 }
             ],
         }

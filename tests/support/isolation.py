@@ -1,16 +1,20 @@
 """One test's own database and topic namespace on the shared Kafka and PostgreSQL."""
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
+from gecc import bootstrap
 from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
-from shared.database import create_pool
-from shared.topics import TopicNames
+from shared.database import create_pool, service_migrations
+from shared.topics import SERVICES, TopicNames
 from tests.support.infrastructure import Infrastructure
 
 # Ignored where the server trusts local connections; needed where it checks passwords.
@@ -57,9 +61,51 @@ class Isolated:
 async def create(infra: Infrastructure) -> Isolated:
     tag = uuid.uuid4().hex[:10]
     isolated = Isolated(infra, f"gecc_test_{tag}", f"test-{tag}.")
-    await prepare_database(infra.admin_url, isolated.database, SERVICE_PASSWORD)
+    template = await _template(infra.admin_url)
+    conn = await asyncpg.connect(on_database(infra.admin_url, "postgres"))
+    try:
+        await conn.execute(
+            f"CREATE DATABASE {quote_ident(isolated.database)} TEMPLATE {quote_ident(template)}"
+        )
+        for service in SERVICES:  # a role's settings in a database are not copied with it
+            role = quote_ident(service)
+            await conn.execute(
+                f"ALTER ROLE {role} IN DATABASE {quote_ident(isolated.database)}"
+                f" SET search_path = {role}"
+            )
+    finally:
+        await conn.close()
     await ensure_topics(infra.kafka_bootstrap, isolated.namespace)
     return isolated
+
+
+async def _template(admin_url: str) -> str:
+    """A database prepared as ``gecc bootstrap`` prepares one (roles, schemas, every
+    service's migrations), named by what went into it: each test's database is a copy of it
+    (0.1 s instead of 1 to 2 s of migrations). Built under another name and renamed, so runs
+    side by side (worktrees, CI jobs on one server) share it or build their own safely."""
+    name = f"gecc_test_template_{_schema_digest()}"
+    server = await asyncpg.connect(on_database(admin_url, "postgres"))
+    try:
+        if await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return name
+        building = f"gecc_test_building_{uuid.uuid4().hex[:10]}"
+        await prepare_database(admin_url, building, SERVICE_PASSWORD)
+        try:
+            await server.execute(f"ALTER DATABASE {quote_ident(building)} RENAME TO {name}")
+        except asyncpg.DuplicateDatabaseError:  # another run built it meanwhile
+            await server.execute(f"DROP DATABASE {quote_ident(building)}")
+        return name
+    finally:
+        await server.close()
+
+
+@cache
+def _schema_digest() -> str:
+    digest = hashlib.sha256(",".join(SERVICES).encode())
+    for path in [Path(bootstrap.__file__), *(p for s in SERVICES for p in service_migrations(s))]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 async def remove(isolated: Isolated) -> None:

@@ -10,6 +10,7 @@ from services.scoring.domain.scoring import judge, sample_of, score_checklist, s
 from shared.events import (
     Envelope,
     EvidenceFile,
+    SourceSummary,
     SubmissionReceived,
     SubmissionScored,
     new_event,
@@ -26,21 +27,35 @@ def standard() -> Standard:
     return found
 
 
+def citizen_survey(responses: int = 412, revision: int = 57) -> dict[str, Any]:
+    """A ``satisfaction.source`` taken from the citizen survey's tally."""
+    return {
+        "kind": "citizen_survey",
+        "responses": responses,
+        "revision": revision,
+        "tallied_at": "2027-04-02T02:13:00Z",
+    }
+
+
 def submission_body(
     round_id: str = "FY2570-H1",
     respondents: int = 412,
     counts: list[int] | None = None,
     unmet: tuple[str, ...] = (),
+    source: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     s = standard()
+    satisfaction: dict[str, Any] = {
+        "respondents": respondents,
+        "questions": [
+            {"code": q.code, "counts": counts or [1, 3, 20, 150, 238]} for q in s.questions
+        ],
+    }
+    if source is not None:
+        satisfaction["source"] = source
     return {
         "round_id": round_id,
-        "satisfaction": {
-            "respondents": respondents,
-            "questions": [
-                {"code": q.code, "counts": counts or [1, 3, 20, 150, 238]} for q in s.questions
-            ],
-        },
+        "satisfaction": satisfaction,
         "checklist": {
             "standard": s.id,
             "items": [
@@ -88,11 +103,15 @@ def scored_event(received: SubmissionReceived) -> SubmissionScored:
         checklist=checklist,
         verdict=verdict,
         reasons=reasons,
+        satisfaction_source=SourceSummary(
+            kind=received.satisfaction.source.kind,
+            responses=received.satisfaction.source.responses,
+        ),
     )
 
 
 def with_evidence(event: Envelope[SubmissionReceived]) -> Envelope[SubmissionReceived]:
-    """``event`` as intake sends it now (schema version 2) with two files as evidence."""
+    """``event`` as intake sends it now (schema version 3) with two files as evidence."""
     files = [
         EvidenceFile(
             file_id=uuid4(),
@@ -112,8 +131,17 @@ def with_evidence(event: Envelope[SubmissionReceived]) -> Envelope[SubmissionRec
 
 
 def as_version_1(event: Envelope[SubmissionReceived]) -> bytes:
-    """``event`` as intake sent it before evidence files: schema version 1, no ``evidence``."""
-    raw = json.loads(event.model_dump_json())
+    """``event`` as intake sent it before evidence files: schema version 1, no ``evidence``
+    (nor ``satisfaction.source``)."""
+    raw = json.loads(as_version_2(event))
     raw["schema_version"] = 1
     del raw["data"]["evidence"]
+    return json.dumps(raw, ensure_ascii=False).encode()
+
+
+def as_version_2(event: Envelope[SubmissionReceived]) -> bytes:
+    """``event`` as intake sent it before the satisfaction's source: schema version 2."""
+    raw = json.loads(event.model_dump_json())
+    raw["schema_version"] = 2
+    del raw["data"]["satisfaction"]["source"]
     return json.dumps(raw, ensure_ascii=False).encode()

@@ -11,6 +11,7 @@ from playwright.async_api import Page
 
 from services.portal.app import create_app
 from services.portal.settings import PortalSettings
+from tests.support.fake_survey import FakeSurvey
 from tests.support.isolation import Isolated
 from tests.support.polling import eventually
 from tests.support.services import free_port
@@ -24,9 +25,10 @@ FakeT = TypeVar("FakeT", bound=MailsLinks)
 
 
 class Served(Generic[FakeT]):
-    def __init__(self, url: str, intake: FakeT) -> None:
+    def __init__(self, url: str, intake: FakeT, survey: FakeSurvey) -> None:
         self.url = url
         self.intake = intake
+        self.survey = survey
 
     async def sign_in(self, page: Page, email: str) -> None:
         """The link the fake intake would have mailed, used as a person uses it."""
@@ -35,7 +37,12 @@ class Served(Generic[FakeT]):
 
 
 @asynccontextmanager
-async def served_portal(isolated: Isolated, fake: FakeT) -> AsyncIterator[Served[FakeT]]:
+async def served_portal(
+    isolated: Isolated, fake: FakeT, survey: FakeSurvey | None = None
+) -> AsyncIterator[Served[FakeT]]:
+    """The portal before ``fake`` (intake) and ``survey`` (the survey service; by default
+    one that knows no center and has no tally)."""
+    survey = survey or FakeSurvey(set())
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(PortalSettings(database_url=isolated.service_url("portal"), public_url=url))
@@ -43,8 +50,9 @@ async def served_portal(isolated: Isolated, fake: FakeT) -> AsyncIterator[Served
     running = asyncio.create_task(server.serve())
     await eventually(lambda: asyncio.sleep(0.05, server.started), bool, within=20)
     app.state.intake = fake
+    app.state.survey = survey
     try:
-        yield Served(url, fake)
+        yield Served(url, fake, survey)
     finally:
         server.should_exit = True
         await running

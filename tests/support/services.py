@@ -124,14 +124,18 @@ def running_services(
 
 
 def link(processes: dict[str, ServiceProcess]) -> None:
-    """What the launcher tells the services of each other: the portal where intake is and
-    where it is itself, the notifier where its sign-in links lead."""
+    """What the launcher tells the services of each other: the portal where intake and the
+    survey service are and where it is itself, the notifier where its sign-in links lead."""
     portal, intake = processes.get("portal"), processes.get("intake")
     if portal is None:
         return
     portal.env["GECC_PORTAL_PUBLIC_URL"] = portal.url
     if intake is not None:
         portal.env["GECC_PORTAL_INTAKE_URL"] = intake.url
+    survey = processes.get("survey")
+    if survey is not None:
+        portal.env["GECC_PORTAL_SURVEY_URL"] = survey.url
+        portal.env["GECC_PORTAL_SURVEY_PUBLIC_URL"] = survey.url
     for process in processes.values():
         if process.name == "notifier":
             process.env["GECC_NOTIFIER_PORTAL_URL"] = portal.url

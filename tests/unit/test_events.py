@@ -1,3 +1,4 @@
+import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -9,13 +10,22 @@ from shared.events import (
     EventType,
     RoundClosed,
     SignInRequested,
+    SourceSummary,
     SubmissionReceived,
+    SubmissionScored,
     new_event,
 )
 from shared.messaging.consumer import malformed
-from shared.submission import SubmissionBody
+from shared.submission import SatisfactionSource, SubmissionBody
 from shared.topics import TopicNames
-from tests.support.samples import submission_body
+from tests.support.samples import (
+    as_version_1,
+    as_version_2,
+    citizen_survey,
+    received_event,
+    scored_event,
+    submission_body,
+)
 
 
 def test_envelope_round_trips_with_every_data_field() -> None:
@@ -35,8 +45,44 @@ def test_envelope_round_trips_with_every_data_field() -> None:
     parsed = Envelope[SubmissionReceived].model_validate_json(event.model_dump_json())
     assert parsed == event
     assert parsed.event_type is EventType.SUBMISSION_RECEIVED
-    assert parsed.schema_version == 2
+    assert parsed.schema_version == 3
     assert parsed.data.checklist.items[0].evidence == "ภาพถ่ายจุดบริการ"
+    assert parsed.data.satisfaction.source.kind == "center_survey"
+
+
+def test_a_version_3_event_carries_a_citizen_surveys_tally() -> None:
+    event = received_event(source=citizen_survey(412, 57))
+    raw = json.loads(event.model_dump_json())
+    assert raw["schema_version"] == 3
+    assert raw["data"]["satisfaction"]["source"]["tallied_at"] == "2027-04-02T02:13:00Z"
+    for parsed in (
+        Envelope[SubmissionReceived].model_validate_json(json.dumps(raw)),
+        Envelope[SubmissionReceived].model_validate(raw),  # as a dict: the time is text
+    ):
+        source = parsed.data.satisfaction.source
+        assert (source.kind, source.responses, source.revision) == ("citizen_survey", 412, 57)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_older_submission_received_events_parse_as_the_centers_own_survey(version: int) -> None:
+    """Events written before the satisfaction's source (schema versions 1 and 2) are still
+    on the topic."""
+    event = received_event(source=citizen_survey(412, 57))
+    old = as_version_1(event) if version == 1 else as_version_2(event)
+    assert "source" not in json.loads(old)["data"]["satisfaction"]
+    parsed = Envelope[SubmissionReceived].model_validate_json(old)
+    assert parsed.schema_version == version
+    assert parsed.data.satisfaction.source == SatisfactionSource(kind="center_survey")
+    assert parsed.data.satisfaction.questions == event.data.satisfaction.questions
+
+
+def test_a_score_without_a_source_is_of_the_centers_own_survey() -> None:
+    scored = scored_event(received_event().data)
+    raw = json.loads(scored.model_dump_json())
+    del raw["satisfaction_source"]
+    assert SubmissionScored.model_validate(raw).satisfaction_source == SourceSummary(
+        kind="center_survey", responses=None
+    )
 
 
 def test_a_version_1_submission_received_event_parses_with_no_evidence_files() -> None:

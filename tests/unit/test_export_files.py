@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
@@ -231,3 +232,29 @@ def test_xlsx_names_a_spreadsheet_would_run_are_text_not_formulas(hostile: Path)
     assert [c.quotePrefix for c in cells] == [True] * len(FORMULAS) + [False]
     version = sheet.cell(2, header.index("version") + 1)
     assert (version.value, version.data_type) == (2, "n")
+
+
+def test_every_file_says_where_each_reports_satisfaction_figures_come_from(
+    tmp_path: Path,
+) -> None:
+    citizen = replace(VERSION, satisfaction_source="citizen_survey", survey_responses=412)
+    own = replace(VERSION, center_id="GECC-0002", submission_id=UUID(int=2))
+    records = build_records(ROUND, CENTERS, [citizen, own])
+    write_dataset(tmp_path, ROUND, "export-1", records, CREATED)
+    expected = [("citizen_survey", 412), ("center_survey", None), (None, None)]
+    assert FIELDS.index("satisfaction_source") == FIELDS.index("satisfaction_percent") + 1
+    assert FIELDS.index("survey_responses") == FIELDS.index("satisfaction_source") + 1
+    lines = [json.loads(line) for line in (tmp_path / JSONL).read_text("utf-8").splitlines()]
+    assert [(r["satisfaction_source"], r["survey_responses"]) for r in lines] == expected
+    with (tmp_path / CSV).open(encoding="utf-8-sig", newline="") as stream:
+        header, *rows = list(csv.reader(stream))
+    table = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(r["satisfaction_source"], r["survey_responses"]) for r in table] == [
+        ("citizen_survey", "412"),
+        ("center_survey", ""),
+        ("", ""),
+    ]
+    sheet = load_workbook(tmp_path / XLSX).worksheets[0]
+    header, *cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    sheet_rows = [dict(zip(header, row, strict=True)) for row in cells]
+    assert [(r["satisfaction_source"], r["survey_responses"]) for r in sheet_rows] == expected

@@ -16,7 +16,7 @@ from services.notifier.domain.messages import (
 )
 from services.notifier.domain.rendering import TEMPLATES, render
 from services.notifier.domain.schedule import RoundSnapshot
-from shared.events import Verdict
+from shared.events import SourceSummary, Verdict
 from shared.thai import english_date, english_datetime, thai_date, thai_datetime
 
 _h1 = default_round(2570, "H1")
@@ -148,6 +148,38 @@ def test_result_gives_each_reason_in_its_language() -> None:
     assert "เหตุผล:\n- ความพึงพอใจร้อยละ 84.0 ต่ำกว่าเกณฑ์ร้อยละ 85" in thai
     assert "Reasons:\n- Satisfaction 84.0 % is below the 85 % threshold" in english
     assert "Satisfaction 84.0" not in thai
+
+
+def test_result_says_where_the_satisfaction_figures_come_from() -> None:
+    def result(source: SourceSummary | None) -> Message:
+        return messages.result(
+            CENTER,
+            round_id="FY2570-H1",
+            submission_id=SUBMISSION,
+            version=1,
+            verdict="maintained",
+            satisfaction_percent=91.6,
+            checklist_percent=90.0,
+            reasons=[],
+            **({} if source is None else {"source": source}),
+        )
+
+    citizen = result(SourceSummary(kind="citizen_survey", responses=412))
+    thai, english = thai_then_english(citizen)
+    assert (
+        "ความพึงพอใจของประชาชน: ร้อยละ 91.6\n"
+        "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจความพึงพอใจของประชาชนผ่านระบบ ผู้ตอบ 412 คน\n"
+    ) in thai
+    assert (
+        "Citizen satisfaction: 91.6 %\n"
+        "Where the satisfaction figures come from: the citizen survey, 412 responses\n"
+    ) in english
+    assert citizen.data["satisfaction_source"] == {"kind": "citizen_survey", "responses": 412}
+    for own in (result(SourceSummary(kind="center_survey")), result(None)):
+        thai, english = thai_then_english(own)
+        assert "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง\n" in thai
+        assert "Where the satisfaction figures come from: the center's own survey\n" in english
+        assert own.data["satisfaction_source"] == {"kind": "center_survey", "responses": None}
 
 
 def test_reminder_tells_the_deadline_and_days_left() -> None:

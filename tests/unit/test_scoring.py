@@ -10,7 +10,7 @@ from services.scoring.domain.scoring import (
 )
 from shared.events import Reason, Verdict
 from shared.submission import SubmissionBody
-from tests.support.samples import standard, submission_body
+from tests.support.samples import citizen_survey, standard, submission_body
 
 
 def body(**kwargs: object) -> SubmissionBody:
@@ -111,7 +111,13 @@ def test_30_respondents_declared_with_one_answer_a_question_is_a_sample_of_1() -
     verdict, reasons = judged(body(respondents=30, counts=[0, 0, 0, 0, 1]))
     assert verdict == "at_risk"
     assert [r.code for r in reasons] == ["sample_too_small"]
-    assert reasons[0].detail == {"sample": 1, "question": "S1", "respondents": 30, "minimum": 30}
+    assert reasons[0].detail == {
+        "sample": 1,
+        "question": "S1",
+        "respondents": 30,
+        "minimum": 30,
+        "source": "center_survey",
+    }
 
 
 def test_the_sample_is_the_fewest_answers_any_question_received() -> None:
@@ -121,14 +127,44 @@ def test_the_sample_is_the_fewest_answers_any_question_received() -> None:
     assert sample_of(submission.satisfaction) == Sample(answers=1, question="S3", respondents=30)
     verdict, (reason,) = judged(submission)
     assert (verdict, reason.code) == ("at_risk", "sample_too_small")
-    assert reason.detail == {"sample": 1, "question": "S3", "respondents": 30, "minimum": 30}
+    assert reason.detail == {
+        "sample": 1,
+        "question": "S3",
+        "respondents": 30,
+        "minimum": 30,
+        "source": "center_survey",
+    }
     assert reason.text_en == (
         "The smallest number of answers to a question was 1 (S3), fewer than the minimum of 30"
-        " (30 respondents declared)"
+        " (30 respondents declared) (from the center's own survey)"
     )
     assert reason.text_th == (
         "ข้อคำถามที่มีผู้ตอบน้อยที่สุด (S3) มีผู้ตอบ 1 คน น้อยกว่าขั้นต่ำ 30 คน (แจ้งผู้ตอบแบบสำรวจ 30 คน)"
+        " (จากแบบสำรวจที่ศูนย์ฯ ดำเนินการเอง)"
     )
+
+
+def test_satisfaction_reasons_say_where_the_figures_come_from() -> None:
+    low = body(respondents=20, counts=[0, 0, 20, 0, 0], source=citizen_survey(20))
+    verdict, reasons = judged(low)
+    assert verdict == "at_risk"
+    by_code = {r.code: r for r in reasons}
+    satisfaction, sample = by_code["satisfaction_below_threshold"], by_code["sample_too_small"]
+    assert satisfaction.detail == {
+        "percent": 60.0,
+        "threshold": 85.0,
+        "source": "citizen_survey",
+        "responses": 20,
+    }
+    assert satisfaction.text_th == (
+        "ความพึงพอใจร้อยละ 60.0 ต่ำกว่าเกณฑ์ร้อยละ 85.0 (จากแบบสำรวจความพึงพอใจของประชาชนผ่านระบบ 20 คน)"
+    )
+    assert satisfaction.text_en == (
+        "Satisfaction 60.0 % is below the 85.0 % threshold (from the citizen survey, 20 responses)"
+    )
+    assert sample.detail["source"] == "citizen_survey"
+    assert sample.text_en.endswith("(from the citizen survey, 20 responses)")
+    assert sample.text_th.endswith("(จากแบบสำรวจความพึงพอใจของประชาชนผ่านระบบ 20 คน)")
 
 
 def test_the_first_question_with_the_fewest_answers_is_named() -> None:

@@ -29,22 +29,25 @@ async def record_received_many(
     conn: asyncpg.Connection, received: Sequence[SubmissionReceived]
 ) -> None:
     """Keep versions as received, in one statement (the last of one version counts), with
-    their evidence files (none from a version-1 event)."""
+    their evidence files (none from a version-1 event) and where their satisfaction figures
+    come from (the center's own survey from a version-1 or -2 event)."""
     rows = {(r.submission_id, r.version): r for r in received}.values()
     await conn.execute(
         """
         INSERT INTO submission_versions (submission_id, version, center_id, round_id,
-                                         received_at, late, receipt_number, evidence)
+                                         received_at, late, receipt_number, evidence,
+                                         satisfaction_source, survey_responses)
         SELECT submission_id, version, center_id, round_id, received_at, late,
-               receipt_number, evidence::jsonb
+               receipt_number, evidence::jsonb, satisfaction_source, survey_responses
         FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[],
-                    $6::bool[], $7::text[], $8::text[])
+                    $6::bool[], $7::text[], $8::text[], $9::text[], $10::int[])
             AS r (submission_id, version, center_id, round_id, received_at, late,
-                  receipt_number, evidence)
+                  receipt_number, evidence, satisfaction_source, survey_responses)
         ON CONFLICT (submission_id, version) DO UPDATE
             SET received_at = excluded.received_at, late = excluded.late,
                 receipt_number = excluded.receipt_number, evidence = excluded.evidence,
-                changed_at = now()
+                satisfaction_source = excluded.satisfaction_source,
+                survey_responses = excluded.survey_responses, changed_at = now()
         """,
         [r.submission_id for r in rows],
         [r.version for r in rows],
@@ -54,6 +57,8 @@ async def record_received_many(
         [r.late for r in rows],
         [r.receipt_number for r in rows],
         [json.dumps([e.model_dump(mode="json") for e in r.evidence]) for r in rows],
+        [r.satisfaction.source.kind for r in rows],
+        [r.satisfaction.source.responses for r in rows],
     )
 
 
@@ -136,7 +141,7 @@ async def latest_versions(conn: asyncpg.Connection, round_id: str) -> list[Lates
                verdict, satisfaction_percent::float8 AS satisfaction_percent,
                checklist_percent::float8 AS checklist_percent,
                coalesce(reasons, '[]'::jsonb) AS reasons, score_version,
-               scored_at, evidence
+               scored_at, evidence, satisfaction_source, survey_responses
         FROM submission_versions
         WHERE round_id = $1 AND received_at IS NOT NULL
         ORDER BY center_id, version DESC

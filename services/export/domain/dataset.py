@@ -52,6 +52,9 @@ class LatestVersion:
     scored_at: datetime | None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     """The version's evidence files as stored (none from a version-1 event)."""
+    satisfaction_source: str = "center_survey"
+    """Where its satisfaction figures come from; ``survey_responses`` of a citizen survey."""
+    survey_responses: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class ExportRecord:
     scored: bool
     verdict: str | None
     satisfaction_percent: float | None
+    satisfaction_source: str | None
+    survey_responses: int | None
     checklist_percent: float | None
     reasons: tuple[ReasonText, ...]
     score_version: int | None
@@ -122,6 +127,8 @@ def _record(
         scored=v is not None and v.verdict is not None,
         verdict=v.verdict if v else None,
         satisfaction_percent=_float(v.satisfaction_percent) if v else None,
+        satisfaction_source=v.satisfaction_source if v else None,
+        survey_responses=v.survey_responses if v else None,
         checklist_percent=_float(v.checklist_percent) if v else None,
         reasons=tuple(_reason(r) for r in v.reasons) if v else (),
         score_version=v.score_version if v else None,

@@ -15,8 +15,8 @@ from services.intake.domain.rounds import Round
 @dataclass(frozen=True)
 class CenterInRound:
     """A round with the center's submission in it (all None before its first version):
-    the latest version's receipt, time, status and verdict; ``late``: whether the first
-    version came after the due time (as completeness counts it)."""
+    the latest version's receipt, time, status, verdict and satisfaction source; ``late``:
+    whether the first version came after the due time (as completeness counts it)."""
 
     round: Round
     submission_id: UUID | None
@@ -27,6 +27,8 @@ class CenterInRound:
     status: Literal["received", "scored"] | None
     verdict: str | None
     extension_until: datetime | None
+    satisfaction_source: str | None
+    survey_responses: int | None
 
 
 async def get_center(conn: asyncpg.Connection, center_id: str) -> Center | None:
@@ -43,10 +45,12 @@ async def get_center(conn: asyncpg.Connection, center_id: str) -> Center | None:
 ROUNDS_OF_CENTER = f"""
 SELECT {", ".join(f"r.{column}" for column in ROUND_COLUMNS.split(", "))},
        s.id AS submission_id, s.latest_version, latest.receipt_number, latest.received_at,
-       first.late, latest.status, latest.verdict, e.until AS extension_until
+       first.late, latest.status, latest.verdict, e.until AS extension_until,
+       latest.satisfaction_source, latest.survey_responses
 FROM rounds r
 LEFT JOIN submissions s ON s.round_id = r.id AND s.center_id = $1
-LEFT JOIN LATERAL (SELECT receipt_number, received_at, status, verdict
+LEFT JOIN LATERAL (SELECT receipt_number, received_at, status, verdict, satisfaction_source,
+                          survey_responses
                    FROM submission_versions WHERE submission_id = s.id
                    ORDER BY version DESC LIMIT 1) latest ON true
 LEFT JOIN LATERAL (SELECT late FROM submission_versions WHERE submission_id = s.id

@@ -242,13 +242,14 @@ async def center_list(
     offset: int = 0,
 ) -> list[CenterState]:
     """One page of a list of centers of ``office``'s subtree, ordered by (office path, center
-    id); ``limit`` None: all of it. Only follow-up reads the reasons of the scorecard."""
+    id); ``limit`` None: all of it. Only follow-up reads the reasons of the scorecard. The
+    latest version's satisfaction source is read from its row (not its report)."""
     reasons = "latest.scorecard -> 'reasons'" if name == "follow_up" else "NULL::jsonb"
     rows = await conn.fetch(
         f"""
         SELECT c.id AS center_id, c.name_th, c.office_path, c.province,
                s.id AS submission_id, coalesce(first.late, false) AS late, latest.verdict,
-               {reasons} AS reasons
+               {reasons} AS reasons, latest.satisfaction_source, latest.survey_responses
         {CENTER_STATES} AND {LIST_FILTERS[name]}
         ORDER BY c.office_path, c.id
         LIMIT $3 OFFSET $4
@@ -269,6 +270,8 @@ async def center_list(
             verdict=r["verdict"],
             submission_id=None if r["submission_id"] is None else str(r["submission_id"]),
             reasons=scorecard_reasons({"reasons": r["reasons"]}),
+            satisfaction_source=r["satisfaction_source"],
+            survey_responses=r["survey_responses"],
         )
         for r in rows
     ]
@@ -316,7 +319,8 @@ SUBMISSION_HEAD = (
     " JOIN centers c ON c.id = s.center_id WHERE s.id = $1"
 )
 VERSION_COLUMNS = (
-    "version, receipt_number, received_at, late, extension, status, verdict, scorecard, scored_at"
+    "version, receipt_number, received_at, late, extension, status, verdict, scorecard, scored_at,"
+    " satisfaction_source, survey_responses"
 )
 
 

@@ -150,9 +150,12 @@ REFERENCES = """, refs AS (
 
 # Each row checked against its round's dates and extension, then written; the rows come
 # back in the given order. The event is built from the row's values, the report's parts
-# taken from the stored body. An Idempotency-Key used before fails the statement on the
-# key's unique index (looking the keys up here let PostgreSQL cache a plan that hashed all
-# of idempotency_keys for every batch: slower and slower as a round went on).
+# taken from the stored body, its satisfaction always with its source (the center's own
+# survey when the report names none); the version's row keeps the source's kind and
+# responses beside the report, for the reads that list versions and centers. An
+# Idempotency-Key used before fails the statement on the key's unique index (looking the
+# keys up here let PostgreSQL cache a plan that hashed all of idempotency_keys for every
+# batch: slower and slower as a round went on).
 def _store(with_files: bool) -> str:
     return f"""
 WITH item AS (
@@ -176,12 +179,16 @@ WITH item AS (
     RETURNING id, center_id, round_id, latest_version
 ), taken AS (
     SELECT c.*, v.id AS submission_id, v.latest_version AS version,
-           c.receipt_prefix || v.latest_version AS receipt_number
+           c.receipt_prefix || v.latest_version AS receipt_number,
+           coalesce(c.report -> 'satisfaction' -> 'source',
+                    jsonb_build_object('kind', 'center_survey')) AS source
     FROM checked c JOIN version v ON v.center_id = c.center_id AND v.round_id = c.round_id
 ), stored AS (
     INSERT INTO submission_versions
-        (submission_id, version, receipt_number, received_at, late, extension, body)
-    SELECT submission_id, version, receipt_number, received_at, late, extension, report
+        (submission_id, version, receipt_number, received_at, late, extension, body,
+         satisfaction_source, survey_responses)
+    SELECT submission_id, version, receipt_number, received_at, late, extension, report,
+           source ->> 'kind', (source ->> 'responses')::int
     FROM taken
 ), key AS (
     INSERT INTO idempotency_keys
@@ -196,7 +203,8 @@ WITH item AS (
             'submission_id', submission_id, 'version', version,
             'receipt_number', receipt_number, 'center_id', center_id,
             'round_id', round_id, 'received_at', received_at, 'late', late,
-            'satisfaction', report -> 'satisfaction', 'checklist', report -> 'checklist',
+            'satisfaction', (report -> 'satisfaction') || jsonb_build_object('source', source),
+            'checklist', report -> 'checklist',
             'evidence', {EVIDENCE if with_files else "'[]'::json"}
         ))::text, 'UTF8')
     FROM taken ORDER BY n

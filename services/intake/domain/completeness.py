@@ -15,7 +15,9 @@ LISTS: tuple[ListName, ...] = get_args(ListName)
 @dataclass(frozen=True)
 class CenterState:
     """One center in a round: whether it submitted, whether its first version was late, the
-    latest version's verdict (None: not scored yet) and, for follow-up, its reasons."""
+    latest version's verdict (None: not scored yet), where its satisfaction figures come
+    from (None: nothing submitted; the responses of a citizen survey) and, for follow-up,
+    its reasons."""
 
     center_id: str
     name_th: str
@@ -26,6 +28,8 @@ class CenterState:
     verdict: str | None
     submission_id: str | None = None
     reasons: tuple["Reason", ...] = ()
+    satisfaction_source: str | None = None
+    survey_responses: int | None = None
 
     @property
     def follow_up(self) -> bool:

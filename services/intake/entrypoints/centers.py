@@ -65,6 +65,12 @@ class CenterRound(BaseModel):
     status: Literal["received", "scored"] | None = Field(description="The latest version's")
     verdict: str | None = Field(description="The latest version's, once scored")
     extension_until: datetime | None = Field(description="An operator's extension, if any")
+    satisfaction_source: Literal["center_survey", "citizen_survey"] | None = Field(
+        description="Where the latest version's satisfaction figures come from"
+    )
+    survey_responses: int | None = Field(
+        description="The citizen survey's responses the latest version took, if it did"
+    )
 
     @classmethod
     def of(cls, found: CenterInRound) -> "CenterRound":
@@ -78,6 +84,8 @@ class CenterRound(BaseModel):
             status=found.status,
             verdict=found.verdict,
             extension_until=found.extension_until,
+            satisfaction_source=found.satisfaction_source,
+            survey_responses=found.survey_responses,
         )
 
 

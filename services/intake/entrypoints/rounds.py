@@ -356,6 +356,8 @@ def center_row(center: CenterState, follow_up: bool = False) -> dict[str, Any]:
         "late": center.late,
         "verdict": center.verdict,
         "submission_id": center.submission_id,
+        "satisfaction_source": center.satisfaction_source,
+        "survey_responses": center.survey_responses,
     }
     if follow_up:
         row["reasons"] = [
@@ -387,6 +389,8 @@ CENTER_COLUMNS = (
     "late",
     "verdict",
     "submission_id",
+    "satisfaction_source",
+    "survey_responses",
 )
 
 

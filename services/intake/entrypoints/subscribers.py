@@ -1,4 +1,4 @@
-from services.intake.handlers import exports, submissions
+from services.intake.handlers import exports, submissions, survey
 from shared.events import (
     CenterRegistered,
     Envelope,
@@ -8,6 +8,7 @@ from shared.events import (
     SignInRequested,
     SubmissionReceived,
     SubmissionScored,
+    SurveyTally,
 )
 from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
@@ -16,6 +17,7 @@ from shared.topics import Topic
 def register(runtime: ServiceRuntime) -> None:
     runtime.subscribe(Topic.SUBMISSION_SCORED, Envelope[SubmissionScored], submissions.note_score)
     runtime.subscribe(Topic.EXPORT_STATUS, Envelope[ExportStatus], exports.note_export_status)
+    runtime.subscribe_batch(Topic.SURVEY_TALLY, Envelope[SurveyTally], survey.note_tallies)
     runtime.publishes(
         Topic.EXPORT_REQUESTED,
         Envelope[ExportRequested],

@@ -12,6 +12,7 @@ from services.intake.adapters.versions import VersionWriter
 from services.intake.domain.evidence import EvidenceLimits, version_file_errors
 from services.intake.domain.submissions import Report, SubmissionRefused, accept, receipt
 from services.intake.handlers.errors import InvalidRequest
+from services.intake.handlers.survey import check_claim
 from shared.events import Envelope, SubmissionScored
 
 
@@ -46,9 +47,11 @@ async def submit(
     dates that changed meanwhile are decided again on the round read afresh.
 
     Evidence files the report lists are checked first (one query, only when it lists any):
-    each must be the center's, the round's and that item's."""
+    each must be the center's, the round's and that item's; so are the citizen survey's
+    responses it claims, if it takes its figures from the survey (one query, only then)."""
     round_id = request.body.round_id
     await _check_files(pool, request, limits)
+    await check_claim(pool, request.center_id, request.body)
     for attempt in range(ATTEMPTS):
         terms = await rounds.terms(pool, round_id, fresh=attempt > 0)
         if terms is None:

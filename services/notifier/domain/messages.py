@@ -14,7 +14,10 @@ from uuid import UUID, uuid5
 
 from services.notifier.domain.rendering import VERDICT_LABELS, Kind, render
 from services.notifier.domain.schedule import RoundSnapshot
-from shared.events import Verdict
+from shared.events import SourceSummary, Verdict
+
+# A result whose score does not say where its figures come from: the center's own survey.
+OWN_SURVEY = SourceSummary()
 
 DELIVERY_NAMESPACE = UUID("6f0c2d0e-8a51-4c1e-9d0a-3b7e5f1a2c44")
 
@@ -156,7 +159,9 @@ def result(
     satisfaction_percent: float,
     checklist_percent: float,
     reasons: Sequence[tuple[str, str]],
+    source: SourceSummary = OWN_SURVEY,
 ) -> Message:
+    """The center's result, with where its satisfaction figures come from (spec §11)."""
     verdict_th, verdict_en = VERDICT_LABELS[verdict]
     subject, body = render(
         Kind.RESULT,
@@ -168,6 +173,7 @@ def result(
         satisfaction_percent=satisfaction_percent,
         checklist_percent=checklist_percent,
         reasons=list(reasons),
+        source=source,
     )
     return Message(
         Kind.RESULT,
@@ -186,6 +192,7 @@ def result(
             "satisfaction_percent": satisfaction_percent,
             "checklist_percent": checklist_percent,
             "reasons": [{"text_th": th, "text_en": en} for th, en in reasons],
+            "satisfaction_source": source.model_dump(mode="json"),
         },
     )
 

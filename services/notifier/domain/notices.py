@@ -10,9 +10,15 @@ from typing import Literal
 from uuid import UUID
 
 from services.notifier.domain import messages
-from services.notifier.domain.messages import CenterContact, CenterRef, Flagged, Message
+from services.notifier.domain.messages import (
+    OWN_SURVEY,
+    CenterContact,
+    CenterRef,
+    Flagged,
+    Message,
+)
 from services.notifier.domain.schedule import RoundSnapshot
-from shared.events import Verdict
+from shared.events import SourceSummary, Verdict
 
 Channel = Literal["email", "webhook"]
 FOLLOW_UP: frozenset[Verdict] = frozenset({"at_risk", "not_maintained"})
@@ -155,6 +161,7 @@ def results(
     satisfaction_percent: float,
     checklist_percent: float,
     reasons: Sequence[tuple[str, str]],
+    source: SourceSummary = OWN_SURVEY,
 ) -> list[Outgoing]:
     return [
         Outgoing(
@@ -168,6 +175,7 @@ def results(
                 satisfaction_percent=satisfaction_percent,
                 checklist_percent=checklist_percent,
                 reasons=reasons,
+                source=source,
             ),
         )
         for a in center.addresses

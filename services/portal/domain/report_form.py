@@ -6,13 +6,15 @@ a draft holds exactly what was on the screen. An empty count is a count of 0: 40
 which most stay empty is how the paper form is filled in too.
 """
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import ValidationError
 
+from services.portal.domain.survey import CITIZEN_SURVEY, SurveySource, Tally, percent_of
 from shared.standards import Standard
 from shared.submission import MAX_FILES_PER_ITEM, MAX_RESPONDENTS, RATING_SCALE, SubmissionBody
 
@@ -61,6 +63,14 @@ def files_control(item: str) -> str:
     return f"files-{item}"
 
 
+# The hidden controls that carry a citizen survey source with the form (the tally's taken
+# into the report by the form's button; the figures stay read-only while they are).
+SOURCE_CONTROL = "source"
+SOURCE_RESPONSES = "source-responses"
+SOURCE_REVISION = "source-revision"
+SOURCE_TALLIED_AT = "source-tallied-at"
+
+
 def upload_control(item: str) -> str:
     return f"upload-{item}"
 
@@ -86,6 +96,9 @@ class ReportForm:
     respondents: str
     counts: dict[str, tuple[str, ...]]
     items: dict[str, ItemAnswer]
+    # Where the satisfaction figures come from: a citizen survey's tally, or (None) the
+    # center's own survey.
+    source: SurveySource | None = None
 
     @classmethod
     def empty(cls, standard: Standard) -> "ReportForm":
@@ -120,6 +133,7 @@ class ReportForm:
                 )
                 for i in standard.items
             },
+            _posted_source(posted),
         )
 
     @classmethod
@@ -145,6 +159,7 @@ class ReportForm:
             str(satisfaction.get("respondents", "")),
             {**form.counts, **counts},
             {**form.items, **items},
+            SurveySource.parsed(satisfaction.get("source")),
         )
 
     @classmethod
@@ -169,6 +184,7 @@ class ReportForm:
             str(fields.get("respondents", "")),
             {**form.counts, **counts},
             {**form.items, **items},
+            SurveySource.parsed(fields.get("source")),
         )
 
     def to_fields(self) -> dict[str, Any]:
@@ -179,6 +195,7 @@ class ReportForm:
                 code: {"met": a.met, "evidence": a.evidence, "files": list(a.files)}
                 for code, a in self.items.items()
             },
+            "source": self.source.to_json() if self.source else None,
         }
 
     def merged(self, other: "ReportForm") -> "ReportForm":
@@ -197,12 +214,27 @@ class ReportForm:
                 )
                 for code, answer in self.items.items()
             },
+            other.source or self.source,
         )
 
     def with_item_files(self, item: str, files: tuple[str, ...]) -> "ReportForm":
         """The form with ``item``'s files replaced (attached or removed)."""
         items = {**self.items, item: self.items[item].with_files(files)}
-        return ReportForm(self.respondents, self.counts, items)
+        return replace(self, items=items)
+
+    def with_tally(self, tally: Tally) -> "ReportForm":
+        """The satisfaction part filled from a citizen survey's tally, which the report then
+        names as its source (the checklist as it was)."""
+        return replace(
+            self,
+            respondents=str(tally.responses),
+            counts={code: tuple(str(c) for c in tally.counts_of(code)) for code in self.counts},
+            source=SurveySource.of_tally(tally),
+        )
+
+    def without_source(self) -> "ReportForm":
+        """The same figures, now the center's own (they may be typed over)."""
+        return replace(self, source=None)
 
     def percent(self, question: str) -> float | None:
         """Satisfaction of one question (mean rating / 5 * 100), once its counts are whole
@@ -224,12 +256,27 @@ class ReportForm:
         return percent_of(pooled)
 
 
-def percent_of(counts: list[int]) -> float | None:
-    total = sum(counts)
-    if total == 0:
+def _posted_source(posted: Mapping[str, str]) -> SurveySource | None:
+    if str(posted.get(SOURCE_CONTROL, "")) != CITIZEN_SURVEY:
         return None
-    mean = sum((rating + 1) * count for rating, count in enumerate(counts)) / total
-    return round(mean / RATING_SCALE * 100, 2)
+    return SurveySource.parsed(
+        {
+            "kind": CITIZEN_SURVEY,
+            "responses": str(posted.get(SOURCE_RESPONSES, "")).strip(),
+            "revision": str(posted.get(SOURCE_REVISION, "")).strip(),
+            "tallied_at": str(posted.get(SOURCE_TALLIED_AT, "")).strip(),
+        }
+    )
+
+
+def report_json(body: SubmissionBody, source: SurveySource | None) -> str:
+    """The body intake is sent: the report checked, with ``satisfaction.source`` when its
+    figures are a citizen survey's (a center's own survey is the default, left out)."""
+    report = body.model_dump(mode="json")
+    report["satisfaction"].pop("source", None)  # the default, where the model has one
+    if source is not None:
+        report["satisfaction"]["source"] = source.to_json()
+    return json.dumps(report, ensure_ascii=False)
 
 
 def _whole(text: str) -> int | None:
@@ -245,6 +292,10 @@ def check(
     """The report intake would accept, or every problem with the form."""
     errors: list[FieldError] = []
     respondents = _check_respondents(form.respondents, errors)
+    source = form.source
+    if source is not None and respondents is not None and respondents != source.responses:
+        params = {"responses": source.responses}
+        errors.append(FieldError(respondents_control(), "error.survey_responses_differ", params))
     questions = []
     for question in standard.questions:
         counts = _check_counts(question.code, form.counts[question.code], errors)

@@ -29,6 +29,10 @@ class CenterRound:
     verdict: str | None
     extension_until: datetime | None
     has_draft: bool
+    # where the latest version's satisfaction figures come from (citizen_survey with its
+    # responses, or center_survey); None before a report
+    satisfaction_source: str | None = None
+    survey_responses: int | None = None
 
     @classmethod
     def of(cls, entry: dict[str, Any], has_draft: bool) -> "CenterRound":
@@ -49,6 +53,8 @@ class CenterRound:
             verdict=entry.get("verdict"),
             extension_until=datetime.fromisoformat(extension) if extension else None,
             has_draft=has_draft,
+            satisfaction_source=entry.get("satisfaction_source"),
+            survey_responses=entry.get("survey_responses"),
         )
 
     def window(self, now: datetime) -> Window:

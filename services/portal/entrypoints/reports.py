@@ -14,6 +14,7 @@ from services.portal.adapters.repository import Session
 from services.portal.domain.evidence import ACCEPT, REFUSALS, attached, is_image, type_name
 from services.portal.domain.report_form import FieldError, ReportForm, check
 from services.portal.domain.rounds import CenterRound
+from services.portal.domain.survey import SurveySource
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.web import (
     CSRF_FIELD,
@@ -26,6 +27,7 @@ from services.portal.entrypoints.web import (
 from services.portal.handlers import evidence as evidence_handlers
 from services.portal.handlers import reports as handlers
 from services.portal.handlers import sign_in as sign_in_handlers
+from services.portal.handlers import survey as survey_handlers
 from shared.submission import RATING_SCALE
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +68,20 @@ async def rounds(page: Current) -> Response:
     pool, intake = services_of(page)
     center = await intake.center(session.intake_token, session.center_id or "")
     found = await handlers.center_rounds(pool, intake, session)
-    return page.render("rounds.html", center=center, rounds=found)
+    surveyed = [r.round_id for r in found if survey_handlers.surveyed(r, page.round_time)]
+    state = page.request.app.state
+    tallies = await survey_handlers.tally_views(
+        state.survey, state.metrics, session.center_id or "", surveyed
+    )
+    standard = await intake.standard(session.intake_token) if surveyed else None
+    return page.render(
+        "rounds.html",
+        center=center,
+        rounds=found,
+        tallies=tallies,
+        standard=standard,
+        **survey_links(page, session.center_id or ""),
+    )
 
 
 @router.get("/rounds/{round_id}/report")
@@ -93,10 +108,24 @@ async def save_report(page: Current, round_id: str) -> Response:
     except SessionEnded:  # intake ended the session (expired, signed out elsewhere)
         return await keep_form(page, round_id, posted)
     form = ReportForm.from_post(report.standard, posted)
+    action, notice, view = posted.get("action"), "saved", None
+    if action == "use_survey":  # the tally as the survey service has it now, never as posted
+        state = page.request.app.state
+        assert session.center_id is not None
+        view = await survey_handlers.tally_view(
+            state.survey, state.metrics, session.center_id, round_id
+        )
+        filled = survey_handlers.taken(form, view)
+        if filled is None:
+            notice = "survey_unavailable" if view.state == "unavailable" else "survey_none"
+        else:
+            form, notice = filled, "survey_used"
+    elif action == "own_figures":
+        form, notice = form.without_source(), "own_figures"
     saved = await handlers.save_draft(pool, session, round_id, report.standard, form, page.now)
     report = handlers.Report(report.standard, form, saved, "draft")
-    if posted.get("action") != "review":
-        return await _render_form(page, current, report, [], "saved")
+    if action != "review":
+        return await _render_form(page, current, report, [], notice, view=view)
     errors = handlers.review(report, round_id)
     if errors:
         return await _render_form(page, current, report, errors, "", status=422)
@@ -189,7 +218,11 @@ async def submission(page: Current, submission_id: str) -> Response:
     session = center_session(page)
     _, intake = services_of(page)
     found = await intake.submission(session.intake_token, submission_id)
-    return page.render("submission.html", submission=found)
+    latest = await intake.version(
+        session.intake_token, submission_id, found["versions"][-1]["version"]
+    )
+    source = SurveySource.parsed(latest["report"]["satisfaction"].get("source"))
+    return page.render("submission.html", submission=found, source=source)
 
 
 @router.get("/submissions/{submission_id}/versions/{number}")
@@ -218,6 +251,7 @@ async def _render_form(
     errors: list[FieldError],
     notice: str,
     status: int = 200,
+    view: survey_handlers.TallyView | None = None,
 ) -> Response:
     by_control: dict[str, list[FieldError]] = {}
     for error in errors:
@@ -225,6 +259,11 @@ async def _render_form(
     session = center_session(page)
     _, intake = services_of(page)
     evidence = await evidence_handlers.files_of(intake, session, current.round_id)
+    if view is None:
+        state = page.request.app.state
+        view = await survey_handlers.tally_view(
+            state.survey, state.metrics, session.center_id or "", current.round_id
+        )
     return page.render(
         "report_form.html",
         status,
@@ -240,7 +279,23 @@ async def _render_form(
         accept=ACCEPT,
         is_image=is_image,
         type_name=type_name,
+        view=view,
+        in_form=True,
+        can_report=True,
+        standard=report.standard,
+        **survey_links(page, session.center_id or ""),
     )
+
+
+def survey_links(page: Page, center_id: str) -> dict[str, Any]:
+    """The center's survey page (the address on its poster), its poster, and how often the
+    pages' script renews the tally."""
+    settings = page.request.app.state.settings
+    return {
+        "survey_page": f"{settings.survey_public_url.rstrip('/')}/s/{center_id}",
+        "poster": f"/centers/{center_id}/poster.pdf",
+        "refresh_seconds": settings.survey_refresh_seconds,
+    }
 
 
 def flash_of(page: Page) -> dict[str, str]:

@@ -150,6 +150,7 @@ async def sign_out(page: Current, csrf_token: Annotated[str, Form()] = "") -> Re
     cookie = page.request.cookies.get(SESSION_COOKIE)
     if cookie and page.csrf_ok(csrf_token):
         await handlers.sign_out(page.request.app.state.runtime.pool, _intake(page), cookie)
+        page.request.app.state.sessions.forget(cookie)
         page.request.app.state.metrics.sign_ins.labels("signed_out").inc()
     response = page.redirect("/sign-in?notice=signed_out")
     response.delete_cookie(SESSION_COOKIE)

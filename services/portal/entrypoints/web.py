@@ -22,7 +22,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.portal.adapters import repository
 from services.portal.adapters.repository import Session
 from services.portal.domain.evidence import size_parts
 from services.portal.entrypoints import i18n
@@ -83,6 +82,7 @@ def secure_cookies(public_url: str) -> bool:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
+        auto_reload=False,  # templates change with a deployment, not while serving
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -194,8 +194,7 @@ async def page_of(request: Request) -> Page:
     session = None
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        async with state.runtime.pool.acquire() as conn:
-            session = await repository.session(conn, cookie, now)
+        session = await state.sessions.find(cookie, now)
     return Page(
         request=request,
         locale=i18n.locale_of(request.cookies.get(LANG_COOKIE)),

@@ -9,7 +9,7 @@ import asyncpg
 from services.portal.adapters import repository
 from services.portal.adapters.intake import IntakeClient, NotFound
 from services.portal.adapters.repository import Draft, Session
-from services.portal.domain.report_form import FieldError, ReportForm, check
+from services.portal.domain.report_form import FieldError, ReportForm, check, report_json
 from services.portal.domain.rounds import CenterRound
 from shared.standards import Standard
 
@@ -111,10 +111,11 @@ async def submit(
     if saved.sent and saved.receipt is not None:
         return saved.receipt
     standard = await intake.standard(session.intake_token, saved.fields.get("standard"))
-    body, _ = check(ReportForm.from_fields(standard, saved.fields), standard, round_id)
+    form = ReportForm.from_fields(standard, saved.fields)
+    body, _ = check(form, standard, round_id)
     if body is None:
         raise DraftChanged(round_id)
-    receipt = await intake.submit(session.intake_token, body.model_dump_json(), key)
+    receipt = await intake.submit(session.intake_token, report_json(body, form.source), key)
     async with pool.acquire() as conn:
         await repository.mark_sent(conn, saved.id, key, receipt)
     return receipt

@@ -17,9 +17,10 @@ def _texts(standard: Standard, code: str, d: dict[str, float | int | str]) -> tu
             f"Mandatory item {item.code} not met: {item.title_en}",
         )
     if code == "satisfaction_below_threshold":
+        th, en = _source_texts(d)
         return (
-            f"ความพึงพอใจร้อยละ {d['percent']} ต่ำกว่าเกณฑ์ร้อยละ {d['threshold']}",
-            f"Satisfaction {d['percent']} % is below the {d['threshold']} % threshold",
+            f"ความพึงพอใจร้อยละ {d['percent']} ต่ำกว่าเกณฑ์ร้อยละ {d['threshold']}{th}",
+            f"Satisfaction {d['percent']} % is below the {d['threshold']} % threshold{en}",
         )
     if code == "checklist_below_threshold":
         return (
@@ -42,4 +43,17 @@ def _sample_texts(d: dict[str, float | int | str]) -> tuple[str, str]:
     if d["respondents"] != d["sample"]:
         th += f" (แจ้งผู้ตอบแบบสำรวจ {d['respondents']} คน)"
         en += f" ({d['respondents']} respondents declared)"
-    return th, en
+    source_th, source_en = _source_texts(d)
+    return th + source_th, en + source_en
+
+
+def _source_texts(d: dict[str, float | int | str]) -> tuple[str, str]:
+    """Where the satisfaction figures come from (spec §11), if the detail says."""
+    if d.get("source") == "citizen_survey":
+        return (
+            f" (จากแบบสำรวจความพึงพอใจของประชาชนผ่านระบบ {d['responses']} คน)",
+            f" (from the citizen survey, {d['responses']} responses)",
+        )
+    if d.get("source") == "center_survey":
+        return " (จากแบบสำรวจที่ศูนย์ฯ ดำเนินการเอง)", " (from the center's own survey)"
+    return "", ""

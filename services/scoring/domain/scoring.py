@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from services.scoring.domain.explanations import explain
 from shared.events import ChecklistScore, Reason, SatisfactionScore, Verdict
 from shared.standards import AREAS, ChecklistItem, Standard
-from shared.submission import RATING_SCALE, Checklist, Satisfaction
+from shared.submission import (
+    CENTER_SURVEY,
+    RATING_SCALE,
+    Checklist,
+    Satisfaction,
+    SatisfactionSource,
+)
 
 
 def _percent(rating_sum: int, answers: int) -> float:
@@ -35,17 +41,25 @@ def score_satisfaction(satisfaction: Satisfaction) -> SatisfactionScore:
 @dataclass(frozen=True)
 class Sample:
     """What a satisfaction score rests on: the fewest answers any question received (the
-    first such question named), not the respondents declared (spec §4)."""
+    first such question named), not the respondents declared (spec §4); and where the
+    figures come from (spec §11)."""
 
     answers: int
     question: str
     respondents: int
+    source: SatisfactionSource = CENTER_SURVEY
+
+    def source_detail(self) -> dict[str, float | int | str]:
+        """The source as a reason's detail: its kind, and a citizen survey's responses."""
+        if self.source.responses is None:
+            return {"source": self.source.kind}
+        return {"source": self.source.kind, "responses": self.source.responses}
 
 
 def sample_of(satisfaction: Satisfaction) -> Sample:
     """Declaring 30 respondents while one question has a single answer is a sample of 1."""
     fewest = min(satisfaction.questions, key=lambda q: sum(q.counts))
-    return Sample(sum(fewest.counts), fewest.code, satisfaction.respondents)
+    return Sample(sum(fewest.counts), fewest.code, satisfaction.respondents, satisfaction.source)
 
 
 def _met_percent(items: Sequence[ChecklistItem], met: set[str]) -> float:
@@ -81,7 +95,11 @@ def judge(
         (
             "satisfaction_below_threshold",
             satisfaction.overall_percent < limits.satisfaction_percent,
-            {"percent": satisfaction.overall_percent, "threshold": limits.satisfaction_percent},
+            {
+                "percent": satisfaction.overall_percent,
+                "threshold": limits.satisfaction_percent,
+                **sample.source_detail(),
+            },
         ),
         (
             "checklist_below_threshold",
@@ -96,6 +114,7 @@ def judge(
                 "question": sample.question,
                 "respondents": sample.respondents,
                 "minimum": limits.minimum_respondents,
+                **sample.source_detail(),
             },
         ),
     ]

@@ -3,7 +3,8 @@
 // - a warning before the session ends;
 // - a submit button pressed once (the server keeps one version whatever the clicks);
 // - the receipt's print button;
-// - evidence files: each chosen file uploaded at once with a progress bar, removed in place.
+// - evidence files: each chosen file uploaded at once with a progress bar, removed in place;
+// - the citizen survey's tally renewed every few seconds while the page is visible.
 "use strict";
 
 (function () {
@@ -192,6 +193,51 @@
     });
   }
 
+  function liveTally(box) {
+    // The page shows the tally as it was when loaded; this renews it in place (the same
+    // fragment the server renders), never announcing each renewal to screen readers.
+    var url = box.getAttribute("data-live-tally");
+    var every = (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
+    var asOf = box.parentNode.querySelector("[data-live-as-of]");
+    var timer = null, busy = false, stopped = false;
+    function swap(html) {
+      var focused = document.activeElement;
+      var hadFocus = focused && box.contains(focused) ? focused.getAttribute("value") : null;
+      box.innerHTML = html;
+      if (hadFocus) {
+        var again = box.querySelector("button[value='" + hadFocus + "']");
+        if (again) again.focus();
+      }
+      var stamp = box.querySelector("[data-as-of]");
+      if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
+      box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
+    }
+    function later() {
+      clearTimeout(timer);
+      if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
+    }
+    function renew() {
+      if (busy || stopped) return;
+      busy = true;
+      fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          // signed out or the session ended: the page stays as it is
+          if (response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500)) {
+            stopped = true;
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) { if (html) swap(html); })
+        .catch(function () { /* offline for a moment: the next turn tries again */ })
+        .finally(function () { busy = false; later(); });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") renew(); else clearTimeout(timer);
+    });
+    later();
+  }
+
   function sessionWarning() {
     var ends = document.body.getAttribute("data-session-ends");
     var box = document.getElementById("session-warning");
@@ -231,6 +277,7 @@
     var report = document.getElementById("report-form");
     if (report) { livePercentages(report); autosave(report); evidence(report); }
     document.querySelectorAll("form[data-once]").forEach(submitOnce);
+    if (window.fetch) document.querySelectorAll("[data-live-tally]").forEach(liveTally);
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.hidden = false;
       button.addEventListener("click", function () { window.print(); });
