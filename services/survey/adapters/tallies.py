@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -39,7 +40,8 @@ ADD = """
         last_response_at = greatest(t.last_response_at, excluded.last_response_at),
         tallied_at = excluded.tallied_at
     WHERE t.standard = excluded.standard AND t.questions = excluded.questions
-    RETURNING *
+    RETURNING center_id, round_id, standard, counts, responses, revision, last_response_at,
+        tallied_at
 """
 
 PUBLISH = f"""
@@ -58,22 +60,30 @@ async def add(
     standard's question codes in order. Returns the changed tallies as they now are, in key
     order. Raises ``StandardChanged`` (having written part of it: roll back) when a tally
     exists for another standard."""
-    keys = sorted(additions)
-    changed = await conn.fetch(
-        ADD,
-        [k.center_id for k in keys],
-        [k.round_id for k in keys],
-        [additions[k].standard for k in keys],
-        [_array(questions[additions[k].standard]) for k in keys],
-        [_array(_flat(additions[k], questions[additions[k].standard])) for k in keys],
-        [additions[k].responses for k in keys],
-        [additions[k].last_response_at for k in keys],
-        tallied_at,
-    )
-    if len(changed) < len(keys):
+    literals = {standard: _array(codes) for standard, codes in questions.items()}
+    columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+    for key in sorted(additions):
+        addition = additions[key]
+        for column, value in zip(
+            columns,
+            (
+                key.center_id,
+                key.round_id,
+                addition.standard,
+                literals[addition.standard],
+                _array(_flat(addition, questions[addition.standard])),
+                addition.responses,
+                addition.last_response_at,
+            ),
+            strict=True,
+        ):
+            column.append(value)
+    changed = await conn.fetch(ADD, *columns, tallied_at)
+    if len(changed) < len(additions):
         done = {TallyKey(r["center_id"], r["round_id"]) for r in changed}
-        raise StandardChanged([k for k in keys if k not in done])
-    return sorted((_tally(row) for row in changed), key=lambda tally: tally.key)
+        raise StandardChanged([k for k in sorted(additions) if k not in done])
+    tallies = [_tally(row, questions[row["standard"]]) for row in changed]
+    return sorted(tallies, key=lambda tally: tally.key)
 
 
 async def publish(conn: asyncpg.Connection, events: Sequence[tuple[UUID, str, bytes]]) -> None:
@@ -92,17 +102,17 @@ async def read(conn: asyncpg.Connection, key: TallyKey) -> Tally | None:
         "SELECT * FROM tallies WHERE center_id = $1 AND round_id = $2",
         *key,
     )
-    return None if row is None else _tally(row)
+    return None if row is None else _tally(row, row["questions"])
 
 
-def _tally(row: asyncpg.Record) -> Tally:
+def _tally(row: asyncpg.Record, questions: Sequence[str]) -> Tally:
     counts: list[int] = row["counts"]
     size = len(RATINGS)
     return Tally(
         key=TallyKey(row["center_id"], row["round_id"]),
         standard=row["standard"],
         responses=row["responses"],
-        counts={code: counts[size * i : size * (i + 1)] for i, code in enumerate(row["questions"])},
+        counts={code: counts[size * i : size * (i + 1)] for i, code in enumerate(questions)},
         revision=row["revision"],
         last_response_at=row["last_response_at"],
         tallied_at=row["tallied_at"],

@@ -31,8 +31,12 @@ class Addition:
 
     def add(self, response: SurveyResponse) -> None:
         self.responses += 1
+        counts = self.counts
         for code, rating in response.ratings.items():
-            self.counts.setdefault(code, [0] * len(RATINGS))[rating - 1] += 1
+            row = counts.get(code)
+            if row is None:
+                row = counts[code] = [0] * len(RATINGS)
+            row[rating - 1] += 1
         if self.last_response_at is None or response.answered_at > self.last_response_at:
             self.last_response_at = response.answered_at
 
@@ -68,14 +72,15 @@ def check(response: SurveyResponse, questions: Collection[str]) -> None:
     least: ``SurveyResponse`` does not parse without)."""
     if not response.ratings:
         raise InvalidResponse("the response answers no question")
+    if all(code in questions and rating in RATINGS for code, rating in response.ratings.items()):
+        return
     unknown = sorted(set(response.ratings) - set(questions))
     if unknown:
         raise InvalidResponse(
             f"questions not in standard {response.standard!r}: {', '.join(unknown)}"
         )
     outside = sorted(code for code, rating in response.ratings.items() if rating not in RATINGS)
-    if outside:
-        raise InvalidResponse(f"ratings outside 1..5 for {', '.join(outside)}")
+    raise InvalidResponse(f"ratings outside 1..5 for {', '.join(outside)}")
 
 
 def fold(responses: Iterable[SurveyResponse]) -> dict[TallyKey, Addition]:

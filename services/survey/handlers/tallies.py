@@ -30,6 +30,7 @@ async def tally_responses(
     consumer then takes the batch event by event and dead-letters that one)."""
     responses = [event.data for event in events]
     questions: dict[str, list[str]] = {}
+    known: dict[str, frozenset[str]] = {}
     try:
         for response in responses:
             if response.standard not in questions:
@@ -37,7 +38,8 @@ async def tally_responses(
                 if standard is None:
                     raise InvalidResponse(f"unknown standard {response.standard!r}")
                 questions[standard.id] = [q.code for q in standard.questions]
-            check(response, questions[response.standard])
+                known[standard.id] = frozenset(questions[standard.id])
+            check(response, known[response.standard])
         changed = await store.add(conn, fold(responses), questions, clock.now())
     except (InvalidResponse, store.StandardChanged) as error:
         raise EventRejected(str(error)) from error
@@ -59,10 +61,11 @@ def tally_event(tally: Tally) -> tuple[UUID, str, bytes]:
     write it. Written by hand: a batch from many centers changes about as many tallies as it
     holds responses, and the pydantic models cost several times this."""
     event_id = uuid4()
+    tallied_at = tally.tallied_at.isoformat()
     envelope = {
         "event_id": str(event_id),
         "event_type": EventType.SURVEY_TALLY.value,
-        "occurred_at": tally.tallied_at.isoformat(),
+        "occurred_at": tallied_at,
         "producer": SERVICE,
         "schema_version": SurveyTally.schema_version,
         "data": {
@@ -70,10 +73,10 @@ def tally_event(tally: Tally) -> tuple[UUID, str, bytes]:
             "round_id": tally.key.round_id,
             "standard": tally.standard,
             "responses": tally.responses,
-            "counts": dict(tally.counts),
+            "counts": tally.counts,
             "revision": tally.revision,
             "last_response_at": tally.last_response_at.isoformat(),
-            "tallied_at": tally.tallied_at.isoformat(),
+            "tallied_at": tallied_at,
         },
     }
-    return event_id, tally_key(*tally.key), json.dumps(envelope, ensure_ascii=False).encode()
+    return event_id, tally_key(*tally.key), json.dumps(envelope).encode()
