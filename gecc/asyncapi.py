@@ -24,7 +24,10 @@ def asyncapi_document() -> str:
         scoring_runtime(ScoringSettings(_env_file=None, topic_namespace="")).broker,
         notifier_runtime(NotifierSettings(_env_file=None, topic_namespace="")).broker,
         export_runtime(ExportSettings(_env_file=None, topic_namespace="")).broker,
-        survey_runtime(SurveySettings(_env_file=None, topic_namespace="")).broker,
+        # One of its consumers: they share one subscription.
+        survey_runtime(
+            SurveySettings(_env_file=None, topic_namespace="", tallier_consumers=1)
+        ).broker,
     ]
     spec = AsyncAPI(
         *brokers,
@@ -33,8 +36,9 @@ def asyncapi_document() -> str:
         description=(
             "Events between the intake, scoring, notifier, export and survey services. Every "
             "message is an envelope (event_id, event_type, occurred_at, producer, "
-            "schema_version, data); consumers de-duplicate on event_id. Submission events are "
-            "keyed by center id, round events by round id."
+            "schema_version, data); consumers de-duplicate on event_id. Submission events and "
+            "survey responses are keyed by center id, round events by round id, survey "
+            "tallies by center id/round id."
         ),
     )
     return (

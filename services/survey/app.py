@@ -7,7 +7,7 @@ from starlette.types import Receive, Scope, Send
 
 from services.survey.adapters.producer import ResponseProducer
 from services.survey.domain.tokens import UsedVisits, VisitTokens
-from services.survey.entrypoints import directory, posters
+from services.survey.entrypoints import directory, posters, tallier, tally_api
 from services.survey.entrypoints.i18n import Catalogue
 from services.survey.entrypoints.pages import Pages, style_hash
 from services.survey.entrypoints.public import (
@@ -23,15 +23,14 @@ from shared.events import Envelope, SurveyResponse
 from shared.messaging.runtime import ServiceRuntime
 from shared.rate_limit import RateLimiter
 from shared.service.http import service_app
-from shared.standards import Standard, load_catalog
+from shared.standards import Standard, StandardCatalog, load_catalog
 from shared.topics import Topic
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def newest_standard(settings: SurveySettings) -> Standard:
+def newest_standard(catalog: StandardCatalog) -> Standard:
     """The standard reports are made on now: the newest of the catalogue (as intake lists)."""
-    catalog = load_catalog(settings.standards_dir)
     return max(catalog.standards.values(), key=lambda s: (s.version, s.id))
 
 
@@ -75,9 +74,11 @@ class Wiring:
 def wire(settings: SurveySettings) -> Wiring:
     runtime = ServiceRuntime(settings)
     metrics = SurveyMetrics(runtime.registry)
-    standard = newest_standard(settings)
+    catalog = load_catalog(settings.standards_dir)
+    standard = newest_standard(catalog)
     desk = build_desk(settings, runtime, standard)
     directory.register(runtime, desk, metrics, settings.directory_refresh_seconds)
+    tallier.register(runtime, metrics, catalog, settings.tallier_consumers)
     runtime.publishes(
         Topic.SURVEY_RESPONSE,
         Envelope[SurveyResponse],
@@ -133,4 +134,5 @@ def create_app(settings: SurveySettings) -> FastAPI:
         metrics=metrics,
         public_url=settings.public_url,
     )
+    app.include_router(tally_api.router(runtime, settings))
     return app

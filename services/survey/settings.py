@@ -33,3 +33,11 @@ class SurveySettings(ServiceSettings):
     kafka_ack_seconds: float = Field(3.0, gt=0)
     # The in-memory copy of the centers and rounds is read again from the database this often.
     directory_refresh_seconds: float = Field(5.0, gt=0)
+    # Responses folded in one transaction at most: a batch from many centers changes about as
+    # many tallies as it holds responses, and larger batches fold more of them into one
+    # (docs/benchmarks.md, "Survey tallier").
+    consumer_batch_size: int = 1000
+    # 0: this process does not tally (a replica for the public page only).
+    tallier_consumers: int = Field(2, ge=0, le=6)
+    # The tally read API's shared secret (GECC_SURVEY_READ_SECRET): the portal holds it.
+    read_secret: str = Field("gecc-local-survey-read-secret", min_length=1, repr=False)

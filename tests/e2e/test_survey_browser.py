@@ -11,6 +11,7 @@ from playwright.async_api import Page, expect
 
 from services.survey.app import newest_standard
 from services.survey.settings import SurveySettings
+from shared.standards import load_catalog
 from tests.support.browser import PHONE, chromium, fonts_drawing, serious_violations
 from tests.support.isolation import Isolated
 from tests.support.served_survey import CENTER, announce, served_survey
@@ -36,7 +37,7 @@ async def check(page: Page, name: str, shots: Path) -> None:
 async def test_a_citizen_answers_on_a_phone_without_javascript(
     isolated: Isolated, tmp_path: Path
 ) -> None:
-    questions = newest_standard(SurveySettings()).questions
+    questions = newest_standard(load_catalog(SurveySettings().standards_dir)).questions
     shots = screenshots(tmp_path)
     await announce(isolated)
     async with served_survey(isolated) as served, chromium() as browser:

@@ -3,7 +3,8 @@
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 async def send(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -34,6 +35,36 @@ async def read_all(
         records += [r for rs in batch.values() for r in rs]
     except TimeoutError:
         pass
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def read_to_end(
+    bootstrap: str, topic: str, within: float = 60.0
+) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of ``topic`` up to its end offsets as they are when called."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        async with asyncio.timeout(within):
+            for partition in partitions:
+                while await consumer.position(partition) < ends[partition]:
+                    batch = await consumer.getmany(partition, timeout_ms=500)
+                    records += batch.get(partition, [])
     finally:
         await consumer.stop()
     return records
