@@ -9,6 +9,8 @@ link from the mail sink, its button), then measures in turn, ``--rounds`` times 
 - **portal**: each session, on its own keep-alive connection, loads the report form, posts
   it for review (a changed report each time: a new version), loads the review page and
   sends it; one submission = those four requests;
+- **floor**: the same four requests, as the same centers, answered by
+  ``bench/portal_floor.py`` (a bare ASGI app: what any web tier costs for this flow);
 - **direct**: as many other centers post the same reports to ``POST /v1/submissions`` with
   their API tokens.
 
