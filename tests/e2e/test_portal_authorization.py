@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -130,6 +131,14 @@ async def portal(isolated: Isolated, tmp_path: Path) -> AsyncIterator[Portal]:
                 )
             assert sent.status_code == 201, sent.text
             submission = f"/submissions/{sent.json()['submission_id']}"
+            # The survey service learns the centers from the registry's topic, then reads
+            # them into memory every few seconds: its posters exist from then on.
+            async with httpx.AsyncClient(base_url=processes["survey"].url) as survey:
+                for center in ("GECC-0001", "GECC-0003"):
+                    poster = f"/v1/centers/{center}/poster.pdf"
+                    await eventually(
+                        partial(survey.get, poster), lambda a: a.status_code == 200, within=30
+                    )
             yield Portal(processes["portal"].url, mail, submission)
     finally:
         sink.close()
