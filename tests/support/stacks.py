@@ -27,6 +27,7 @@ def private_stack(prefix: str, topic_namespace: str, **settings: Any) -> Iterato
             mailsink_port=free_port(),
             pmo_port=free_port(),
             s3_port=free_port(),
+            prometheus_port=free_port(),
             topic_namespace=topic_namespace,
             service_ports={name: free_port() for name in SERVICES},
             start_timeout=120,
