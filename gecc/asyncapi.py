@@ -2,6 +2,7 @@
 
 import json
 from importlib.metadata import version
+from typing import Any
 
 from faststream.specification import AsyncAPI
 
@@ -16,18 +17,24 @@ from services.scoring.settings import ScoringSettings
 from services.survey.app import build_runtime as survey_runtime
 from services.survey.settings import SurveySettings
 
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
 
 def asyncapi_document() -> str:
-    # Built from defaults only (no namespace), so the document names the production topics.
+    # Built from defaults only (no namespace, the local broker's address whatever the
+    # environment says), so the document names the production topics.
+    fixed: dict[str, Any] = {
+        "_env_file": None,
+        "topic_namespace": "",
+        "kafka_bootstrap": DEFAULT_BOOTSTRAP,
+    }
     brokers = [
-        intake_runtime(IntakeSettings(_env_file=None, topic_namespace="")).broker,
-        scoring_runtime(ScoringSettings(_env_file=None, topic_namespace="")).broker,
-        notifier_runtime(NotifierSettings(_env_file=None, topic_namespace="")).broker,
-        export_runtime(ExportSettings(_env_file=None, topic_namespace="")).broker,
+        intake_runtime(IntakeSettings(**fixed)).broker,
+        scoring_runtime(ScoringSettings(**fixed)).broker,
+        notifier_runtime(NotifierSettings(**fixed)).broker,
+        export_runtime(ExportSettings(**fixed)).broker,
         # One of its consumers: they share one subscription.
-        survey_runtime(
-            SurveySettings(_env_file=None, topic_namespace="", tallier_consumers=1)
-        ).broker,
+        survey_runtime(SurveySettings(**fixed, tallier_consumers=1)).broker,
     ]
     spec = AsyncAPI(
         *brokers,
