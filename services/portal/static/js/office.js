@@ -1,5 +1,6 @@
 // GECC portal, an office's completeness page: its numbers renewed every few seconds while the
-// page is visible, without a reload. The page works without this file (its "refresh" link).
+// page is visible, without a reload (portal.js's renewEvery, loaded before this file). The
+// page works without this file (its "refresh" link).
 // Screen readers are told only of new reports ("n new reports"), at most every 30 seconds,
 // never of each renewal.
 "use strict";
@@ -13,12 +14,10 @@
   }
 
   function renewing(box) {
-    var url = box.getAttribute("data-live");
-    var every = (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
     var announce = document.getElementById("live-announce");
     var asOf = document.getElementById("live-updated");
     var told = submittedIn(box);
-    var toldAt = 0, timer = null, busy = false, stopped = false;
+    var toldAt = 0;
 
     function tell() {
       var now = submittedIn(box);
@@ -47,32 +46,7 @@
       tell();
     }
 
-    function later() {
-      clearTimeout(timer);
-      if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
-    }
-
-    function renew() {
-      if (busy || stopped) return;
-      busy = true;
-      fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
-        .then(function (response) {
-          // signed out, session ended, or no longer this session's: the page stays as it is
-          if (response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500)) {
-            stopped = true;
-            return null;
-          }
-          return response.ok ? response.text() : null;
-        })
-        .then(function (html) { if (html) swap(html); })
-        .catch(function () { /* offline for a moment: the next turn tries again */ })
-        .finally(function () { busy = false; later(); });
-    }
-
-    document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") renew(); else clearTimeout(timer);
-    });
-    later();
+    window.geccRenewEvery(box.getAttribute("data-live"), window.geccSecondsOf(box), swap);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

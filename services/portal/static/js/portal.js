@@ -193,14 +193,48 @@
     });
   }
 
-  function liveTally(box) {
-    // The page shows the tally as it was when loaded; this renews it in place (the same
-    // fragment the server renders), never announcing each renewal to screen readers.
-    var url = box.getAttribute("data-live-tally");
-    var every = (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
-    var asOf = box.parentNode.querySelector("[data-live-as-of]");
+  // Renews a part of a page every `every` ms while the page is visible: `swap` gets the
+  // fragment the server renders at `url`. A 4xx or a redirect (signed out, session ended)
+  // stops it and the page stays as it is; a failed fetch (offline a moment) tries again.
+  // The live tally here uses it, and the office's completeness (office.js).
+  function renewEvery(url, every, swap) {
     var timer = null, busy = false, stopped = false;
-    function swap(html) {
+    function later() {
+      clearTimeout(timer);
+      if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
+    }
+    function renew() {
+      if (busy || stopped) return;
+      busy = true;
+      fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
+        .then(function (response) {
+          if (response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500)) {
+            stopped = true;
+            return null;
+          }
+          return response.ok ? response.text() : null;
+        })
+        .then(function (html) { if (html) swap(html); })
+        .catch(function () { /* the next turn tries again */ })
+        .finally(function () { busy = false; later(); });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") renew(); else clearTimeout(timer);
+    });
+    later();
+  }
+  window.geccRenewEvery = renewEvery;
+
+  function secondsOf(box) {
+    return (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
+  }
+  window.geccSecondsOf = secondsOf;
+
+  function liveTally(box) {
+    // The page shows the tally as it was when loaded; this renews it in place, never
+    // announcing each renewal to screen readers.
+    var asOf = box.parentNode.querySelector("[data-live-as-of]");
+    renewEvery(box.getAttribute("data-live-tally"), secondsOf(box), function (html) {
       var focused = document.activeElement;
       var hadFocus = focused && box.contains(focused) ? focused.getAttribute("value") : null;
       box.innerHTML = html;
@@ -211,31 +245,7 @@
       var stamp = box.querySelector("[data-as-of]");
       if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
       box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
-    }
-    function later() {
-      clearTimeout(timer);
-      if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
-    }
-    function renew() {
-      if (busy || stopped) return;
-      busy = true;
-      fetch(url, { credentials: "same-origin", redirect: "manual", headers: { Accept: "text/html" } })
-        .then(function (response) {
-          // signed out or the session ended: the page stays as it is
-          if (response.type === "opaqueredirect" || (response.status >= 400 && response.status < 500)) {
-            stopped = true;
-            return null;
-          }
-          return response.ok ? response.text() : null;
-        })
-        .then(function (html) { if (html) swap(html); })
-        .catch(function () { /* offline for a moment: the next turn tries again */ })
-        .finally(function () { busy = false; later(); });
-    }
-    document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") renew(); else clearTimeout(timer);
     });
-    later();
   }
 
   function sessionWarning() {
