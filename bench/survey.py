@@ -45,7 +45,7 @@ import psutil
 
 from bench.fixtures import postgres_facts
 from bench.machine import CpuProbe, describe
-from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
+from gecc.bootstrap import ensure_topics, prepare_database, remove_namespace, with_login
 from services.survey.domain.directory import bangkok_day
 from services.survey.domain.tokens import VisitTokens
 from shared.events import CenterRegistered, new_event
@@ -196,20 +196,7 @@ async def prepare(setup: Setup, centers: list[str]) -> None:
 
 
 async def remove(setup: Setup) -> None:
-    import asyncpg
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    conn = await asyncpg.connect(on_database(setup.admin_url, "postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(setup.database)} WITH (FORCE)")
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=setup.bootstrap)
-    try:
-        await admin.start()
-        await admin.delete_topics(list(setup.topics.all_with_partitions()))
-    finally:
-        await admin.close()
+    await remove_namespace(setup.admin_url, setup.database, setup.bootstrap, setup.namespace)
 
 
 @contextmanager

@@ -24,16 +24,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.fixtures import postgres_facts
 from bench.machine import CpuProbe, describe, with_children
-from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
+from gecc.bootstrap import (
+    ensure_topics,
+    on_database,
+    prepare_database,
+    remove_namespace,
+    with_login,
+)
 from shared.topics import Topic, TopicNames
 from tests.support.survey import answered_now, citizens
 
@@ -252,17 +256,7 @@ async def poll_until(
 
 
 async def remove(where: Where) -> None:
-    conn = await asyncpg.connect(on_database(where.admin_url, "postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(where.database)} WITH (FORCE)")
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=where.bootstrap)
-    try:
-        await admin.start()
-        await admin.delete_topics(list(where.topics.all_with_partitions()))
-    finally:
-        await admin.close()
+    await remove_namespace(where.admin_url, where.database, where.bootstrap, where.namespace)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,23 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+async def remove_namespace(admin_url: str, database: str, bootstrap: str, namespace: str) -> None:
+    """Undo ``prepare_database`` and ``ensure_topics`` of a namespace: drop the database (its
+    sessions ended) and delete the namespace's topics. For tests and benchmarks that make
+    their own."""
+    server = await asyncpg.connect(on_database(admin_url, "postgres"))
+    try:
+        await server.execute(f"DROP DATABASE IF EXISTS {quote_ident(database)} WITH (FORCE)")
+    finally:
+        await server.close()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        await admin.delete_topics(list(TopicNames(namespace).all_with_partitions()))
+    finally:
+        await admin.close()
+
+
 async def ensure_topics(bootstrap: str, namespace: str = "") -> list[str]:
     """Create every topic the system uses that is missing; return the names created now."""
     names = TopicNames(namespace)

@@ -9,10 +9,16 @@ from functools import cache
 from pathlib import Path
 
 import asyncpg
-from aiokafka.admin import AIOKafkaAdminClient
 
 from gecc import bootstrap
-from gecc.bootstrap import ensure_topics, on_database, prepare_database, quote_ident, with_login
+from gecc.bootstrap import (
+    ensure_topics,
+    on_database,
+    prepare_database,
+    quote_ident,
+    remove_namespace,
+    with_login,
+)
 from shared.database import create_pool, service_migrations
 from shared.topics import SERVICES, TopicNames
 from tests.support.infrastructure import Infrastructure
@@ -110,14 +116,6 @@ def _schema_digest() -> str:
 
 async def remove(isolated: Isolated) -> None:
     infra = isolated.infra
-    conn = await asyncpg.connect(on_database(infra.admin_url, "postgres"))
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(isolated.database)} WITH (FORCE)")
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
-    try:
-        await admin.start()
-        await admin.delete_topics(list(isolated.topics.all_with_partitions()))
-    finally:
-        await admin.close()
+    await remove_namespace(
+        infra.admin_url, isolated.database, infra.kafka_bootstrap, isolated.namespace
+    )
