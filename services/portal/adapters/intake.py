@@ -95,6 +95,29 @@ class FileStream:
     length: int | None = None
     etag: str | None = None
 
+    @classmethod
+    def of(
+        cls, response: aiohttp.ClientResponse, content_type: str, disposition: str
+    ) -> "FileStream":
+        """The body of an answered request, streamed in 64 KiB pieces and released at its
+        end; its type and disposition as the server gave them, else these."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    yield chunk
+            finally:
+                response.release()
+
+        length = response.headers.get("Content-Length")
+        return cls(
+            content_type=response.headers.get("Content-Type", content_type),
+            disposition=response.headers.get("Content-Disposition", disposition),
+            chunks=chunks(),
+            length=int(length) if length and length.isdigit() else None,
+            etag=response.headers.get("ETag"),
+        )
+
 
 class IntakeClient:
     def __init__(self, client: aiohttp.ClientSession, client_secret: str) -> None:
@@ -409,22 +432,7 @@ class IntakeClient:
             body = await response.read()
             response.release()
             _raise_for(response.status, path, body)
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    yield chunk
-            finally:
-                response.release()
-
-        length = response.headers.get("Content-Length")
-        return FileStream(
-            content_type=response.headers.get("Content-Type", "application/octet-stream"),
-            disposition=response.headers.get("Content-Disposition", "attachment"),
-            chunks=chunks(),
-            length=int(length) if length and length.isdigit() else None,
-            etag=response.headers.get("ETag"),
-        )
+        return FileStream.of(response, "application/octet-stream", "attachment")
 
     async def _call(
         self,

@@ -3,7 +3,6 @@ round and its poster. The portal reads no table of the survey service; its read 
 the shared read secret (``GECC_SURVEY_READ_SECRET``). Who may see a center's tally or poster
 is decided before (intake's answer for the session): the survey service knows no people."""
 
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import aiohttp
@@ -51,20 +50,6 @@ class SurveyClient:
             if response.status == 404:
                 raise NotFound(path)
             raise SurveyUnavailable(f"GET {path}: {response.status}")
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    yield chunk
-            finally:
-                response.release()
-
-        length = response.headers.get("Content-Length")
-        return FileStream(
-            content_type=response.headers.get("Content-Type", "application/pdf"),
-            disposition=response.headers.get(
-                "Content-Disposition", f'attachment; filename="{center_id}-poster.pdf"'
-            ),
-            chunks=chunks(),
-            length=int(length) if length and length.isdigit() else None,
+        return FileStream.of(
+            response, "application/pdf", f'attachment; filename="{center_id}-poster.pdf"'
         )
