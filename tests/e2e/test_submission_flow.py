@@ -106,29 +106,33 @@ async def test_submission_is_scored_and_reaches_every_service(
         )
         assert other_center.status_code == 404
 
-    notifier = await asyncpg.connect(isolated.service_url("notifier"))
-    try:
-        results = await notifier.fetch(
-            "SELECT version, verdict FROM submission_results ORDER BY version"
-        )
-        seen = await notifier.fetchrow("SELECT latest_version FROM round_submissions")
-    finally:
-        await notifier.close()
-    assert [(r["version"], r["verdict"]) for r in results] == [
-        (1, "maintained"),
-        (2, "not_maintained"),
-    ]
-    assert seen is not None and seen["latest_version"] == 2
+    # The notifier and the export take the scores from Kafka in their own time.
+    async def notified() -> tuple[list[tuple[int, str]], int | None]:
+        notifier = await asyncpg.connect(isolated.service_url("notifier"))
+        try:
+            results = await notifier.fetch(
+                "SELECT version, verdict FROM submission_results ORDER BY version"
+            )
+            latest = await notifier.fetchval("SELECT latest_version FROM round_submissions")
+        finally:
+            await notifier.close()
+        return [(r["version"], r["verdict"]) for r in results], latest
 
-    export = await asyncpg.connect(isolated.service_url("export"))
-    try:
-        kept = await export.fetchval(
-            "SELECT count(*) FROM submission_versions WHERE verdict IS NOT NULL"
-            " AND received_at IS NOT NULL"
-        )
-    finally:
-        await export.close()
-    assert kept == 2
+    expected = ([(1, "maintained"), (2, "not_maintained")], 2)
+    assert await eventually(notified, lambda seen: seen == expected, within=30) == expected
+
+    async def kept_by_export() -> int:
+        export = await asyncpg.connect(isolated.service_url("export"))
+        try:
+            kept: int = await export.fetchval(
+                "SELECT count(*) FROM submission_versions WHERE verdict IS NOT NULL"
+                " AND received_at IS NOT NULL"
+            )
+        finally:
+            await export.close()
+        return kept
+
+    assert await eventually(kept_by_export, lambda kept: kept == 2, within=30) == 2
 
     async with httpx.AsyncClient() as client:
         scoring_metrics = (await client.get(f"{system['scoring']}/metrics")).text
