@@ -4,8 +4,6 @@ portal, nested tables of messages; a message named twice is an error),
 and numbers and dates as each reader expects them: Buddhist-Era years in Bangkok time in
 both languages, thousands separators."""
 
-import tomllib
-from collections.abc import Mapping
 from datetime import date as DateOnly
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from shared.thai import (
     thai_date,
     thai_datetime,
 )
+from shared.translations import load_messages
 
 Locale = Literal["th", "en"]
 LOCALES: tuple[Locale, ...] = ("th", "en")
@@ -29,34 +28,13 @@ CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
 NOTHING = "\u2013"  # an en dash where there is no value yet
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)
-    return flat
-
-
-def _messages(folder: Path) -> dict[str, str]:
-    messages: dict[str, str] = {}
-    for path in sorted(folder.glob("*.toml")):
-        found = _flatten(tomllib.loads(path.read_text("utf-8")))
-        if twice := sorted(messages.keys() & found.keys()):
-            raise ValueError(f"{path}: messages named in another file too: {', '.join(twice)}")
-        messages.update(found)
-    return messages
-
-
 class Catalogue:
     def __init__(self, messages: dict[Locale, dict[str, str]]) -> None:
         self.messages = messages
 
     @classmethod
     def load(cls, directory: Path = CATALOGUES) -> "Catalogue":
-        return cls({locale: _messages(directory / locale) for locale in LOCALES})
+        return cls({locale: load_messages(directory / locale) for locale in LOCALES})
 
     def text(self, locale: Locale, key: str, **params: Any) -> str:
         """The message in ``locale`` with ``{name}`` filled in; a missing key is shown as

@@ -1,23 +1,12 @@
 """The survey's words from its translation catalogue (``translations/<locale>/*.toml``,
 nested tables of messages; a message named twice is an error). Citizens read Thai."""
 
-import tomllib
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shared.translations import load_messages
+
 CATALOGUES = Path(__file__).resolve().parent.parent / "translations"
-
-
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-    flat: dict[str, str] = {}
-    for key, value in table.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = str(value)
-    return flat
 
 
 class Catalogue:
@@ -26,13 +15,7 @@ class Catalogue:
 
     @classmethod
     def load(cls, locale: str = "th", directory: Path = CATALOGUES) -> "Catalogue":
-        messages: dict[str, str] = {}
-        for path in sorted((directory / locale).glob("*.toml")):
-            found = _flatten(tomllib.loads(path.read_text("utf-8")))
-            if twice := sorted(messages.keys() & found.keys()):
-                raise ValueError(f"{path}: messages named in another file too: {twice}")
-            messages.update(found)
-        return cls(messages)
+        return cls(load_messages(directory / locale))
 
     def text(self, key: str, **params: Any) -> str:
         """The message with ``{name}`` filled in; a missing key raises (tests keep it whole)."""
