@@ -254,22 +254,17 @@
     if (!ends || !box) return;
     var end = new Date(ends).getTime();
     var warnBefore = parseInt(document.body.getAttribute("data-warning-minutes") || "10", 10) * 60000;
-    var th = document.documentElement.lang === "th";
     function tick() {
       var left = end - Date.now();
       if (left <= 0) {
         box.hidden = false;
-        box.textContent = th
-          ? "การเข้าสู่ระบบหมดอายุแล้ว ร่างที่บันทึกไว้ไม่สูญหาย ข้อมูลที่กรอกหลังจากนี้จะถูกเก็บไว้ให้หลังเข้าสู่ระบบอีกครั้ง"
-          : "Your session has ended. Saved drafts are safe; what you type now is kept for you after you sign in again.";
+        box.textContent = box.getAttribute("data-over");
         return;
       }
       if (left <= warnBefore) {
         var minutes = Math.max(1, Math.ceil(left / 60000));
         box.hidden = false;
-        box.textContent = th
-          ? "การเข้าสู่ระบบจะหมดอายุในอีก " + minutes + " นาที ระบบบันทึกร่างให้อัตโนมัติ"
-          : "Your session ends in " + minutes + " minutes. Your draft is saved as you go.";
+        box.textContent = box.getAttribute("data-ending").replace("{minutes}", minutes);
       }
       setTimeout(tick, 30000);
     }
