@@ -99,6 +99,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.include_router(operators.router)
     app.include_router(survey.router)
     app.add_exception_handler(operators.Forbidden, operators.forbidden_page)
+    app.add_exception_handler(operators.FormExpired, operators.form_expired_page)
     install_error_pages(app)
     app.add_middleware(PageTimes, metrics=metrics)
     app.add_middleware(SecurityHeaders)

@@ -175,11 +175,22 @@ async def test_a_closed_round_refuses_with_intakes_message_next_to_the_dates(
 async def test_a_post_without_the_form_token_changes_nothing(portal: Portal) -> None:
     await portal.sign_in(OPERATOR)
     row = portal.intake.round_rows[ROUND]
-    fields = dates_form(row, **{"due_at-time": "16:30"}, reason="เหตุผลที่ดี")
-    answer = await portal.client.post(f"/operator/rounds/{ROUND}", data=fields)
-    assert answer.status_code == 303 and answer.headers["location"].endswith("form_expired")
-    answer = await portal.client.post(f"/operator/rounds/{ROUND}/exports", data={})
-    assert portal.intake.audit_rows == [] and portal.intake.export_rows[ROUND]["requests"] == []
+    posts = [
+        (f"/operator/rounds/{ROUND}", dates_form(row, **{"due_at-time": "16:30"}, reason="ดี")),
+        (f"/operator/rounds/{ROUND}/extensions", {"center_id": "GECC-0001", "reason": "ดี"}),
+        (f"/operator/rounds/{ROUND}/exports", {}),
+        ("/operator/accounts/disable", {"email": CENTER, "reason": "ย้ายหน่วยงาน"}),
+    ]
+    for path, fields in posts:
+        answer = await portal.client.post(path, data={"csrf_token": "stale", **fields})
+        assert answer.status_code == 303, path
+        back = answer.headers["location"]
+        assert back.startswith(f"{path}?") and back.endswith("notice=form_expired"), back
+        again = await portal.client.get(back)
+        assert "แบบฟอร์มหมดอายุ" in text(again), path  # the form again, with the notice
+    assert "email=saraban%40phranakhon.go.th" in back  # the account to disable is kept
+    assert portal.intake.audit_rows == [] and portal.intake.extension_rows == []
+    assert portal.intake.export_rows[ROUND]["requests"] == []
 
 
 async def test_a_granted_extension_appears_in_the_list(portal: Portal) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from services.portal.adapters.intake import IntakeClient, NotFound, Refused
@@ -34,9 +34,22 @@ class Forbidden(Exception):
     """Signed in, but these pages are not for this kind of account (an office)."""
 
 
+class FormExpired(Exception):
+    """A form posted with a stale CSRF token: the person goes back to ``back`` to try again."""
+
+    def __init__(self, back: str) -> None:
+        super().__init__(back)
+        self.back = back
+
+
 async def forbidden_page(request: Request, error: Exception) -> Response:
     page = await page_of(request)
     return page.render("operator_forbidden.html", 403)
+
+
+async def form_expired_page(request: Request, error: Exception) -> Response:
+    assert isinstance(error, FormExpired)
+    return RedirectResponse(error.back, status_code=303)
 
 
 def _operator(page: Page) -> Session:
@@ -96,9 +109,18 @@ def _time_value(moment: datetime) -> str:
     return f"{moment.astimezone(BANGKOK):%H:%M}"
 
 
-async def _posted(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+async def _operator_form(
+    page: Page, back: str, keep: tuple[str, ...] = ()
+) -> tuple[Session, dict[str, str]]:
+    """The operator's session and the fields posted; with a stale CSRF token the person is
+    sent back to ``back`` with the ``keep`` fields and a notice that the form expired."""
+    session = _operator(page)
+    form = await page.request.form()
+    posted = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not page.csrf_ok(posted.get(CSRF_FIELD)):
+        query = {name: posted.get(name, "") for name in keep} | {"notice": "form_expired"}
+        raise FormExpired(f"{back}?{urlencode(query)}")
+    return session, posted
 
 
 def _refused_title(page: Page, refusal: Refused) -> str:
@@ -140,10 +162,7 @@ async def round_page(page: Current, round_id: str, notice: str = "") -> Response
 
 @router.post("/rounds/{round_id}")
 async def change_round(page: Current, round_id: str) -> Response:
-    session = _operator(page)
-    posted = await _posted(page.request)
-    if not page.csrf_ok(posted.get(CSRF_FIELD)):
-        return page.redirect(f"/operator/rounds/{round_id}?notice=form_expired")
+    session, posted = await _operator_form(page, f"/operator/rounds/{round_id}")
     current = await _round(page, session, round_id)
     changes, problems = domain.date_changes(current, posted)
     reason = posted.get("reason", "").strip()
@@ -211,10 +230,7 @@ async def _extensions_page(
 
 @router.post("/rounds/{round_id}/extensions")
 async def grant_extension(page: Current, round_id: str) -> Response:
-    session = _operator(page)
-    posted = await _posted(page.request)
-    if not page.csrf_ok(posted.get(CSRF_FIELD)):
-        return page.redirect(f"/operator/rounds/{round_id}/extensions?notice=form_expired")
+    session, posted = await _operator_form(page, f"/operator/rounds/{round_id}/extensions")
     center_id = posted.get("center_id", "").strip().upper()
     until = domain.bangkok_day_time(posted.get("until-day", ""), posted.get("until-time", ""))
     reason = posted.get("reason", "").strip()
@@ -266,10 +282,7 @@ async def exports(page: Current, round_id: str, notice: str = "") -> Response:
 
 @router.post("/rounds/{round_id}/exports")
 async def request_export(page: Current, round_id: str) -> Response:
-    session = _operator(page)
-    posted = await _posted(page.request)
-    if not page.csrf_ok(posted.get(CSRF_FIELD)):
-        return page.redirect(f"/operator/rounds/{round_id}/exports?notice=form_expired")
+    session, _ = await _operator_form(page, f"/operator/rounds/{round_id}/exports")
     await _intake(page).request_export(session.intake_token, round_id)
     return page.redirect(f"/operator/rounds/{round_id}/exports?notice=export_requested")
 
@@ -399,20 +412,19 @@ async def import_accounts(page: Current) -> Response:
 
 
 @router.get("/accounts/disable")
-async def confirm_disable(page: Current, email: str = "") -> Response:
+async def confirm_disable(page: Current, email: str = "", notice: str = "") -> Response:
     _operator(page)
     if not email:
         return page.redirect("/operator/accounts")
-    return _render(page, "operator_disable.html", email=email, reason="", problems=[])
+    return _render(
+        page, "operator_disable.html", email=email, reason="", problems=[], notice=notice
+    )
 
 
 @router.post("/accounts/disable")
 async def disable_account(page: Current) -> Response:
-    session = _operator(page)
-    posted = await _posted(page.request)
+    session, posted = await _operator_form(page, "/operator/accounts/disable", keep=("email",))
     email = posted.get("email", "").strip()
-    if not page.csrf_ok(posted.get(CSRF_FIELD)):
-        return page.redirect(f"/operator/accounts/disable?{urlencode({'email': email})}")
     reason = posted.get("reason", "").strip()
     problems = [p for p in [domain.reason_problem(reason)] if p is not None]
     if not problems:
@@ -426,5 +438,11 @@ async def disable_account(page: Current) -> Response:
             query = urlencode({"notice": "disabled", "q": email, "email": email})
             return page.redirect(f"/operator/accounts?{query}")
     return _render(
-        page, "operator_disable.html", 422, email=email, reason=reason, problems=problems
+        page,
+        "operator_disable.html",
+        422,
+        email=email,
+        reason=reason,
+        problems=problems,
+        notice="",
     )
