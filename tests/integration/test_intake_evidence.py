@@ -200,6 +200,8 @@ async def test_the_limits_answer_with_their_problem_and_store_nothing(running: R
     assert (await upload(intake, "a", big, name="a.pdf")).status_code == 201
     over = await upload(intake, "a", big[:-1], name="b.pdf")
     assert over.status_code == 413 and over.json()["code"] == "quota_exceeded"
+    again = await upload(intake, "a", big, name="a.pdf")  # a retry: the same bytes, no more room
+    assert again.status_code == 200 and again.json()["name"] == "a.pdf"
     assert (await upload(intake, "b", big[:-1])).status_code == 201  # another center's own
     for n in range(19):
         assert (await upload(intake, "a", PNG + bytes([n]), item="P03")).status_code == 201

@@ -80,12 +80,8 @@ async def upload(
         raise InvalidRequest([("item_code", f"no checklist item {request.item_code!r}")])
     if request.declared_size > limits.file_bytes:
         raise file_too_large(limits)
-    async with pool.acquire() as conn:
-        check_quota(
-            await files.used_bytes(conn, request.center_id, request.round_id),
-            request.declared_size,
-            limits,
-        )
+    # The quota is checked once the bytes are known (_commit): the same file sent again (a
+    # retry whose answer was lost) answers its earlier row even when the quota is used up.
     sniffed = _Sniffed(body, limits)
     await sniffed.decide()
     temporary = f"{files.TEMPORARY_PREFIX}{uuid4()}"
