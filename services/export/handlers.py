@@ -146,12 +146,11 @@ async def build(
     with timings.part("fingerprints"):
         fingerprints = [(r.center_id, dataset.fingerprint(r)) for r in records]
     counts = dataset.counts(records)
-    package: list[evidence.PackageFile] = []
-    evidence_call = None
-    if export.kind == "full":  # a delta's records list their files; the package goes in full
-        package = evidence.package((r.center_id, r.evidence) for r in records)
-        counts |= evidence.package_counts(package)
-        evidence_call = evidence.manifest_body(export_id, round_id, package)
+    # The package holds the files of the export's records: a delta's are those of its records,
+    # and only those the receiver has not verified before travel (send_evidence_file).
+    package = evidence.package((r.center_id, r.evidence) for r in records)
+    counts |= evidence.package_counts(package)
+    evidence_call = evidence.manifest_body(export_id, round_id, package)
     closing = batching.manifest_body(
         export_id, round_id, export.kind, batches, counts, manifest.hashes()
     )

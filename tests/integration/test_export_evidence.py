@@ -1,10 +1,11 @@
 """Evidence files in the export, on real PostgreSQL, the real S3 server and the real reference
 PMO receiver (its own process): each record lists its files (a version-1 event none), and a
-full export delivers the round's evidence package in signed parts, the receiver verifying
-each file's SHA-256; a transfer broken off resumes with only the missing parts, and an
-object corrupted in storage ends, after its tries, as the export's mismatch. The last test
-runs the export's runtime on the real broker: version-1 and version-2 events in, the
-export's status with the package's counts out."""
+full export delivers the round's evidence package in signed parts (a delta, its records'
+files the receiver lacks), the receiver verifying each file's SHA-256; a transfer broken
+off resumes with only the missing parts, and an object corrupted in storage ends, after its
+tries, as the export's mismatch. The last test runs the export's runtime on the real
+broker: version-1 and version-2 events in, the export's status with the package's counts
+out."""
 
 import csv
 import hashlib
@@ -139,8 +140,11 @@ def evidence_file(item: str, name: str, content_type: str, content: bytes) -> Ev
     )
 
 
-def version_2(center: str, files: list[EvidenceFile]) -> Envelope[SubmissionReceived]:
-    event = received_event(center)
+def version_2(
+    center: str, files: list[EvidenceFile], version: int = 1
+) -> Envelope[SubmissionReceived]:
+    """Schema version 2 (with ``evidence``); ``version``: the submission's version."""
+    event = received_event(center, version)
     return event.model_copy(update={"data": event.data.model_copy(update={"evidence": files})})
 
 
@@ -288,6 +292,46 @@ async def test_records_list_evidence_and_the_package_resumes_with_only_missing_p
         "GECC-0002": 1,
         "GECC-0003": 0,
     }
+
+
+async def test_a_delta_delivers_the_new_files_of_its_records_only(
+    isolated: Isolated, storage: ObjectStorage, receiver: Receiver, tmp_path: Path
+) -> None:
+    photo = b"\xff\xd8\xff\xe0" + os.urandom(5_000)
+    sign = b"\x89PNG\r\n\x1a\n" + os.urandom(7_000)
+    for content in (photo, sign):
+        await store(storage, content)
+    kept_photo = evidence_file("P01", "photo.jpg", "image/jpeg", photo)
+    async with isolated.service_pool("export") as pool:
+        first = await prepared(pool, ["GECC-0001"], [version_2("GECC-0001", [kept_photo])])
+        full = await deliver(
+            await build(first, pool, tmp_path / "exports"), pool, receiver, storage
+        )
+        assert full.state == "reconciled", full.last_error
+        # After the export the center amends: the same photo and a new sign.
+        files = [kept_photo, evidence_file("P02", "s.png", "image/png", sign)]
+        amended = version_2("GECC-0001", files, version=2)
+        async with pool.acquire() as conn:
+            await handlers.keep_submissions(conn, [amended])
+        await handlers.open_corrections(pool, quiet_seconds=0)
+        async with pool.acquire() as conn:
+            delta = await repository.claim_export(conn, 60.0)
+        assert delta is not None and delta.kind == "delta"
+        built = await build(delta, pool, tmp_path / "exports")
+        assert (built.records, built.counts["evidence_files"]) == (1, 2)
+        done = await deliver(built, pool, receiver, storage)
+        assert done.state == "reconciled", done.last_error
+        assert done.acknowledged["evidence_files"] == 2
+    sign_sha = hashlib.sha256(sign).hexdigest()
+    kept = receiver.directory / "evidence" / ROUND / sign_sha / "file"
+    assert hashlib.sha256(kept.read_bytes()).hexdigest() == sign_sha
+    package = json.loads(
+        (receiver.directory / "evidence" / ROUND / f"manifest-{delta.id}.json").read_text()
+    )
+    assert {f["sha256"] for f in package["files"]} == {kept_photo.sha256, sign_sha}
+    # The photo the receiver verified with the full export was asked about, not sent again.
+    counters = receiver.counters()
+    assert (counters["parts_stored"], counters["evidence_verified"]) == (2, 2)
 
 
 async def test_a_corrupted_object_is_retried_then_reported_as_mismatch(

@@ -1,7 +1,7 @@
 """An export to the PMO system and the steps of its life:
 
-pending → delivering (built: its records, counts, batches, closing call and, for a full
-          export, its evidence package fixed)
+pending → delivering (built: its records, counts, batches, closing call and its evidence
+          package fixed)
         → reconciled | mismatch (the PMO system's counts against ours, evidence files
           verified among them), or failed (refused for good); a temporary failure counts an
           attempt and stays delivering.
@@ -50,7 +50,8 @@ class Export:
     created_at: datetime
     updated_at: datetime
     evidence_manifest_call: bytes | None = None
-    """A full export's evidence package manifest, sent after its files; None: no package."""
+    """The evidence package's manifest, sent after its files; None: an export built before
+    packages (nothing to send)."""
 
     def built(
         self,
