@@ -52,6 +52,8 @@ class NotifierSettings(ServiceSettings):
     delivery_max_attempts: int = 6
     delivery_first_retry_seconds: float = 1.0
     delivery_max_retry_seconds: float = 300.0
+    # gecc_notifications_in_ledger is counted this often (a Prometheus scrape's interval).
+    delivery_ledger_count_seconds: float = Field(15.0, gt=0)
 
     @field_validator("operator_emails")
     @classmethod
@@ -84,6 +86,7 @@ class NotifierSettings(ServiceSettings):
             poll_seconds=self.delivery_poll_seconds,
             lease_seconds=self.delivery_lease_seconds,
             concurrency=self.delivery_concurrency,
+            count_seconds=self.delivery_ledger_count_seconds,
             retry=RetryPolicy(
                 max_attempts=self.delivery_max_attempts,
                 first=timedelta(seconds=self.delivery_first_retry_seconds),

@@ -102,6 +102,29 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
     assert in_ledger(registry, "receipt") == {"pending": 0, "sent": 0, "dead": 0}
 
 
+async def test_the_ledger_is_counted_once_an_interval_not_after_every_batch(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counted: list[float] = []
+    count = repository.delivery_counts
+
+    async def counting(pool: asyncpg.Pool) -> dict[tuple[str, str], int]:
+        counted.append(asyncio.get_running_loop().time())
+        return await count(pool)
+
+    monkeypatch.setattr(repository, "delivery_counts", counting)
+    registry = CollectorRegistry()
+    mail = SmtpSender(SmtpSettings(port=1), max_idle=1)
+    async with httpx.AsyncClient() as client:
+        settings = SenderSettings(poll_seconds=0.02, count_seconds=0.5)
+        sender = Sender(pool, mail, WebhookSender(client), NotifierMetrics(registry), settings)
+        running = asyncio.create_task(sender.run())
+        await asyncio.sleep(1.2)  # about 60 looks at the ledger
+        running.cancel()
+    assert 2 <= len(counted) <= 3  # at once, then each half second (not at each look)
+    assert in_ledger(registry, "reminder") == {"pending": 0, "sent": 0, "dead": 0}
+
+
 def in_ledger(registry: CollectorRegistry, kind: str) -> dict[str, float | None]:
     return {
         status: registry.get_sample_value(

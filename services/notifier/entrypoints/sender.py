@@ -3,7 +3,9 @@ with backoff and giving up (dead letter) after the last attempt."""
 
 import asyncio
 import logging
+import math
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +34,8 @@ class SenderSettings:
     lease_seconds: float = 30.0
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # The ledger's gauge is counted this often (a whole-table count: not after every batch).
+    count_seconds: float = 15.0
 
 
 class Sender:
@@ -52,12 +56,16 @@ class Sender:
         self._poll = settings.poll_seconds
         self._lease = settings.lease_seconds
         self._concurrency = settings.concurrency
+        self._count_every = settings.count_seconds
 
     async def run(self) -> None:
+        counted_at = -math.inf
         while True:
             try:
                 sent = await self.send_due()
-                await self.count_ledger()
+                if time.monotonic() - counted_at >= self._count_every:
+                    await self.count_ledger()
+                    counted_at = time.monotonic()
             except DATABASE_UNAVAILABLE as error:
                 log.warning("sender: database unavailable (%s); trying again", error)
                 sent = 0
