@@ -188,6 +188,7 @@ def _local_launcher() -> Iterator[Infrastructure]:
     try:
         start_infrastructure(config)
     except StackError as error:
+        down(config)  # what did start (PostgreSQL before a Kafka port found taken) stops too
         raise InfrastructureUnavailable(
             f"the local launcher could not start Kafka and PostgreSQL: {error}. {HOW_TO_START}"
         ) from error
