@@ -103,15 +103,23 @@ async def _end(child: asyncio.subprocess.Process) -> None:
         await child.wait()
 
 
+class _Reports:
+    fd: int | None = None
+
+
 def read_settings() -> str:
-    """The child's first line of stdin. Ctrl-C in a terminal reaches the whole process group:
-    the parent stops the child, which ignores it."""
+    """The child's first line of stdin. From here on what else writes to stdout (FastStream's
+    log, say) goes to stderr: stdout carries the reports only. Ctrl-C in a terminal reaches
+    the whole process group: the parent stops the child, which ignores it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _Reports.fd = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     return sys.stdin.buffer.readline().decode()
 
 
 def report(content: Report) -> None:
-    os.write(sys.stdout.fileno(), json.dumps(content).encode() + b"\n")
+    assert _Reports.fd is not None, "read_settings() first"
+    os.write(_Reports.fd, json.dumps(content).encode() + b"\n")
 
 
 async def until_told_to_stop() -> None:
