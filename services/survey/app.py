@@ -95,7 +95,16 @@ def build_runtime(settings: SurveySettings) -> ServiceRuntime:
 
 def build_tallier_runtime(settings: SurveySettings) -> ServiceRuntime:
     """The tallier's process: its consumers, no page (``python -m services.survey.tallier``)."""
-    runtime = ServiceRuntime(settings)
+    return _with_tallier(ServiceRuntime(settings), settings)
+
+
+def build_described_runtime(settings: SurveySettings) -> ServiceRuntime:
+    """The survey's runtime with its tallier's consumers too, as one service in the AsyncAPI
+    document (never started: the tallier runs in its own process)."""
+    return _with_tallier(build_runtime(settings), settings)
+
+
+def _with_tallier(runtime: ServiceRuntime, settings: SurveySettings) -> ServiceRuntime:
     catalog = load_catalog(settings.standards_dir)
     tallier.register(runtime, TallierMetrics(runtime.registry), catalog, settings.tallier_consumers)
     return runtime
