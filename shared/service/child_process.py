@@ -44,7 +44,6 @@ class ChildProcess:
         self._on_report = on_report
         self._on_end = on_end
         self._task: asyncio.Task[None] | None = None
-        self.pid: int | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name=f"{self.name}-process")
@@ -78,7 +77,6 @@ class ChildProcess:
             stdout=asyncio.subprocess.PIPE,
             limit=REPORT_LIMIT_BYTES,
         )
-        self.pid = child.pid
         try:
             assert child.stdin is not None and child.stdout is not None
             child.stdin.write(self._settings.encode() + b"\n")
@@ -87,7 +85,6 @@ class ChildProcess:
                 self._on_report(json.loads(line))
             return await child.wait()
         finally:
-            self.pid = None
             await asyncio.shield(_end(child))
 
 
