@@ -93,6 +93,16 @@ def with_children(process: psutil.Process | None) -> list[psutil.Process]:
         return []
 
 
+def child_running(process: psutil.Process | None, module: str) -> list[psutil.Process]:
+    """``process``'s child started as ``python -m <module>`` (a service's tallier or relay)."""
+    if process is None:
+        return []
+    try:
+        return [c for c in process.children() if module in c.cmdline()[1:4]]
+    except psutil.Error:
+        return []
+
+
 def _cpu_seconds(processes: Iterable[psutil.Process]) -> dict[int, float]:
     seconds: dict[int, float] = {}
     for process in processes:

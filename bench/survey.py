@@ -1,12 +1,13 @@
 """Citizens' survey responses accepted per second by the survey service, beside a bare
 baseline producing the same record to the same broker, in one run.
 
-``python -m bench.survey [--clients 64] [--seconds 15] [--rounds 2] [--responses N]``
-prepares a database and a topic namespace of the run's own on the local PostgreSQL and Kafka
-(``GECC_DATABASE_URL``, ``GECC_KAFKA_BOOTSTRAP``; removed at the end), announces
-``--clients`` centers and the rounds around today, starts the survey service as it runs
-(``python -m services.survey``) and the baseline (``bench.survey_baseline``: a bare ASGI app,
-aiokafka idempotent acks=all), then measures in turn, ``--rounds`` times each:
+``python -m bench.survey [--clients 64] [--seconds 15] [--rounds 2] [--responses N]`` prepares
+a database and a topic namespace of the run's own on the local PostgreSQL and Kafka
+(``GECC_DATABASE_URL``, ``GECC_KAFKA_BOOTSTRAP``; removed at the end), announces ``--clients``
+centers and the rounds around today, starts the survey service as it runs (``python -m
+services.survey``, its tallier in a process of its own, a child of the survey's, folding every
+response on the topic) and the baseline (``bench.survey_baseline``: a bare ASGI app, aiokafka
+idempotent acks=all), then measures in turn, ``--rounds`` times each:
 
 - **survey**: ``--clients`` citizens, each on its own keep-alive connection, post complete
   answers to ``/s/{center}``, each as a new phone (a new device cookie) with a visit token
@@ -15,8 +16,9 @@ aiokafka idempotent acks=all), then measures in turn, ``--rounds`` times each:
 - **baseline**: as many clients post the same bodies to the baseline.
 
 It prints responses per second of each, their ratio (aims: the survey at 0.6 of the baseline
-or more, and 2,000/s or more), p50/p95 of the answers, the cores each used, the survey
-process's resident memory after the warm-up and at the end, and the machine.
+or more, and 2,000/s or more), p50/p95 of the answers, the cores each used (the survey's
+process and its tallier's apart), the survey process's resident memory after the warm-up and
+at the end, and the machine.
 ``--responses N``: after the phases, survey responses until N more were accepted, the
 resident memory printed every tenth of the way (it should stay flat). The per-address limit
 is raised for the run (``GECC_SURVEY_RESPONSES_PER_HOUR``, ``GECC_SURVEY_RESPONSES_BURST``):
@@ -44,7 +46,7 @@ import httpx
 import psutil
 
 from bench.fixtures import postgres_facts
-from bench.machine import CpuProbe, describe
+from bench.machine import CpuProbe, child_running, describe
 from gecc.bootstrap import ensure_topics, prepare_database, remove_namespace, with_login
 from services.survey.domain.directory import bangkok_day
 from services.survey.domain.tokens import VisitTokens
@@ -224,7 +226,8 @@ async def ready(port: int, center: str, survey: bool) -> None:
                     return
                 health = (await http.get(f"http://127.0.0.1:{port}/health")).json()
                 page = await http.get(f"http://127.0.0.1:{port}/s/{center}")
-                if health.get("kafka") == "ok" and b'name="token"' in page.content:
+                consuming = health.get("kafka") == health.get("tallier") == "ok"
+                if consuming and b'name="token"' in page.content:
                     return
             except (httpx.HTTPError, ValueError):
                 pass
@@ -285,6 +288,7 @@ async def run(args: argparse.Namespace) -> str:
             probe = CpuProbe(
                 {
                     "survey": lambda: [survey],
+                    "tallier": lambda: child_running(survey, "services.survey.tallier"),
                     "baseline": lambda: [baseline],
                     "bench": lambda: [psutil.Process()],
                 }

@@ -4,13 +4,14 @@ and how long a response waits before it counts (the tally lag).
 ``python -m bench.survey_tallier [--responses 100000] [--rate 2000] [--centers 1343]`` needs
 ``GECC_KAFKA_BOOTSTRAP`` and ``GECC_DATABASE_URL`` (a superuser) like the tests, and works in a
 database and topic namespace of its own, removed afterwards. It starts the survey service as
-its own process (``python -m services.survey``, its outbox relay in a child process, as
-deployed), produces the responses at ``--rate`` from this process with the idempotent
-producer (acks=all), each for both rounds of the fiscal year and answered at its sending, over
-``--centers`` centers, and prints: the rate produced and acknowledged, the rate tallied, how
-long the tallies took to catch up after the last response, the tally lag p50/p99/max bucket
-(the service's ``gecc_survey_tally_lag_seconds``: now minus ``answered_at`` when folded), the
-tally events published, the CPU the survey used, and the machine.
+its own process (``python -m services.survey``, its tallier and its outbox relay each in a
+child process, as deployed), produces the responses at ``--rate`` from this process with the
+idempotent producer (acks=all), each for both rounds of the fiscal year and answered at its
+sending, over ``--centers`` centers, and prints: the rate produced and acknowledged, the rate
+tallied, how long the tallies took to catch up after the last response, the tally lag
+p50/p99/max bucket (the service's ``gecc_survey_tally_lag_seconds``: now minus ``answered_at``
+when folded), the tally events published, the CPU the tallier's process, the relay's and the
+survey's own used, and the machine.
 """
 
 import argparse
@@ -30,7 +31,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.fixtures import postgres_facts
-from bench.machine import CpuProbe, describe, with_children
+from bench.machine import CpuProbe, child_running, describe
 from gecc.bootstrap import (
     ensure_topics,
     on_database,
@@ -110,7 +111,8 @@ async def wait_consuming(url: str, survey: subprocess.Popen[bytes], log: Path) -
             if survey.poll() is not None:
                 raise SystemExit(f"the survey exited; see {log}")
             try:
-                if (await client.get(f"{url}/health")).json().get("kafka") == "ok":
+                health = (await client.get(f"{url}/health")).json()
+                if health.get("kafka") == health.get("tallier") == "ok":
                     return
             except httpx.HTTPError:
                 pass
@@ -127,7 +129,13 @@ async def measure(
     centers: int,
 ) -> None:
     process = psutil.Process(survey.pid)
-    probe = CpuProbe({"survey": lambda: with_children(process)})
+    probe = CpuProbe(
+        {
+            "tallier": lambda: child_running(process, "services.survey.tallier"),
+            "relay": lambda: child_running(process, "shared.messaging.relay_process"),
+            "survey": lambda: [process],
+        }
+    )
     topic = where.topics(Topic.SURVEY_RESPONSE)
     producer = AIOKafkaProducer(
         bootstrap_servers=where.bootstrap, enable_idempotence=True, acks="all", linger_ms=5
@@ -164,7 +172,10 @@ async def measure(
         f"tally events    {found.published:,.0f} published"
         f" ({found.published / acknowledged:.2f} a response)"
     )
-    print(f"survey CPU      {cores.get('survey', 0.0):.2f} cores (service and relay)")
+    print(
+        f"CPU             tallier {cores['tallier']:.2f} cores, relay {cores['relay']:.2f},"
+        f" survey's own process {cores['survey']:.2f}"
+    )
     facts = await postgres_facts(on_database(where.admin_url, "postgres"))
     port = int(where.bootstrap.rsplit(":", 1)[1])
     for name, value in describe(facts, port, REPO).items():

@@ -14,7 +14,7 @@ from services.notifier.app import build_runtime as notifier_runtime
 from services.notifier.settings import NotifierSettings
 from services.scoring.app import build_runtime as scoring_runtime
 from services.scoring.settings import ScoringSettings
-from services.survey.app import build_runtime as survey_runtime
+from services.survey.app import build_described_runtime as survey_runtime
 from services.survey.settings import SurveySettings
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -33,7 +33,7 @@ def asyncapi_document() -> str:
         scoring_runtime(ScoringSettings(**fixed)).broker,
         notifier_runtime(NotifierSettings(**fixed)).broker,
         export_runtime(ExportSettings(**fixed)).broker,
-        # One of its consumers: they share one subscription.
+        # With one of its tallier's consumers: they share one subscription.
         survey_runtime(SurveySettings(**fixed, tallier_consumers=1)).broker,
     ]
     spec = AsyncAPI(

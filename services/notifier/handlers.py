@@ -20,6 +20,7 @@ from shared.events import (
     RoundClosed,
     RoundScheduled,
     SignInRequested,
+    SourceSummary,
     SubmissionReceived,
     SubmissionScored,
     new_event,
@@ -147,6 +148,10 @@ async def _receipts(
         version=received.version,
         received_at=received.received_at,
         late=received.late,
+        source=SourceSummary(
+            kind=received.satisfaction.source.kind,
+            responses=received.satisfaction.source.responses,
+        ),
     )
     return _counted_if_nobody(outgoing, "receipt", metrics)
 

@@ -17,7 +17,7 @@ from services.survey.entrypoints.public import (
     security_headers,
 )
 from services.survey.handlers.responses import Desk
-from services.survey.metrics import SurveyMetrics
+from services.survey.metrics import SurveyMetrics, TallierMetrics
 from services.survey.settings import SurveySettings
 from shared.events import Envelope, SurveyResponse
 from shared.messaging.runtime import ServiceRuntime
@@ -78,7 +78,7 @@ def wire(settings: SurveySettings) -> Wiring:
     standard = newest_standard(catalog)
     desk = build_desk(settings, runtime, standard)
     directory.register(runtime, desk, metrics, settings.directory_refresh_seconds)
-    tallier.register(runtime, metrics, catalog, settings.tallier_consumers)
+    tallier.run_beside(runtime, settings, metrics)
     runtime.publishes(
         Topic.SURVEY_RESPONSE,
         Envelope[SurveyResponse],
@@ -91,6 +91,23 @@ def wire(settings: SurveySettings) -> Wiring:
 
 def build_runtime(settings: SurveySettings) -> ServiceRuntime:
     return wire(settings).runtime
+
+
+def build_tallier_runtime(settings: SurveySettings) -> ServiceRuntime:
+    """The tallier's process: its consumers, no page (``python -m services.survey.tallier``)."""
+    return _with_tallier(ServiceRuntime(settings), settings)
+
+
+def build_described_runtime(settings: SurveySettings) -> ServiceRuntime:
+    """The survey's runtime with its tallier's consumers too, as one service in the AsyncAPI
+    document (never started: the tallier runs in its own process)."""
+    return _with_tallier(build_runtime(settings), settings)
+
+
+def _with_tallier(runtime: ServiceRuntime, settings: SurveySettings) -> ServiceRuntime:
+    catalog = load_catalog(settings.standards_dir)
+    tallier.register(runtime, TallierMetrics(runtime.registry), catalog, settings.tallier_consumers)
+    return runtime
 
 
 class SurveyApp(FastAPI):

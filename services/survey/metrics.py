@@ -2,6 +2,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class SurveyMetrics:
+    """The survey process's own: the public page's, and how often its tallier process ended."""
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.responses = Counter(
@@ -20,6 +22,17 @@ class SurveyMetrics:
             "Centers in the survey page's in-memory directory",
             registry=registry,
         )
+        self.tallier_restarts = Counter(
+            "gecc_survey_tallier_restarts",
+            "Times the tallier's process ended and was started again",
+            registry=registry,
+        )
+
+
+class TallierMetrics:
+    """The tallier process's, shown in the survey's ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
         self.tallied = Counter(
             "gecc_survey_tallied_total",
             "Citizens' responses folded into the tallies (each response once, whatever Kafka"

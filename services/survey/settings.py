@@ -37,7 +37,8 @@ class SurveySettings(ServiceSettings):
     # many tallies as it holds responses, and larger batches fold more of them into one
     # (docs/benchmarks.md, "Survey tallier").
     consumer_batch_size: int = 1000
-    # 0: this process does not tally (a replica for the public page only).
+    # The tallier's Kafka consumers, in a process of its own that the survey's runs beside
+    # it (entrypoints/tallier.py); 0: no tallier (a replica serving the public page only).
     tallier_consumers: int = Field(2, ge=0, le=6)
     # The tally read API's shared secret (GECC_SURVEY_READ_SECRET): the portal holds it.
     read_secret: str = Field("gecc-local-survey-read-secret", min_length=1, repr=False)

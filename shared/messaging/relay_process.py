@@ -6,19 +6,14 @@ service's process it shares the interpreter lock with the requests, which cost i
 third to a half of its accepted rate (docs/benchmarks.md). A child process has its own
 interpreter and keeps pace on the other core.
 
-The parent writes the relay's settings as one JSON line to the child's stdin and keeps
-stdin open: the child stops when it reads end-of-file, so it also ends when the parent is
-killed. The child writes its counters as JSON lines to stdout twice a second; the parent
-keeps them in its own ``/metrics``. A child that dies is started again.
+The child is run as ``shared/service/child_process.py`` runs one (its settings on stdin, it
+ends with its parent, started again when it dies); it reports its counters twice a second
+and the parent keeps them in its own ``/metrics``.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
-import signal
-import sys
 from dataclasses import asdict, dataclass
 
 import asyncpg
@@ -27,12 +22,9 @@ from prometheus_client import CollectorRegistry
 from shared.database import create_pool
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay
-
-log = logging.getLogger(__name__)
+from shared.service.child_process import ChildProcess, read_settings, report, until_told_to_stop
 
 REPORT_INTERVAL_SECONDS = 0.5
-STOP_TIMEOUT_SECONDS = 10.0
-RESTART_DELAY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,86 +76,39 @@ class RelayProcess:
     """Runs and supervises the child; mirrors its counters into the service's metrics."""
 
     def __init__(self, settings: RelaySettings, metrics: MessagingMetrics) -> None:
-        self._settings = settings
         self._metrics = metrics
-        self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, float] = {}
+        self._child = ChildProcess(
+            f"{settings.service}: outbox relay",
+            __name__,
+            json.dumps(asdict(settings)),
+            lambda sent: self._apply(RelayReport(**sent)),
+            self._ended,
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise(), name="outbox-relay-process")
+        self._child.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._child.stop()
 
-    async def _supervise(self) -> None:
-        while True:
-            try:
-                await self._run_child()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s: outbox relay process failed", self._settings.service)
-            log.warning("%s: outbox relay process ended; starting it again", self._settings.service)
-            await asyncio.sleep(RESTART_DELAY_SECONDS)
+    def _ended(self, _: int | None) -> None:
+        self._seen = {}  # the next child counts from zero
 
-    async def _run_child(self) -> None:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            __name__,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        self._seen = {}  # a new child counts from zero
-        try:
-            assert child.stdin is not None and child.stdout is not None
-            child.stdin.write(json.dumps(asdict(self._settings)).encode() + b"\n")
-            await child.stdin.drain()
-            async for line in child.stdout:
-                self._apply(RelayReport(**json.loads(line)))
-            await child.wait()
-        finally:
-            await asyncio.shield(self._end(child))
-
-    async def _end(self, child: asyncio.subprocess.Process) -> None:
-        """Close the child's stdin (it stops itself), kill it if it does not."""
-        if child.returncode is None and child.stdin is not None:
-            child.stdin.close()
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
-                await child.wait()
-        except TimeoutError:
-            child.kill()
-            await child.wait()
-
-    def _apply(self, report: RelayReport) -> None:
-        for topic, total in report.published.items():
+    def _apply(self, counters: RelayReport) -> None:
+        for topic, total in counters.published.items():
             added = total - self._seen.get(topic, 0.0)
             if added > 0:
                 self._metrics.outbox_published.labels(self._metrics.service, topic).inc(added)
             self._seen[topic] = total
-        self._metrics.outbox_backlog.set(report.backlog)
-        self._metrics.outbox_oldest_age.set(report.oldest_age)
+        self._metrics.outbox_backlog.set(counters.backlog)
+        self._metrics.outbox_oldest_age.set(counters.oldest_age)
 
 
 async def _report_forever(registry: CollectorRegistry, service: str) -> None:
     while True:
         await asyncio.sleep(REPORT_INTERVAL_SECONDS)
-        line = json.dumps(asdict(snapshot(registry, service))) + "\n"
-        os.write(sys.stdout.fileno(), line.encode())
-
-
-async def _parent_gone() -> None:
-    """Return at end-of-file on stdin: the parent closed it or died."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    while await reader.read(4096):
-        pass
+        report(asdict(snapshot(registry, service)))
 
 
 async def serve(settings: RelaySettings) -> None:
@@ -171,13 +116,10 @@ async def serve(settings: RelaySettings) -> None:
     metrics = MessagingMetrics(registry, settings.service)
     pool = await create_pool(settings.dsn, 1, 2)
     relay = settings.relay(pool, metrics)
-    terminated = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminated.set)
     tasks = [
         asyncio.create_task(relay.run()),
         asyncio.create_task(_report_forever(registry, settings.service)),
-        asyncio.create_task(_parent_gone()),
-        asyncio.create_task(terminated.wait()),
+        asyncio.create_task(until_told_to_stop()),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -190,9 +132,7 @@ async def serve(settings: RelaySettings) -> None:
 
 
 def main() -> None:
-    # Ctrl-C in a terminal reaches the whole process group: the parent stops the child.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    settings = RelaySettings(**json.loads(sys.stdin.buffer.readline()))
+    settings = RelaySettings(**json.loads(read_settings()))
     logging.basicConfig(
         level=logging.INFO,
         format=f"%(asctime)s %(levelname)s {settings.service}-relay %(name)s: %(message)s",

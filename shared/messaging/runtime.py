@@ -24,6 +24,8 @@ from shared.messaging.consumer import DataT, EventConsumer
 from shared.messaging.metrics import MessagingMetrics
 from shared.messaging.outbox import OutboxRelay
 from shared.messaging.relay_process import RelayProcess, RelaySettings
+from shared.service.child_metrics import ChildMetrics, Exposition
+from shared.service.child_process import ChildProcess
 from shared.settings import ServiceSettings
 from shared.topics import Topic
 
@@ -67,6 +69,12 @@ class ServiceRuntime:
             tuple[str, Callable[[ServiceRuntime], Coroutine[Any, Any, None]]]
         ] = []
         self.kafka_connected = False
+        self._children: list[ChildProcess] = []
+        self._child_metrics: list[ChildMetrics] = []
+        # What /metrics shows: this process's metrics and its children's.
+        self.exposition = Exposition(self.registry, self._child_metrics)
+        # More of /health: name -> its state now ("ok" or what is wrong), for information.
+        self.checks: dict[str, Callable[[], str]] = {}
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -148,6 +156,13 @@ class ServiceRuntime:
         """Run ``work`` as a task from start to stop (it runs until cancelled)."""
         self._background.append((name, work))
 
+    def run_child(self, child: ChildProcess, metrics: ChildMetrics | None = None) -> None:
+        """Run ``child`` from start to stop (started again if it dies); ``metrics``, which its
+        reports fill, are shown in this service's ``/metrics``."""
+        self._children.append(child)
+        if metrics is not None:
+            self._child_metrics.append(metrics)
+
     async def start(self, relay: bool = True) -> None:
         s = self.settings
         self._pool = await create_pool(s.database_url, s.db_pool_min, s.db_pool_max)
@@ -157,6 +172,8 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         if self.messaging:
             self._start_messaging(relay)
+        for child in self._children:
+            child.start()
         # What exists now (modules, the app, settings, caches) lives until the process ends:
         # kept out of the collector's full passes, which otherwise walk it all again and
         # showed as the tail of the request latency.
@@ -196,6 +213,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        for child in self._children:
+            await child.stop()
         for step in self._shutdown:
             with contextlib.suppress(Exception):
                 await step()

@@ -47,7 +47,7 @@ def service_app(
         responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}}},
     )
     async def metrics() -> Response:
-        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(runtime.exposition), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
@@ -62,6 +62,8 @@ async def health_of(runtime: ServiceRuntime) -> tuple[bool, dict[str, str]]:
         checks["database"] = f"error: {type(error).__name__}"
     if runtime.messaging:
         checks["kafka"] = await _kafka_state(runtime)
+    for name, check in runtime.checks.items():
+        checks[name] = check()
     return checks["database"] == "ok", checks
 
 

@@ -192,31 +192,35 @@ async def test_receipts_go_for_events_of_schema_versions_1_2_and_3(
     ]
 
 
-async def test_the_result_mail_says_where_the_satisfaction_figures_come_from(
+async def test_the_receipt_and_result_mails_say_where_the_satisfaction_figures_come_from(
     notifier_db: asyncpg.Connection,
 ) -> None:
     conn, metrics = notifier_db, NotifierMetrics(CollectorRegistry())
     await handlers.note_round(conn, new_event(round_h1(), "test"), metrics)
     for center_id in ("GECC-0001", "GECC-0002"):
         await handlers.note_center(conn, new_event(center(center_id), "test"), metrics)
-    citizen = received_event("GECC-0001", source=citizen_survey(412)).data
-    own = received_event("GECC-0002").data
+    citizen = received_event("GECC-0001", source=citizen_survey(412))
+    own = received_event("GECC-0002")
     for received in (citizen, own):
-        await handlers.note_result(conn, new_event(scored_event(received), "test"), metrics)
-    rows = await conn.fetch(
-        "SELECT recipient, body, data FROM deliveries WHERE kind = 'result' ORDER BY recipient"
-    )
-    bodies = {r["recipient"]: r["body"] for r in rows}
-    assert (
-        "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจความพึงพอใจของประชาชนผ่านระบบ ผู้ตอบ 412 คน"
-        in (bodies["gecc-0001@example.go.th"])
-    )
-    assert (
-        "Where the satisfaction figures come from: the citizen survey, 412 responses"
-        in (bodies["gecc-0001@example.go.th"])
-    )
-    assert "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง" in bodies["gecc-0002@example.go.th"]
-    assert (
-        "Where the satisfaction figures come from: the center's own survey"
-        in (bodies["gecc-0002@example.go.th"])
-    )
+        await handlers.note_submission(conn, received, metrics)
+        await handlers.note_result(conn, new_event(scored_event(received.data), "test"), metrics)
+    for kind in ("receipt", "result"):
+        rows = await conn.fetch(
+            "SELECT recipient, body FROM deliveries WHERE kind = $1 ORDER BY recipient", kind
+        )
+        bodies = {r["recipient"]: r["body"] for r in rows}
+        assert (
+            "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจความพึงพอใจของประชาชนผ่านระบบ ผู้ตอบ 412 คน"
+            in (bodies["gecc-0001@example.go.th"])
+        ), kind
+        assert (
+            "Where the satisfaction figures come from: the citizen survey, 412 responses"
+            in (bodies["gecc-0001@example.go.th"])
+        ), kind
+        assert (
+            "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง" in bodies["gecc-0002@example.go.th"]
+        ), kind
+        assert (
+            "Where the satisfaction figures come from: the center's own survey"
+            in (bodies["gecc-0002@example.go.th"])
+        ), kind

@@ -1,7 +1,8 @@
 """The tallier under faults, on real processes, while citizens' responses stream in: the
-survey service exits between a batch's database commit and its offset commit (a failpoint)
-and is started again; it is killed with SIGKILL and started again; the Kafka broker is
-stopped and started again. Afterwards the tallies, in the database and as the latest events on the
+tallier's process exits between a batch's database commit and its offset commit (a
+failpoint) and the survey is started again without the failpoint; the tallier's process is
+killed with SIGKILL and the survey's starts it again; the Kafka broker is stopped and
+started again. Afterwards the tallies, in the database and as the latest events on the
 compacted tally topic, equal exactly the responses Kafka acknowledged.
 
 A Kafka broker of this module's own (the launcher's, on free ports) so that restarting it
@@ -41,7 +42,7 @@ from tests.support.survey import (
 )
 
 T = TypeVar("T")
-# Three runs of the survey (each waits for the group to drop the one before) and a broker
+# Three runs of the tallier (each waits for the group to drop the one before) and a broker
 # restart, with responses streaming in throughout.
 pytestmark = pytest.mark.timeout(600)
 
@@ -115,7 +116,10 @@ async def test_tallies_equal_the_acknowledged_responses_after_a_sigkill_and_a_br
     try:
         survey.wait_healthy()
         await wait_for(
-            lambda: kafka_state(survey), lambda s: s == "ok", "the survey to consume", survey
+            lambda: health(survey),
+            lambda h: h.get("tallier") == "ok",
+            "the survey's tallier to consume",
+            survey,
         )
         sender = AcknowledgedSender(broker.bootstrap)
         try:
@@ -141,7 +145,7 @@ async def test_tallies_equal_the_acknowledged_responses_after_a_sigkill_and_a_br
         metrics = await service_metrics(survey)
         print(f"second run, before its SIGKILL: {second_run}; third run: {metrics}")
         assert second_run["duplicates"] >= 1, "the batch committed before the exit came again"
-        assert metrics["tallied"] <= len(stream.sent)  # what the restarted process folded
+        assert metrics["tallied"] <= len(stream.sent)  # what the restarted tallier folded
         assert metrics["dead_letters"] == 0
 
         tallies = await read_to_end(broker.bootstrap, isolated.topics(Topic.SURVEY_TALLY))
@@ -198,24 +202,23 @@ class Stream:
 
 
 async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict[str, float]:
-    """The survey exits between its first batch's database commit and its offset commit (a
-    failpoint) and is started again; it is killed with SIGKILL once it tallied some, and
-    started again; then the broker stops for a few seconds in the middle of the stream and
-    starts again. Returns the metrics of the survey's second run, just before the SIGKILL."""
-
-    async def exit_code() -> int | None:
-        return survey.exit_code()
-
+    """The tallier's process exits between its first batch's database commit and its offset
+    commit (a failpoint; the survey starts it again, and it exits again after its next
+    batch), and the survey is started again without the failpoint; the tallier's process is
+    killed with SIGKILL once it tallied some, and the survey starts it again; then the broker
+    stops for a few seconds in the middle of the stream and starts again. Returns the metrics
+    of the tallier's second run, just before the SIGKILL."""
     await wait_for(
-        exit_code,
-        lambda code: code is not None,
-        "the failpoint to end the survey after its first commit",
+        lambda: service_metrics(survey),
+        lambda m: m["restarts"] >= 1,
+        "the failpoint to end the tallier's process after its first commit",
         survey,
     )
-    assert survey.exit_code() == FAILPOINT_EXIT_CODE, log_tail(survey)
-    survey.wait_stopped()
+    ended = f"tallier process ended (exit code {FAILPOINT_EXIT_CODE})"
+    assert ended in survey.log.read_text(errors="replace"), log_tail(survey)
+    survey.stop()
     committed = await inbox_size(survey.env["GECC_SURVEY_DATABASE_URL"])
-    print(f"survey exited after committing {committed} at {stream.acknowledged} acknowledged")
+    print(f"tallier exited after committing {committed} at {stream.acknowledged} acknowledged")
     assert committed > 0
     del survey.env[FAILPOINT_ENV]
     survey.start()
@@ -226,11 +229,20 @@ async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict
         f"{KILL_AFTER_TALLIED} responses tallied and the first run's last batch recognised",
         survey,
     )
-    survey.kill()
-    print(f"survey killed with SIGKILL at {stream.acknowledged} acknowledged")
-    await asyncio.sleep(1.0)
-    survey.start()
-    await asyncio.to_thread(survey.wait_healthy)
+    tallier = tallier_process(survey)
+    tallier.kill()
+    tallier.wait(10)
+    print(f"tallier killed with SIGKILL at {stream.acknowledged} acknowledged")
+    await wait_for(
+        lambda: service_metrics(survey),
+        lambda m: m["restarts"] == 1,
+        "the survey to start its tallier again",
+        survey,
+    )
+    await wait_for(
+        lambda: health(survey), lambda h: h.get("tallier") == "ok", "the tallier back", survey
+    )
+    assert tallier_process(survey).pid != tallier.pid
     third_run = stream.acknowledged
     await wait_until(lambda: stream.acknowledged >= third_run + BROKER_DOWN_AFTER, within=120)
     await asyncio.to_thread(broker.stop)
@@ -243,6 +255,15 @@ async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict
     await wait_until(lambda: stream.acknowledged >= back + AFTER_THE_FAULTS, within=120)
     stream.finish()
     return second_run
+
+
+def tallier_process(survey: ServiceProcess) -> psutil.Process:
+    """The survey's one tallier process (``python -m services.survey.tallier``)."""
+    assert survey.pid is not None
+    children = psutil.Process(survey.pid).children()
+    talliers = [c for c in children if "services.survey.tallier" in c.cmdline()]
+    assert len(talliers) == 1, [c.cmdline() for c in children]
+    return talliers[0]
 
 
 async def settle(isolated: Isolated, expected: Tallies) -> None:
@@ -280,15 +301,15 @@ async def inbox_size(database_url: str) -> int:
         await conn.close()
 
 
-async def kafka_state(survey: ServiceProcess) -> str:
+async def health(survey: ServiceProcess) -> dict[str, str]:
     async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
-        return str((await client.get(f"{survey.url}/health")).json().get("kafka"))
+        return dict((await client.get(f"{survey.url}/health")).json())
 
 
 async def service_metrics(survey: ServiceProcess) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
         text = (await client.get(f"{survey.url}/metrics")).text
-    found = {"tallied": 0.0, "duplicates": 0.0, "dead_letters": 0.0}
+    found = {"tallied": 0.0, "duplicates": 0.0, "dead_letters": 0.0, "restarts": 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "gecc_survey_tallied_total":
@@ -298,6 +319,8 @@ async def service_metrics(survey: ServiceProcess) -> dict[str, float]:
                     found["duplicates"] += sample.value
             elif sample.name == "gecc_dead_letters_total":
                 found["dead_letters"] += sample.value
+            elif sample.name == "gecc_survey_tallier_restarts_total":
+                found["restarts"] += sample.value
     return found
 
 

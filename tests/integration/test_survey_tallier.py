@@ -1,12 +1,15 @@
 """The tallier against the real broker and database: responses become tallies and tally
-events, each response once; what can never be counted is dead-lettered and the partition
+events, each response once, folded in a process of its own beside the survey's, whose
+/metrics and /health show it; what can never be counted is dead-lettered and the partition
 flows on; the read API answers the portal only."""
 
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -97,8 +100,8 @@ async def test_responses_become_tallies_and_tally_events_each_response_once(
     read = await survey.tally("GECC-0001", "FY2570-H1")
     assert read.status_code == 200, read.text
     assert SurveyTally.model_validate(read.json()) == h1
-    metrics = await survey.metrics()
-    assert metrics["gecc_survey_tallied_total{}"] == 3
+    # The tallier's process reports its metrics to the survey's twice a second.
+    metrics = await eventually(survey.metrics, lambda m: m.get("gecc_survey_tallied_total{}") == 3)
     assert metrics["gecc_survey_tally_lag_seconds_count{}"] == 3
     duplicates = {
         "outcome": "duplicate",
@@ -154,11 +157,55 @@ async def test_what_can_never_be_counted_is_dead_lettered_and_the_partition_flow
     assert "outside 1..5 for S1" in headers[1]["x-gecc-error"]
     assert "Q99" in headers[2]["x-gecc-error"]
     assert dead[2].value == unknown_question.model_dump_json().encode()
-    metrics = await survey.metrics()
-    assert metrics["gecc_survey_tallied_total{}"] == 2
+    metrics = await eventually(survey.metrics, lambda m: m.get("gecc_survey_tallied_total{}") == 2)
     rejected = {
         "reason": "rejected",
         "service": "survey",
         "topic": isolated.topics(Topic.SURVEY_RESPONSE),
     }
     assert metrics["gecc_dead_letters_total" + json.dumps(rejected, sort_keys=True)] == 2
+
+
+async def test_the_tallier_is_a_process_of_its_own_started_again_when_it_dies(
+    survey: Survey,
+) -> None:
+    isolated = survey.isolated
+    responses = isolated.topics(Topic.SURVEY_RESPONSE)
+
+    async def health() -> dict[str, str]:
+        return dict((await survey.client.get("/health")).json())
+
+    assert (await eventually(health, lambda h: h.get("tallier") == "ok"))["status"] == "ok"
+    first = tallier_process()
+    # Its consumers' lag (measured every 5 s) is in the survey's metrics.
+    await eventually(
+        survey.metrics,
+        lambda m: any(k.startswith("gecc_consumer_lag") and responses in k for k in m),
+        within=20,
+    )
+
+    first.kill()
+    await eventually(survey.metrics, lambda m: m["gecc_survey_tallier_restarts_total{}"] == 1)
+    await eventually(health, lambda h: h.get("tallier") == "ok")
+    assert tallier_process().pid != first.pid
+    response = survey_response("GECC-0001")
+    await send(
+        isolated.kafka_bootstrap,
+        responses,
+        [(b"GECC-0001", response.model_dump_json().encode())],
+    )
+    expected = expected_tallies([response])
+    assert (
+        await eventually(
+            lambda: stored_tallies(isolated.service_url("survey")), lambda t: t == expected
+        )
+        == expected
+    )
+
+
+def tallier_process() -> psutil.Process:
+    """The one tallier process this test's survey app runs."""
+    children = psutil.Process(os.getpid()).children()
+    talliers = [c for c in children if "services.survey.tallier" in c.cmdline()]
+    assert len(talliers) == 1, [c.cmdline() for c in children]
+    return talliers[0]

@@ -61,6 +61,10 @@ class ServiceProcess:
         assert self._process is not None
         _wait_healthy(self.name, self.url, self._process, self.log)
 
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
     def exit_code(self) -> int | None:
         """The process's exit code once it has ended by itself; None while it runs."""
         return None if self._process is None else self._process.poll()

@@ -32,7 +32,8 @@ needs_promtool = pytest.mark.skipif(
 )
 THAI = re.compile(r"[\u0e00-\u0e7f]")
 # The alerts of the issue: outbox backlog older than 5 minutes, consumer lag growing, any dead
-# letter, export not reconciled, completeness under 80 % three days before the deadline.
+# letter, export not reconciled, completeness under 80 % three days before the deadline; and
+# the survey's tallier process ending again and again.
 EXPECTED_GROUPS = {
     "gecc-outbox": {"GeccOutboxBacklogStale"},
     "gecc-consumers": {"GeccConsumerLagGrowing"},
@@ -40,6 +41,7 @@ EXPECTED_GROUPS = {
     "gecc-export": {"GeccExportMismatch", "GeccExportFailed", "GeccExportStalled"},
     "gecc-rounds": {"GeccRoundCompletenessLow"},
     "gecc-portal": {"GeccPortalFailing"},
+    "gecc-survey": {"GeccSurveyTallierRestarting"},
     "gecc-services": {"GeccServiceDown"},
 }
 

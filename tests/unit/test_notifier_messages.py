@@ -47,7 +47,8 @@ def test_thai_dates_are_buddhist_era_in_bangkok_time() -> None:
 
 
 def test_every_kind_has_exactly_one_template() -> None:
-    names = sorted(path.name for path in TEMPLATES.iterdir())
+    # Beside them, parts two kinds share (their names start with an underscore).
+    names = sorted(path.name for path in TEMPLATES.iterdir() if not path.name.startswith("_"))
     assert names == sorted(f"{kind.value}.txt.j2" for kind in Kind)
 
 
@@ -180,6 +181,60 @@ def test_result_says_where_the_satisfaction_figures_come_from() -> None:
         assert "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง\n" in thai
         assert "Where the satisfaction figures come from: the center's own survey\n" in english
         assert own.data["satisfaction_source"] == {"kind": "center_survey", "responses": None}
+
+
+def test_receipt_says_where_the_satisfaction_figures_come_from_as_the_result_does() -> None:
+    def receipt(source: SourceSummary | None) -> Message:
+        return messages.receipt(
+            CENTER,
+            H1,
+            submission_id=SUBMISSION,
+            receipt_number="FY2570-H1/PMO/BMA/HC01/v1",
+            version=1,
+            received_at=datetime(2027, 4, 20, 3, 15, tzinfo=UTC),
+            late=False,
+            **({} if source is None else {"source": source}),
+        )
+
+    def result(source: SourceSummary) -> Message:
+        return messages.result(
+            CENTER,
+            round_id="FY2570-H1",
+            submission_id=SUBMISSION,
+            version=1,
+            verdict="maintained",
+            satisfaction_percent=91.6,
+            checklist_percent=90.0,
+            reasons=[],
+            source=source,
+        )
+
+    citizen = SourceSummary(kind="citizen_survey", responses=412)
+    thai, english = thai_then_english(receipt(citizen))
+    assert (
+        "ได้รับเมื่อ: 20 เมษายน 2570 เวลา 10:15 น.\n"
+        "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจความพึงพอใจของประชาชนผ่านระบบ ผู้ตอบ 412 คน\n"
+    ) in thai
+    assert (
+        "Received: 20 April 2570 B.E., 10:15 Bangkok time\n"
+        "Where the satisfaction figures come from: the citizen survey, 412 responses\n"
+    ) in english
+    assert receipt(citizen).data["satisfaction_source"] == {
+        "kind": "citizen_survey",
+        "responses": 412,
+    }
+    own = SourceSummary(kind="center_survey")
+    for source in (citizen, own):
+        # The same catalogue text as the result's.
+        said = [line for line in receipt(source).body.splitlines() if "ที่มา" in line]
+        in_result = [line for line in result(source).body.splitlines() if "ที่มา" in line]
+        assert said == in_result and len(said) == 1
+        said = [line for line in receipt(source).body.splitlines() if "come from" in line]
+        in_result = [line for line in result(source).body.splitlines() if "come from" in line]
+        assert said == in_result and len(said) == 1
+    thai, english = thai_then_english(receipt(None))
+    assert "ที่มาของข้อมูลความพึงพอใจ: แบบสำรวจที่ศูนย์ฯ ดำเนินการเอง\n" in thai
+    assert "Where the satisfaction figures come from: the center's own survey\n" in english
 
 
 def test_reminder_tells_the_deadline_and_days_left() -> None:

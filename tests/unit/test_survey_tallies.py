@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.survey.app import build_runtime
+from services.survey.app import build_runtime, build_tallier_runtime
 from services.survey.domain.tallies import (
     InvalidResponse,
     Tally,
@@ -16,6 +16,7 @@ from services.survey.domain.tallies import (
 from services.survey.handlers.tallies import tally_event
 from services.survey.settings import SurveySettings
 from shared.events import Envelope, EventType, SurveyResponse, SurveyTally
+from shared.messaging.runtime import ServiceRuntime
 from shared.topics import Topic
 
 QUESTIONS = ("S1", "S2", "S3")
@@ -154,12 +155,22 @@ def test_a_tally_event_written_by_hand_is_the_contract_s_survey_tally() -> None:
     assert parsed.occurred_at == tally.tallied_at
 
 
-@pytest.mark.parametrize(("consumers", "subscribers"), [(0, 0), (1, 1), (2, 2)])
-def test_the_tallier_consumers_a_process_runs(consumers: int, subscribers: int) -> None:
-    runtime = build_runtime(SurveySettings(_env_file=None, tallier_consumers=consumers))
-    responses = [
+def response_subscribers(runtime: ServiceRuntime) -> list[object]:
+    return [
         s
         for s in runtime.broker.subscribers
         if any(topic.name == Topic.SURVEY_RESPONSE for topic in getattr(s, "topics", ()))
     ]
-    assert len(responses) == subscribers
+
+
+@pytest.mark.parametrize(("consumers", "subscribers"), [(1, 1), (2, 2)])
+def test_the_tallier_consumers_its_process_runs(consumers: int, subscribers: int) -> None:
+    settings = SurveySettings(_env_file=None, tallier_consumers=consumers)
+    assert len(response_subscribers(build_tallier_runtime(settings))) == subscribers
+
+
+@pytest.mark.parametrize("consumers", [0, 2])
+def test_the_survey_process_itself_never_tallies(consumers: int) -> None:
+    runtime = build_runtime(SurveySettings(_env_file=None, tallier_consumers=consumers))
+    assert response_subscribers(runtime) == []
+    assert ("tallier" in runtime.checks) == (consumers > 0)

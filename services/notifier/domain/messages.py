@@ -118,7 +118,9 @@ def receipt(
     version: int,
     received_at: datetime,
     late: bool,
+    source: SourceSummary = OWN_SURVEY,
 ) -> Message:
+    """The center's receipt, with where its satisfaction figures come from (spec §11)."""
     subject, body = render(
         Kind.RECEIPT,
         center=center,
@@ -128,6 +130,7 @@ def receipt(
         version=version,
         received_at=received_at,
         late=late,
+        source=source,
     )
     return Message(
         Kind.RECEIPT,
@@ -145,6 +148,7 @@ def receipt(
             "receipt_number": receipt_number,
             "received_at": received_at.isoformat(),
             "late": late,
+            "satisfaction_source": source.model_dump(mode="json"),
         },
     )
 

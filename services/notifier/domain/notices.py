@@ -133,6 +133,7 @@ def receipts(
     version: int,
     received_at: datetime,
     late: bool,
+    source: SourceSummary = OWN_SURVEY,
 ) -> list[Outgoing]:
     return [
         Outgoing(
@@ -145,6 +146,7 @@ def receipts(
                 version=version,
                 received_at=received_at,
                 late=late,
+                source=source,
             ),
         )
         for a in center.addresses

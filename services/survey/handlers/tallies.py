@@ -9,7 +9,7 @@ import asyncpg
 
 from services.survey.adapters import tallies as store
 from services.survey.domain.tallies import InvalidResponse, Tally, check, fold
-from services.survey.metrics import SurveyMetrics
+from services.survey.metrics import TallierMetrics
 from shared.clock import Clock
 from shared.events import Envelope, EventType, SurveyResponse, SurveyTally
 from shared.messaging.consumer import EventRejected
@@ -22,7 +22,7 @@ async def tally_responses(
     conn: asyncpg.Connection,
     events: Sequence[Envelope[SurveyResponse]],
     catalog: StandardCatalog,
-    metrics: SurveyMetrics,
+    metrics: TallierMetrics,
     clock: Clock,
 ) -> None:
     """Add the batch's responses to the tallies and put one ``SurveyTally`` per changed
