@@ -17,8 +17,10 @@ idempotent acks=all), then measures in turn, ``--rounds`` times each:
 
 It prints responses per second of each, their ratio (aims: the survey at 0.6 of the baseline
 or more, and 2,000/s or more), p50/p95 of the answers, the cores each used (the survey's
-process and its tallier's apart), the survey process's resident memory after the warm-up and
-at the end, and the machine.
+process and its tallier's apart), the tally lag of each phase's responses (the survey's
+``gecc_survey_tally_lag_seconds`` across the phase until its responses are folded, the
+tallier settled before it; aim p99 under 2 s), the resident memory of the survey's process
+and its tallier's after the warm-up and at the end, and the machine.
 ``--responses N``: after the phases, survey responses until N more were accepted, the
 resident memory printed every tenth of the way (it should stay flat). The per-address limit
 is raised for the run (``GECC_SURVEY_RESPONSES_PER_HOUR``, ``GECC_SURVEY_RESPONSES_BURST``):
@@ -47,6 +49,7 @@ import psutil
 
 from bench.fixtures import postgres_facts
 from bench.machine import CpuProbe, child_running, describe
+from bench.survey_tallier import Reading, poll_until, read_metrics
 from gecc.bootstrap import ensure_topics, prepare_database, remove_namespace, with_login
 from services.survey.domain.directory import bangkok_day
 from services.survey.domain.tokens import VisitTokens
@@ -94,6 +97,7 @@ class Phase:
     errors: dict[int, int] = field(default_factory=dict)
     took: list[float] = field(default_factory=list)
     cores: dict[str, float] = field(default_factory=dict)
+    tallied: Reading | None = None  # the tallier's work on this phase's responses
 
     @property
     def rate(self) -> float:
@@ -235,8 +239,35 @@ async def ready(port: int, center: str, survey: bool) -> None:
     raise SystemExit(f"the {'survey' if survey else 'baseline'} on :{port} did not get ready")
 
 
-def rss(proc: psutil.Process) -> float:
-    return proc.memory_info().rss / 2**20
+def memory(survey: psutil.Process) -> str:
+    """The resident memory of the survey's process and of its tallier's, in MiB."""
+    found = [survey, *child_running(survey, "services.survey.tallier")]
+    return " and ".join(f"{p.memory_info().rss / 2**20:.0f}" for p in found) + " MiB"
+
+
+async def tallied_phase(
+    metrics: httpx.AsyncClient,
+    name: str,
+    port: int,
+    centers: list[str],
+    citizens: Citizens,
+    seconds: float,
+    probe: CpuProbe,
+) -> Phase:
+    """A phase begun once the tallier has folded every response before it (the baseline's
+    go to the same topic), and its tally lag: the lag histogram of the survey's /metrics
+    across the phase and until its last response is folded."""
+    before = await read_metrics(metrics)
+    while True:  # settled: no change for a second (the tallier reports twice a second)
+        await asyncio.sleep(1.0)
+        now = await read_metrics(metrics)
+        if now.tallied == before.tallied:
+            break
+        before = now
+    phase = await one_phase(name, port, centers, citizens, seconds, probe)
+    after = await poll_until(metrics, lambda r: r.tallied >= before.tallied + phase.accepted)
+    phase.tallied = after.since(before)
+    return phase
 
 
 async def run(args: argparse.Namespace) -> str:
@@ -295,25 +326,29 @@ async def run(args: argparse.Namespace) -> str:
             )
             for name, port in (("warm-up", survey_port), ("warm-up", baseline_port)):
                 await one_phase(name, port, centers, citizens, 3.0, probe)
-            memory_start = rss(survey)
+            memory_start = memory(survey)
             phases: list[Phase] = []
-            for _ in range(args.rounds):
-                for name, port in (("baseline", baseline_port), ("survey", survey_port)):
-                    phase = await one_phase(name, port, centers, citizens, args.seconds, probe)
-                    phases.append(phase)
-                    print(f"{name:9} {phase.rate:8.0f}/s", flush=True)
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{survey_port}", timeout=10, trust_env=False
+            ) as metrics:
+                for _ in range(args.rounds):
+                    for name, port in (("baseline", baseline_port), ("survey", survey_port)):
+                        phase = await tallied_phase(
+                            metrics, name, port, centers, citizens, args.seconds, probe
+                        )
+                        phases.append(phase)
+                        print(f"{name:9} {phase.rate:8.0f}/s", flush=True)
             lines += render(phases, args.clients)
             if args.responses:
                 lines += await long_run(
                     survey, survey_port, centers, citizens, probe, args.responses
                 )
             lines.append(
-                f"survey resident memory: {memory_start:.0f} MiB after the warm-up,"
-                f" {rss(survey):.0f} MiB at the end"
+                f"resident memory (survey, tallier): {memory_start} after the warm-up,"
+                f" {memory(survey)} at the end"
             )
     finally:
         await remove(setup)
-    lines.append("tally lag: not measured here; bench/survey_tallier.py measures it")
     lines += ["", *(f"{k:<11} {v}" for k, v in machine.items())]
     return "\n".join(lines)
 
@@ -338,7 +373,7 @@ async def long_run(
         errors = sum(phase.errors.values())
         line = (
             f"  {done:>10,} accepted  {phase.rate:6.0f}/s  errors {errors}"
-            f"  survey RSS {rss(survey):.0f} MiB"
+            f"  resident (survey, tallier) {memory(survey)}"
         )
         print(line, flush=True)
         lines.append(line)
@@ -354,9 +389,15 @@ def render(phases: list[Phase], clients: int) -> list[str]:
     ]
     for p in phases:
         cores = ", ".join(f"{k} {v:.2f}" for k, v in p.cores.items())
+        lag = ""
+        if p.tallied is not None and p.tallied.tallied:
+            lag = (
+                f"  tally lag p50 {p.tallied.lag_quantile(0.5):.2f} s,"
+                f" p99 {p.tallied.lag_quantile(0.99):.2f} s"
+            )
         lines.append(
             f"{p.name:9} {p.rate:12.0f} {1000 * statistics.median(p.took or [0]):7.1f}"
-            f" {1000 * percentile(p.took, 0.95):7.1f} {sum(p.errors.values()):7}  {cores}"
+            f" {1000 * percentile(p.took, 0.95):7.1f} {sum(p.errors.values()):7}  {cores}{lag}"
         )
     survey = statistics.mean(p.rate for p in phases if p.name == "survey")
     baseline = statistics.mean(p.rate for p in phases if p.name == "baseline")

@@ -230,6 +230,16 @@ class Reading:
             lower, below = bound, self.lag[bound]
         return lower
 
+    def since(self, earlier: "Reading") -> "Reading":
+        """What happened between ``earlier`` and this reading (the lag of the responses
+        folded meanwhile)."""
+        return Reading(
+            self.tallied - earlier.tallied,
+            self.backlog,
+            self.published - earlier.published,
+            {b: n - earlier.lag.get(b, 0.0) for b, n in self.lag.items()},
+        )
+
     def lag_within(self, seconds: float) -> float:
         return self.lag[seconds] / max(self.lag[INF], 1)
 
