@@ -79,8 +79,13 @@ def object_storage_config() -> Iterator[ObjectStorageConfig]:
 @pytest.fixture
 async def isolated(infrastructure: Infrastructure) -> AsyncIterator[isolation.Isolated]:
     """A database and a topic namespace of this test's own, removed afterwards."""
-    own = await isolation.create(infrastructure)
-    try:
+    async with isolation.isolated(infrastructure) as own:
         yield own
-    finally:
-        await isolation.remove(own)
+
+
+@pytest.fixture(scope="module")
+async def module_isolated(infrastructure: Infrastructure) -> AsyncIterator[isolation.Isolated]:
+    """A database and a topic namespace shared by a module's tests (for a stack they share:
+    each test then uses centers of its own)."""
+    async with isolation.isolated(infrastructure) as own:
+        yield own

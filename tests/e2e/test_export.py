@@ -2,9 +2,12 @@
 receiver exactly once: while the receiver fails half of the calls and answers some too late,
 with the export process killed in the middle of the delivery, and with a correction after
 the export sent as a delta. Every service runs as its own process on the real broker and
-database; the receiver is the real `gecc pmo-receiver`."""
+database; the receiver is the real `gecc pmo-receiver`.
 
-import asyncio
+The round runs on the real clock: it is due a month ahead while the reports arrive, so none
+of them is late however slow the machine, and closes once the export service holds every
+report with its score, so the full export has them all."""
+
 import csv
 import io
 import json
@@ -27,7 +30,6 @@ import openpyxl
 from gecc.pmo_receiver.client import signed_get_headers
 from services.intake import admin
 from services.intake.domain.centers import Center
-from shared.clock import Clock, build_clock
 from tests.support.infrastructure import REPO
 from tests.support.isolation import Isolated
 from tests.support.polling import eventually
@@ -35,7 +37,6 @@ from tests.support.samples import submission_body
 from tests.support.services import free_port, running_services, wait_for_consumers
 
 ROUND = "FY2570-H1"
-SPEED = 86_400 / 3  # one virtual day in three real seconds
 DAY = timedelta(days=1)
 SECRET = "test-pmo-secret-of-this-run"
 CENTERS = [f"GECC-{n:04d}" for n in range(1, 51)]
@@ -70,8 +71,9 @@ def pmo_receiver(directory: Path, log: Path) -> Iterator[str]:
         process.wait(10)
 
 
-async def open_round(isolated: Isolated, clock: Clock) -> tuple[dict[str, str], str, datetime]:
-    now = clock.now()
+async def open_round(isolated: Isolated) -> tuple[dict[str, str], str]:
+    """The centers and their tokens, an operator's token; the round open, due in a month."""
+    now = datetime.now(UTC)
     conn = await asyncpg.connect(isolated.service_url("intake"))
     try:
         await admin.register_centers(
@@ -83,11 +85,35 @@ async def open_round(isolated: Isolated, clock: Clock) -> tuple[dict[str, str], 
         )
         tokens = {c: (await admin.issue_token(conn, "center", center_id=c)).token for c in CENTERS}
         operator = (await admin.issue_token(conn, "operator", label="test")).token
-        closes_at = now + 2 * DAY
-        await admin.set_round_dates(conn, ROUND, now - DAY, now + DAY, closes_at)
+        await admin.set_round_dates(conn, ROUND, now - DAY, now + 30 * DAY, now + 31 * DAY)
     finally:
         await conn.close()
-    return tokens, operator, closes_at
+    return tokens, operator
+
+
+async def close_round(isolated: Isolated) -> None:
+    """Due and closed now: the notifier's round clock announces the close at once."""
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(isolated.service_url("intake"))
+    try:
+        await admin.set_round_dates(conn, ROUND, now - DAY, now, now)
+    finally:
+        await conn.close()
+
+
+async def held_by_export(isolated: Isolated) -> tuple[int, int]:
+    """The centers and the scored reports of the round the export service has taken in."""
+    conn = await asyncpg.connect(isolated.service_url("export"))
+    try:
+        centers = await conn.fetchval("SELECT count(*) FROM centers")
+        scored = await conn.fetchval(
+            "SELECT count(*) FROM submission_versions"
+            " WHERE round_id = $1 AND received_at IS NOT NULL AND verdict IS NOT NULL",
+            ROUND,
+        )
+        return centers, scored
+    finally:
+        await conn.close()
 
 
 async def submit(intake: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -126,10 +152,8 @@ async def test_a_closed_round_reaches_the_pmo_system_once_through_failures_and_a
 ) -> None:
     receiver_log = tmp_path / "pmo.log"
     with pmo_receiver(tmp_path / "pmo", receiver_log) as pmo_url:
-        epoch = datetime.now(UTC)
         env = {
-            "GECC_CLOCK_SPEED": str(SPEED),
-            "GECC_CLOCK_EPOCH": epoch.isoformat(),
+            "GECC_NOTIFIER_CLOCK_POLL_SECONDS": "0.2",
             "GECC_NOTIFIER_SMTP_PORT": str(free_port()),  # no mail wanted here
             "GECC_NOTIFIER_DELIVERY_MAX_ATTEMPTS": "1",
             "GECC_EXPORT_PMO_URL": pmo_url,
@@ -144,12 +168,16 @@ async def test_a_closed_round_reaches_the_pmo_system_once_through_failures_and_a
         }
         with running_services(isolated, tmp_path / "logs", env) as procs:
             await wait_for_consumers({name: p.url for name, p in procs.items()})
-            clock = build_clock(SPEED, epoch=epoch)
-            tokens, operator, closes_at = await open_round(isolated, clock)
+            tokens, operator = await open_round(isolated)
             async with httpx.AsyncClient(base_url=procs["intake"].url, timeout=10) as intake:
                 for center in SUBMITTING:
                     assert (await submit(intake, tokens[center])).status_code == 201
-                await asyncio.sleep((closes_at - clock.now()).total_seconds() / SPEED)
+                await eventually(
+                    lambda: held_by_export(isolated),
+                    lambda held: held == (len(CENTERS), len(SUBMITTING)),
+                    within=60,
+                )
+                await close_round(isolated)
 
                 # The export process dies once the PMO system acknowledged some batches.
                 before_kill = await eventually(
@@ -172,7 +200,7 @@ async def test_a_closed_round_reaches_the_pmo_system_once_through_failures_and_a
                     f"/v1/rounds/{ROUND}/extensions",
                     json={
                         "center_id": late_center,
-                        "until": (clock.now() + 30 * DAY).isoformat(),
+                        "until": (datetime.now(UTC) + 30 * DAY).isoformat(),
                         "reason": "ระบบไฟฟ้าขัดข้อง / power outage at the center",
                     },
                     headers={"Authorization": f"Bearer {operator}"},

@@ -132,8 +132,10 @@ async def portal(isolated: Isolated, tmp_path: Path) -> AsyncIterator[Portal]:
             assert sent.status_code == 201, sent.text
             submission = f"/submissions/{sent.json()['submission_id']}"
             # The survey service learns the centers from the registry's topic, then reads
-            # them into memory every few seconds: its posters exist from then on.
-            async with httpx.AsyncClient(base_url=processes["survey"].url) as survey:
+            # them into memory every few seconds: its posters exist from then on. Drawing the
+            # first one (WeasyPrint loading its fonts) took over httpx's 5 s on a busy machine.
+            survey_url = processes["survey"].url
+            async with httpx.AsyncClient(base_url=survey_url, timeout=60) as survey:
                 for center in ("GECC-0001", "GECC-0003"):
                     poster = f"/v1/centers/{center}/poster.pdf"
                     await eventually(

@@ -1,10 +1,13 @@
-"""A center submits over HTTP; the services do their part on the real broker and database."""
+"""A center submits over HTTP; the services do their part on the real broker and database.
+
+The tests share one started stack (starting every service is the slow part), each with its
+own center and rounds: center a reports in FY2570-H1, b sends only bad requests, a is late
+and refused in FY2571."""
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -15,24 +18,31 @@ from services.intake import admin
 from services.intake.domain.centers import Center
 from shared.topics import Topic
 from tests.support.isolation import Isolated
+from tests.support.kafka import read_to_end
 from tests.support.polling import eventually
 from tests.support.samples import submission_body
 from tests.support.services import running_services, wait_for_consumers
 
 ROUND = "FY2570-H1"
+B = "GECC-0002"
 
 
-@pytest.fixture
-def system(isolated: Isolated, tmp_path: Path) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="module")
+def system(
+    module_isolated: Isolated, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     env = {"GECC_INTAKE_PROGRESS_INTERVAL_SECONDS": "0.5"}
-    with running_services(isolated, tmp_path / "logs", env) as processes:
+    logs = tmp_path_factory.mktemp("logs")
+    with running_services(module_isolated, logs, env) as processes:
         yield {name: process.url for name, process in processes.items()}
 
 
-@pytest.fixture
-async def tokens(isolated: Isolated, system: dict[str, str]) -> AsyncIterator[dict[str, str]]:
+@pytest.fixture(scope="module")
+async def tokens(
+    module_isolated: Isolated, system: dict[str, str]
+) -> AsyncIterator[dict[str, str]]:
     await wait_for_consumers(system)
-    conn = await asyncpg.connect(isolated.service_url("intake"))
+    conn = await asyncpg.connect(module_isolated.service_url("intake"))
     now = datetime.now(UTC)
     try:
         await admin.register_centers(
@@ -71,8 +81,12 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_submission_is_scored_and_reaches_every_service(
-    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+    module_isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
 ) -> None:
+    received_topic = module_isolated.topics(Topic.SUBMISSION_RECEIVED)
+    async with httpx.AsyncClient() as client:
+        before = (await client.get(f"{system['scoring']}/metrics")).text
+    scored_before = scored_events(before, received_topic)
     async with httpx.AsyncClient(base_url=system["intake"]) as intake:
         first = await intake.post(
             "/v1/submissions", json=submission_body(ROUND), headers=bearer(tokens["a"])
@@ -107,13 +121,21 @@ async def test_submission_is_scored_and_reaches_every_service(
         assert other_center.status_code == 404
 
     # The notifier and the export take the scores from Kafka in their own time.
+    submission_id = UUID(receipt["submission_id"])
+
     async def notified() -> tuple[list[tuple[int, str]], int | None]:
-        notifier = await asyncpg.connect(isolated.service_url("notifier"))
+        notifier = await asyncpg.connect(module_isolated.service_url("notifier"))
         try:
             results = await notifier.fetch(
-                "SELECT version, verdict FROM submission_results ORDER BY version"
+                "SELECT version, verdict FROM submission_results WHERE submission_id = $1"
+                " ORDER BY version",
+                submission_id,
             )
-            latest = await notifier.fetchval("SELECT latest_version FROM round_submissions")
+            latest = await notifier.fetchval(
+                "SELECT latest_version FROM round_submissions WHERE round_id = $1"
+                " AND center_id = 'GECC-0001'",
+                ROUND,
+            )
         finally:
             await notifier.close()
         return [(r["version"], r["verdict"]) for r in results], latest
@@ -122,11 +144,12 @@ async def test_submission_is_scored_and_reaches_every_service(
     assert await eventually(notified, lambda seen: seen == expected, within=30) == expected
 
     async def kept_by_export() -> int:
-        export = await asyncpg.connect(isolated.service_url("export"))
+        export = await asyncpg.connect(module_isolated.service_url("export"))
         try:
             kept: int = await export.fetchval(
                 "SELECT count(*) FROM submission_versions WHERE verdict IS NOT NULL"
-                " AND received_at IS NOT NULL"
+                " AND received_at IS NOT NULL AND submission_id = $1",
+                submission_id,
             )
         finally:
             await export.close()
@@ -164,17 +187,19 @@ async def test_submission_is_scored_and_reaches_every_service(
             within=15,
         )
         assert sample(lag.text, "gecc_consumer_lag", service="scoring", partition="0") == 0
-    received_topic = isolated.topics(Topic.SUBMISSION_RECEIVED)
-    assert (
-        sample(
-            scoring_metrics,
-            "gecc_events_consumed_total",
-            service="scoring",
-            topic=received_topic,
-            outcome="processed",
-        )
-        == 2
+    assert scored_events(scoring_metrics, received_topic) == scored_before + 2
+
+
+def scored_events(scoring_metrics: str, received_topic: str) -> float:
+    """Received events the scorer processed, by its metrics."""
+    processed = sample(
+        scoring_metrics,
+        "gecc_events_consumed_total",
+        service="scoring",
+        topic=received_topic,
+        outcome="processed",
     )
+    return processed or 0.0
 
 
 def sample(exposition: str, name: str, **labels: str) -> float | None:
@@ -186,21 +211,21 @@ def sample(exposition: str, name: str, **labels: str) -> float | None:
 
 
 async def test_bad_requests_are_refused_and_store_nothing(
-    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+    module_isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
 ) -> None:
     bad = submission_body(ROUND)
     bad["satisfaction"]["questions"][0]["counts"] = [1, 2, 3]
     bad["checklist"]["items"].pop()
     async with httpx.AsyncClient(base_url=system["intake"]) as intake:
         unauthenticated = await intake.post("/v1/submissions", json=submission_body(ROUND))
-        invalid = await intake.post("/v1/submissions", json=bad, headers=bearer(tokens["a"]))
+        invalid = await intake.post("/v1/submissions", json=bad, headers=bearer(tokens["b"]))
         unknown_field = await intake.post(
             "/v1/submissions",
-            json={**submission_body(ROUND), "center_id": "GECC-0002"},
-            headers=bearer(tokens["a"]),
+            json={**submission_body(ROUND), "center_id": "GECC-0001"},
+            headers=bearer(tokens["b"]),
         )
         unknown_round = await intake.post(
-            "/v1/submissions", json=submission_body("FY2569-H1"), headers=bearer(tokens["a"])
+            "/v1/submissions", json=submission_body("FY2569-H1"), headers=bearer(tokens["b"])
         )
     assert unauthenticated.status_code == 401
     assert invalid.status_code == 422
@@ -211,29 +236,31 @@ async def test_bad_requests_are_refused_and_store_nothing(
     assert unknown_round.status_code == 404
     assert unknown_round.json()["code"] == "round_not_found"
 
-    conn = await asyncpg.connect(isolated.service_url("intake"))
+    conn = await asyncpg.connect(module_isolated.service_url("intake"))
     try:
-        assert await conn.fetchval("SELECT count(*) FROM submission_versions") == 0
+        stored = await conn.fetchval("SELECT count(*) FROM submissions WHERE center_id = $1", B)
+        assert stored == 0
         waiting = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE topic = $1", Topic.SUBMISSION_RECEIVED.value
+            "SELECT count(*) FROM outbox WHERE topic = $1 AND message_key = $2",
+            Topic.SUBMISSION_RECEIVED.value,
+            B,
         )
         assert waiting == 0
     finally:
         await conn.close()
-    # The relay deletes what it published: no such event went out either.
-    async with httpx.AsyncClient() as client:
-        metrics = (await client.get(f"{system['intake']}/metrics")).text
-    published = sample(
-        metrics, "gecc_outbox_published_total", topic=Topic.SUBMISSION_RECEIVED.value
+    # The relay deletes what it published: no such event went out either (the center is
+    # the events' key).
+    published = await read_to_end(
+        module_isolated.kafka_bootstrap, module_isolated.topics(Topic.SUBMISSION_RECEIVED)
     )
-    assert published in (None, 0.0)
+    assert [r for r in published if r.key == B.encode()] == []
 
 
 async def test_late_between_due_and_close_and_refused_after_close(
-    isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
+    module_isolated: Isolated, system: dict[str, str], tokens: dict[str, str]
 ) -> None:
     now = datetime.now(UTC)
-    conn = await asyncpg.connect(isolated.service_url("intake"))
+    conn = await asyncpg.connect(module_isolated.service_url("intake"))
     try:
         await admin.set_round_dates(
             conn,
@@ -253,10 +280,10 @@ async def test_late_between_due_and_close_and_refused_after_close(
         await conn.close()
     async with httpx.AsyncClient(base_url=system["intake"]) as intake:
         late = await intake.post(
-            "/v1/submissions", json=submission_body("FY2571-FY"), headers=bearer(tokens["b"])
+            "/v1/submissions", json=submission_body("FY2571-FY"), headers=bearer(tokens["a"])
         )
         closed = await intake.post(
-            "/v1/submissions", json=submission_body("FY2571-H1"), headers=bearer(tokens["b"])
+            "/v1/submissions", json=submission_body("FY2571-H1"), headers=bearer(tokens["a"])
         )
     assert late.status_code == 201 and late.json()["late"] is True
     assert closed.status_code == 409

@@ -45,17 +45,16 @@ class RunningIntake:
 async def intake_process(
     infrastructure: Infrastructure, logs: Path, env: dict[str, str]
 ) -> AsyncIterator[RunningIntake]:
-    own = await isolation.create(infrastructure)
     portal = {"GECC_PORTAL_CLIENT_SECRET": PORTAL_SECRET}
-    intake = ServiceProcess("intake", own, logs / "intake.log", {**portal, **env})
-    try:
-        intake.start()
-        intake.wait_healthy()
-        database = own.service_url("intake")
-        yield RunningIntake(intake.url, await _registry(database), database)
-    finally:
-        intake.stop()
-        await isolation.remove(own)
+    async with isolation.isolated(infrastructure) as own:
+        intake = ServiceProcess("intake", own, logs / "intake.log", {**portal, **env})
+        try:
+            intake.start()
+            intake.wait_healthy()
+            database = own.service_url("intake")
+            yield RunningIntake(intake.url, await _registry(database), database)
+        finally:
+            intake.stop()
 
 
 async def _registry(database: str) -> dict[str, str]:

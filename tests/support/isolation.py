@@ -64,6 +64,16 @@ class Isolated:
         }
 
 
+@asynccontextmanager
+async def isolated(infra: Infrastructure) -> AsyncIterator[Isolated]:
+    """A database and a topic namespace of one's own, removed afterwards."""
+    own = await create(infra)
+    try:
+        yield own
+    finally:
+        await remove(own)
+
+
 async def create(infra: Infrastructure) -> Isolated:
     tag = uuid.uuid4().hex[:10]
     isolated = Isolated(infra, f"gecc_test_{tag}", f"test-{tag}.")
