@@ -76,7 +76,7 @@ def is_ours(record: ProcessRecord) -> bool:
         process = psutil.Process(record.pid)
         return (
             process.status() != psutil.STATUS_ZOMBIE
-            and tuple(process.cmdline()) == record.command
+            and _command_line(process) == record.command
             # psutil derives start times from the boot time, which /proc/stat gives in
             # whole seconds and which moves by a second when the clock is adjusted: the
             # same process can read 1.0 s apart over a day. A reused pid with the same
@@ -85,6 +85,15 @@ def is_ours(record: ProcessRecord) -> bool:
         )
     except psutil.Error:
         return False
+
+
+def _command_line(process: psutil.Process, within: float = 2.0) -> tuple[str, ...]:
+    """The process's command line; right after exec it reads empty for a moment (under load,
+    long enough to be seen), so an empty one is read again for up to ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while not (found := tuple(process.cmdline())) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
 
 
 def stop(record: ProcessRecord, grace: float) -> None:

@@ -14,12 +14,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from gecc.stack.config import REPO_ROOT, StackConfig
 from gecc.stack.stack import down, up
 from gecc.stack.state import load_state
 from services.intake import admin
 from services.intake.domain.centers import Center
+from shared.topics import Topic
 from tests.support.samples import submission_body
 from tests.support.stacks import private_stack
 
@@ -113,6 +115,9 @@ def submit_and_export(config: StackConfig) -> str:
             headers={"Authorization": f"Bearer {center}", "Idempotency-Key": "homes-1"},
         )
         assert submitted.status_code == 201, submitted.text
+        # Asked for before the export service took the center and the report from Kafka,
+        # the export would rightly hold neither (the report would follow in a delta).
+        held_by_export(config, (Topic.CENTER_REGISTERED, Topic.SUBMISSION_RECEIVED))
         operator_auth = {"Authorization": f"Bearer {operator}"}
         requested = client.post(f"/v1/rounds/{ROUND}/exports", headers=operator_auth)
         assert requested.status_code == 202, requested.text
@@ -124,6 +129,25 @@ def submit_and_export(config: StackConfig) -> str:
                 return str(done[0]["export_id"])
             assert time.monotonic() < deadline, found
             time.sleep(0.2)
+
+
+def held_by_export(config: StackConfig, topics: tuple[Topic, ...], within: float = 60.0) -> None:
+    """Wait until the export service has processed an event of each of ``topics``."""
+    url = f"http://{config.service_address('export')}/metrics"
+    deadline = time.monotonic() + within
+    while True:
+        processed = {
+            sample.labels["topic"]
+            for family in text_string_to_metric_families(httpx.get(url, timeout=10).text)
+            for sample in family.samples
+            if sample.name == "gecc_events_consumed_total"
+            and sample.labels["outcome"] == "processed"
+            and sample.value > 0
+        }
+        if all(any(t.endswith(topic.value) for t in processed) for topic in topics):
+            return
+        assert time.monotonic() < deadline, f"the export service processed only {processed}"
+        time.sleep(0.2)
 
 
 async def registry_and_round(config: StackConfig) -> tuple[str, str]:
