@@ -37,10 +37,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -245,15 +246,7 @@ def memory(survey: psutil.Process) -> str:
     return " and ".join(f"{p.memory_info().rss / 2**20:.0f}" for p in found) + " MiB"
 
 
-async def tallied_phase(
-    metrics: httpx.AsyncClient,
-    name: str,
-    port: int,
-    centers: list[str],
-    citizens: Citizens,
-    seconds: float,
-    probe: CpuProbe,
-) -> Phase:
+async def tallied(metrics: httpx.AsyncClient, measure: Callable[[], Awaitable[Phase]]) -> Phase:
     """A phase begun once the tallier has folded every response before it (the baseline's
     go to the same topic), and its tally lag: the lag histogram of the survey's /metrics
     across the phase and until its last response is folded."""
@@ -264,7 +257,7 @@ async def tallied_phase(
         if now.tallied == before.tallied:
             break
         before = now
-    phase = await one_phase(name, port, centers, citizens, seconds, probe)
+    phase = await measure()
     after = await poll_until(metrics, lambda r: r.tallied >= before.tallied + phase.accepted)
     phase.tallied = after.since(before)
     return phase
@@ -333,8 +326,9 @@ async def run(args: argparse.Namespace) -> str:
             ) as metrics:
                 for _ in range(args.rounds):
                     for name, port in (("baseline", baseline_port), ("survey", survey_port)):
-                        phase = await tallied_phase(
-                            metrics, name, port, centers, citizens, args.seconds, probe
+                        phase = await tallied(
+                            metrics,
+                            partial(one_phase, name, port, centers, citizens, args.seconds, probe),
                         )
                         phases.append(phase)
                         print(f"{name:9} {phase.rate:8.0f}/s", flush=True)

@@ -151,20 +151,22 @@ def test_result_gives_each_reason_in_its_language() -> None:
     assert "Satisfaction 84.0" not in thai
 
 
-def test_result_says_where_the_satisfaction_figures_come_from() -> None:
-    def result(source: SourceSummary | None) -> Message:
-        return messages.result(
-            CENTER,
-            round_id="FY2570-H1",
-            submission_id=SUBMISSION,
-            version=1,
-            verdict="maintained",
-            satisfaction_percent=91.6,
-            checklist_percent=90.0,
-            reasons=[],
-            **({} if source is None else {"source": source}),
-        )
+def result(source: SourceSummary | None) -> Message:
+    """A maintained center's result, its figures from ``source`` (None: not said)."""
+    return messages.result(
+        CENTER,
+        round_id="FY2570-H1",
+        submission_id=SUBMISSION,
+        version=1,
+        verdict="maintained",
+        satisfaction_percent=91.6,
+        checklist_percent=90.0,
+        reasons=[],
+        **({} if source is None else {"source": source}),
+    )
 
+
+def test_result_says_where_the_satisfaction_figures_come_from() -> None:
     citizen = result(SourceSummary(kind="citizen_survey", responses=412))
     thai, english = thai_then_english(citizen)
     assert (
@@ -194,19 +196,6 @@ def test_receipt_says_where_the_satisfaction_figures_come_from_as_the_result_doe
             received_at=datetime(2027, 4, 20, 3, 15, tzinfo=UTC),
             late=False,
             **({} if source is None else {"source": source}),
-        )
-
-    def result(source: SourceSummary) -> Message:
-        return messages.result(
-            CENTER,
-            round_id="FY2570-H1",
-            submission_id=SUBMISSION,
-            version=1,
-            verdict="maintained",
-            satisfaction_percent=91.6,
-            checklist_percent=90.0,
-            reasons=[],
-            source=source,
         )
 
     citizen = SourceSummary(kind="citizen_survey", responses=412)
