@@ -19,11 +19,12 @@ from services.portal.adapters.survey import SurveyClient, SurveyUnavailable
 from services.portal.entrypoints import evidence, offices, operators, reports, sign_in, survey
 from services.portal.entrypoints.i18n import Catalogue
 from services.portal.entrypoints.reports import SignInFirst
-from services.portal.entrypoints.web import SESSION_COOKIE, SecurityHeaders, environment, page_of
+from services.portal.entrypoints.web import SESSION_COOKIE, environment, page_of
 from services.portal.metrics import PortalMetrics
 from services.portal.settings import PortalSettings
 from shared.messaging.runtime import ServiceRuntime
 from shared.rate_limit import RateLimiter
+from shared.service.browser_security import SecurityHeaders, security_headers
 from shared.service.http import service_app
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -102,7 +103,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.add_exception_handler(operators.FormExpired, operators.form_expired_page)
     install_error_pages(app)
     app.add_middleware(PageTimes, metrics=metrics)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, headers=security_headers())
     return app
 
 

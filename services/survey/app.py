@@ -10,18 +10,14 @@ from services.survey.domain.tokens import UsedVisits, VisitTokens
 from services.survey.entrypoints import directory, posters, tallier, tally_api
 from services.survey.entrypoints.i18n import Catalogue
 from services.survey.entrypoints.pages import Pages, style_hash
-from services.survey.entrypoints.public import (
-    PREFIX,
-    PublicPages,
-    SecurityHeaders,
-    security_headers,
-)
+from services.survey.entrypoints.public import PREFIX, PublicPages
 from services.survey.handlers.responses import Desk
 from services.survey.metrics import SurveyMetrics, TallierMetrics
 from services.survey.settings import SurveySettings
 from shared.events import Envelope, SurveyResponse
 from shared.messaging.runtime import ServiceRuntime
 from shared.rate_limit import RateLimiter
+from shared.service.browser_security import SecurityHeaders, security_headers
 from shared.service.http import service_app
 from shared.standards import Standard, StandardCatalog, load_catalog
 from shared.topics import Topic
@@ -143,13 +139,16 @@ def create_app(settings: SurveySettings) -> FastAPI:
     limiter = RateLimiter(
         per_minute=max(1, settings.responses_per_hour // 60), burst=settings.responses_burst
     )
-    app.add_middleware(SecurityHeaders, headers=security_headers(style_hash(pages.css)))
+    # The font is cached a day: a phone on a slow line fetches it once.
+    security = security_headers(style_hash(pages.css))
+    app.add_middleware(SecurityHeaders, headers=security, static_cache=b"public, max-age=86400")
     app.public = PublicPages(
         desk=desk,
         pages=pages,
         limiter=limiter,
         metrics=metrics,
         public_url=settings.public_url,
+        security=security,
     )
     app.include_router(tally_api.router(runtime, settings))
     return app

@@ -20,11 +20,11 @@ from services.portal.entrypoints.web import (
     home_of,
     page_of,
     safe_next,
-    secure_cookies,
 )
 from services.portal.handlers import sign_in as handlers
 from shared.email_addresses import NotAnEmailAddress, normalized_email
 from shared.rate_limit import RateLimiter
+from shared.service.browser_security import secure_cookies
 
 router = APIRouter(include_in_schema=False)
 Current = Annotated[Page, Depends(page_of)]

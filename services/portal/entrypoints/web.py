@@ -1,5 +1,5 @@
-"""What every page shares: the signed-in session (if any), the language, the form token,
-rendering a template, and the headers that keep pages in their own frame and origin.
+"""What every page shares: the signed-in session (if any), the language, the form token and
+rendering a template (the headers every answer carries: shared/service/browser_security.py).
 
 Cookies: ``gecc_session`` (the session, 8 h at most), ``gecc_browser`` (this browser, to
 give back a form posted after its session ended), ``gecc_form`` (the form token before
@@ -15,17 +15,16 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.portal.adapters.repository import Session
 from services.portal.domain.evidence import size_parts
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.i18n import Catalogue, Locale
+from shared.service.browser_security import secure_cookies
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "gecc_session"
@@ -34,49 +33,6 @@ FORM_COOKIE = "gecc_form"
 LANG_COOKIE = "gecc_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
-        b" font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none';"
-        b" object-src 'none'; frame-ancestors 'none'",
-    ),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-]
-
-
-class SecurityHeaders:
-    """Every answer carries them; pages that show personal data are not cached."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        static = scope["path"].startswith("/static/")
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += SECURITY_HEADERS
-                if not static:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
-
-
-def secure_cookies(public_url: str) -> bool:
-    host = urlsplit(public_url).hostname or ""
-    return not (host in ("localhost", "::1") or host.startswith("127."))
 
 
 def environment() -> jinja2.Environment:

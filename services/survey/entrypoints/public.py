@@ -14,16 +14,17 @@ import secrets
 import time
 from collections.abc import Mapping
 from datetime import date
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import unquote_plus
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from services.survey.domain.directory import Center, bangkok_day
 from services.survey.domain.responses import answers_of
-from services.survey.entrypoints.pages import Pages, style_hash
+from services.survey.entrypoints.pages import Pages
 from services.survey.handlers.responses import Desk, Outcome, Result
 from services.survey.metrics import SurveyMetrics
 from shared.rate_limit import RateLimiter
+from shared.service.browser_security import Headers, secure_cookies
 
 log = logging.getLogger(__name__)
 PREFIX = "/s/"
@@ -32,28 +33,6 @@ DONE_COOKIE = "gecc_survey_done"
 MAX_FORM_BYTES = 8192
 RETRY_SECONDS = 10
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-def security_headers(css_hash: str) -> list[tuple[bytes, bytes]]:
-    """The portal's policy; the page's one inline style allowed by its hash."""
-    policy = (
-        f"default-src 'self'; script-src 'self'; style-src 'self' {css_hash}; img-src 'self'"
-        " data:; font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none';"
-        " object-src 'none'; frame-ancestors 'none'"
-    )
-    return [
-        (b"content-security-policy", policy.encode()),
-        (b"referrer-policy", b"same-origin"),
-        (b"x-content-type-options", b"nosniff"),
-        (b"x-frame-options", b"DENY"),
-        (b"cross-origin-opener-policy", b"same-origin"),
-        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-    ]
-
-
-def secure_cookies(public_url: str) -> bool:
-    host = urlsplit(public_url).hostname or ""
-    return not (host in ("localhost", "::1") or host.startswith("127."))
 
 
 def cookies_of(scope: Scope) -> dict[str, str]:
@@ -79,6 +58,12 @@ def form_of(body: str) -> dict[str, str]:
     return fields
 
 
+def _answered_today(cookies: Mapping[str, str], today: date) -> list[str]:
+    """The centers the done cookie says this phone answered today (none on another day)."""
+    day, _, centers = cookies.get(DONE_COOKIE, "").partition("|")
+    return [c for c in centers.split("|") if c] if day == today.isoformat() else []
+
+
 class PublicPages:
     """The ASGI app of ``/s/...``."""
 
@@ -89,7 +74,9 @@ class PublicPages:
         limiter: RateLimiter,
         metrics: SurveyMetrics,
         public_url: str,
+        security: Headers,
     ) -> None:
+        """``security``: the headers the app's other answers carry too."""
         self.desk = desk
         self.pages = pages
         self.limiter = limiter
@@ -97,7 +84,7 @@ class PublicPages:
         self.headers = [
             (b"content-type", b"text/html; charset=utf-8"),
             (b"cache-control", b"no-store"),
-            *security_headers(style_hash(pages.css)),
+            *security,
         ]
         secure = "; Secure" if secure_cookies(public_url) else ""
         self.cookie_flags = f"; Path=/; HttpOnly; SameSite=Lax{secure}"
@@ -239,14 +226,12 @@ class PublicPages:
 
     @staticmethod
     def _answered(cookies: Mapping[str, str], center: Center, today: date) -> bool:
-        day, _, centers = cookies.get(DONE_COOKIE, "").partition("|")
-        return day == today.isoformat() and center.center_id in centers.split("|")
+        return center.center_id in _answered_today(cookies, today)
 
     def _done_cookie(
         self, cookies: Mapping[str, str], center: Center, today: date
     ) -> list[tuple[bytes, bytes]]:
-        day, _, centers = cookies.get(DONE_COOKIE, "").partition("|")
-        kept = [c for c in centers.split("|") if c][-20:] if day == today.isoformat() else []
+        kept = _answered_today(cookies, today)[-20:]
         value = "|".join([today.isoformat(), *kept, center.center_id])
         cookie = f"{DONE_COOKIE}={value}; Max-Age=86400{self.cookie_flags}"
         return [(b"set-cookie", cookie.encode())]
@@ -286,27 +271,3 @@ class PublicPages:
             headers += extra
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-class SecurityHeaders:
-    """The same headers on the framework's answers (the poster, the font, health); the font
-    is cached a day (a phone on a slow line fetches it once)."""
-
-    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
-        self.app = app
-        self.headers = headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cache = b"public, max-age=86400" if scope["path"].startswith("/static/") else b"no-store"
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [*self.headers, (b"cache-control", cache)]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
