@@ -37,6 +37,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -400,9 +401,9 @@ def render(phases: list[Phase], clients: int) -> list[str]:
         f"survey / baseline (means): {survey:.0f} / {baseline:.0f} = {survey / baseline:.2f}"
         " (aims: 0.6 or more, and 2,000/s or more)",
     ]
-    errors = {s: n for p in phases for s, n in p.errors.items()}
+    errors = sum((Counter(p.errors) for p in phases), Counter[int]())
     if errors:
-        lines.append(f"errors by status: {errors}")
+        lines.append(f"errors by status: {dict(errors)}")
     return lines
 
 

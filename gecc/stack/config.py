@@ -278,11 +278,14 @@ class StackConfig:
             env[f"{prefix}EXPORTS_DIR"] = str(self.exports_dir)
         if name in ("intake", "portal"):
             env["GECC_PORTAL_CLIENT_SECRET"] = self.portal_client_secret()
+        survey = f"http://{self.service_address('survey')}"
         if name == "survey":
-            env[f"{prefix}PUBLIC_URL"] = f"http://{self.service_address('survey')}"
+            env[f"{prefix}PUBLIC_URL"] = survey
         if name == "portal":
             env[f"{prefix}INTAKE_URL"] = f"http://{self.service_address('intake')}"
             env[f"{prefix}PUBLIC_URL"] = self.portal_url
+            env[f"{prefix}SURVEY_URL"] = survey  # the tally read API and the posters
+            env[f"{prefix}SURVEY_PUBLIC_URL"] = survey  # the address shown to centers
         return env
 
     @property

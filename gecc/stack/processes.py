@@ -76,12 +76,13 @@ def is_ours(record: ProcessRecord) -> bool:
         process = psutil.Process(record.pid)
         return (
             process.status() != psutil.STATUS_ZOMBIE
-            and _command_line(process) == record.command
             # psutil derives start times from the boot time, which /proc/stat gives in
             # whole seconds and which moves by a second when the clock is adjusted: the
             # same process can read 1.0 s apart over a day. A reused pid with the same
-            # command line would have started well after ours.
+            # command line would have started well after ours. Checked before the command
+            # line, which may be waited for.
             and abs(process.create_time() - record.started_epoch) < START_TIME_TOLERANCE
+            and _command_line(process) == record.command
         )
     except psutil.Error:
         return False

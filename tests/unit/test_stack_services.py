@@ -34,9 +34,12 @@ def test_the_survey_is_on_8085_and_its_posters_lead_to_its_own_address(tmp_path:
 
 
 def test_the_portal_reaches_intake_and_the_sign_in_links_lead_to_the_portal(tmp_path: Path) -> None:
-    config = StackConfig(home=tmp_path, service_ports={**DEFAULT_SERVICE_PORTS, "intake": 18080})
+    ports = {**DEFAULT_SERVICE_PORTS, "intake": 18080, "survey": 18085}
+    config = StackConfig(home=tmp_path, service_ports=ports)
     env = config.service_env("portal")
     assert env["GECC_PORTAL_INTAKE_URL"] == "http://127.0.0.1:18080"
+    assert env["GECC_PORTAL_SURVEY_URL"] == env["GECC_PORTAL_SURVEY_PUBLIC_URL"]
+    assert env["GECC_PORTAL_SURVEY_URL"] == "http://127.0.0.1:18085"
     assert env["GECC_PORTAL_PUBLIC_URL"] == "http://127.0.0.1:8084" == config.portal_url
     assert env["GECC_PORTAL_HTTP_PORT"] == "8084"
     assert config.service_env("notifier")["GECC_NOTIFIER_PORTAL_URL"] == config.portal_url
