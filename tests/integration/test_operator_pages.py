@@ -179,7 +179,7 @@ async def test_a_post_without_the_form_token_changes_nothing(portal: Portal) -> 
         (f"/operator/rounds/{ROUND}", dates_form(row, **{"due_at-time": "16:30"}, reason="ดี")),
         (f"/operator/rounds/{ROUND}/extensions", {"center_id": "GECC-0001", "reason": "ดี"}),
         (f"/operator/rounds/{ROUND}/exports", {}),
-        ("/operator/accounts/disable", {"email": CENTER, "reason": "ย้ายหน่วยงาน"}),
+        ("/operator/accounts/disable", {"email": f" {CENTER} ", "reason": "ย้ายหน่วยงาน"}),
     ]
     for path, fields in posts:
         answer = await portal.client.post(path, data={"csrf_token": "stale", **fields})

@@ -29,7 +29,7 @@ from services.portal.entrypoints.reports import (
     keep_form,
     services_of,
 )
-from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, Page, page_of
+from services.portal.entrypoints.web import CSRF_FIELD, CSRF_HEADER, Page, page_of, text_fields
 from services.portal.handlers import evidence as handlers
 from services.portal.handlers import reports as report_handlers
 
@@ -81,7 +81,7 @@ async def _item_post(page: Page, round_id: str, item: str, posted: FormData) -> 
     """The checks an upload and a removal share, or the answer that ends the post: a session
     that ended keeps the form for after the next sign-in; a closed round is refused."""
     request = page.request
-    fields = {k: v for k, v in posted.items() if isinstance(v, str)}
+    fields = text_fields(posted)
     token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
     if page.session is None or not page.csrf_ok(token):
         if _wants_json(request):

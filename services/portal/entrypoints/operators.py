@@ -21,7 +21,7 @@ from services.portal.domain import operators as domain
 from services.portal.domain.operators import Problem
 from services.portal.entrypoints import i18n
 from services.portal.entrypoints.reports import SignInFirst
-from services.portal.entrypoints.web import CSRF_FIELD, Page, page_of
+from services.portal.entrypoints.web import CSRF_FIELD, Page, page_of, posted_fields
 from shared.thai import BANGKOK
 
 router = APIRouter(include_in_schema=False, prefix="/operator")
@@ -115,10 +115,9 @@ async def _operator_form(
     """The operator's session and the fields posted; with a stale CSRF token the person is
     sent back to ``back`` with the ``keep`` fields and a notice that the form expired."""
     session = _operator(page)
-    form = await page.request.form()
-    posted = {k: v for k, v in form.items() if isinstance(v, str)}
+    posted = await posted_fields(page.request)
     if not page.csrf_ok(posted.get(CSRF_FIELD)):
-        query = {name: posted.get(name, "") for name in keep} | {"notice": "form_expired"}
+        query = {name: posted.get(name, "").strip() for name in keep} | {"notice": "form_expired"}
         raise FormExpired(f"{back}?{urlencode(query)}")
     return session, posted
 

@@ -6,7 +6,7 @@ browser and put back into the draft after the next sign-in (``sign_in_handlers.k
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from services.portal.adapters.intake import IntakeClient, NotFound, Refused, SessionEnded
@@ -23,6 +23,7 @@ from services.portal.entrypoints.web import (
     Page,
     home_of,
     page_of,
+    posted_fields,
 )
 from services.portal.handlers import evidence as evidence_handlers
 from services.portal.handlers import reports as handlers
@@ -97,7 +98,7 @@ async def report_form(page: Current, round_id: str, notice: str = "") -> Respons
 
 @router.post("/rounds/{round_id}/report")
 async def save_report(page: Current, round_id: str) -> Response:
-    posted = await _posted(page.request)
+    posted = await posted_fields(page.request)
     if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
         return await keep_form(page, round_id, posted)
     session = center_session(page)
@@ -135,7 +136,7 @@ async def save_report(page: Current, round_id: str) -> Response:
 @router.post("/rounds/{round_id}/draft")
 async def autosave(page: Current, round_id: str) -> Response:
     """The form's script saves the draft as the person types (JSON answer)."""
-    posted = await _posted(page.request)
+    posted = await posted_fields(page.request)
     token = page.request.headers.get(CSRF_HEADER) or posted.get(CSRF_FIELD)
     if page.session is None or not page.csrf_ok(token):
         await _keep_for_browser(page, round_id, posted)
@@ -182,7 +183,7 @@ async def review(page: Current, round_id: str, notice: str = "") -> Response:
 
 @router.post("/rounds/{round_id}/submit")
 async def submit(page: Current, round_id: str) -> Response:
-    posted = await _posted(page.request)
+    posted = await posted_fields(page.request)
     if page.session is None or not page.csrf_ok(posted.get(CSRF_FIELD)):
         raise SignInFirst(f"/rounds/{round_id}/review", "form_expired")
     session = center_session(page)
@@ -324,11 +325,6 @@ async def evidence_context(
         "is_image": is_image,
         "type_name": type_name,
     }
-
-
-async def _posted(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 async def keep_form(page: Page, round_id: str, posted: dict[str, str]) -> Response:

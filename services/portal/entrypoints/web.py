@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from services.portal.adapters.repository import Session
 from services.portal.domain.evidence import size_parts
@@ -33,6 +34,15 @@ FORM_COOKIE = "gecc_form"
 LANG_COOKIE = "gecc_lang"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+
+
+def text_fields(form: FormData) -> dict[str, str]:
+    """A posted form's text fields (its files left out)."""
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+async def posted_fields(request: Request) -> dict[str, str]:
+    return text_fields(await request.form())
 
 
 def environment() -> jinja2.Environment:
