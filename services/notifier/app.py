@@ -8,7 +8,7 @@ from services.notifier.adapters.mail import SmtpSender
 from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.entrypoints import subscribers
 from services.notifier.entrypoints.clock import RoundClock
-from services.notifier.entrypoints.sender import Sender
+from services.notifier.entrypoints.sender import Sender, keep_ledger_counted
 from services.notifier.metrics import NotifierMetrics
 from services.notifier.settings import NotifierSettings
 from shared.messaging.runtime import ServiceRuntime
@@ -41,6 +41,11 @@ def build_runtime(settings: NotifierSettings) -> ServiceRuntime:
     runtime.in_background("round-clock", round_clock)
     runtime.in_background("held-notices", held_notices)
     runtime.in_background("sender", sender)
+
+    async def ledger_counts(runtime: ServiceRuntime) -> None:
+        await keep_ledger_counted(runtime.pool, metrics, settings.delivery_ledger_count_seconds)
+
+    runtime.in_background("ledger-counts", ledger_counts)
     return runtime
 
 

@@ -86,7 +86,6 @@ class NotifierSettings(ServiceSettings):
             poll_seconds=self.delivery_poll_seconds,
             lease_seconds=self.delivery_lease_seconds,
             concurrency=self.delivery_concurrency,
-            count_seconds=self.delivery_ledger_count_seconds,
             retry=RetryPolicy(
                 max_attempts=self.delivery_max_attempts,
                 first=timedelta(seconds=self.delivery_first_retry_seconds),

@@ -22,7 +22,12 @@ from services.notifier.adapters.webhook import WebhookSender
 from services.notifier.domain import messages
 from services.notifier.domain.notices import Outgoing
 from services.notifier.domain.schedule import RoundSnapshot
-from services.notifier.entrypoints.sender import Sender, SenderSettings
+from services.notifier.entrypoints.sender import (
+    Sender,
+    SenderSettings,
+    count_ledger,
+    keep_ledger_counted,
+)
 from services.notifier.metrics import NotifierMetrics
 from tests.support.email_addresses import THAI_DOMAIN, THAI_DOMAIN_ASCII, THAI_LOCAL_PART
 from tests.support.isolation import Isolated
@@ -72,11 +77,11 @@ async def test_a_batch_goes_out_in_groups_marked_sent_and_a_refused_one_is_dead(
         settings = SenderSettings(batch_size=100, concurrency=8)
         sender = Sender(pool, mail, WebhookSender(client), metrics, settings)
         try:
-            await sender.count_ledger()
+            await count_ledger(pool, metrics)
             assert in_ledger(registry, "reminder") == {"pending": 41, "sent": 0, "dead": 0}
             assert await sender.send_due() == 41
             assert await sender.send_due() == 0  # nothing left due: each sent exactly once
-            await sender.count_ledger()
+            await count_ledger(pool, metrics)
         finally:
             await mail.close()
             server.close()
@@ -115,12 +120,17 @@ async def test_the_ledger_is_counted_once_an_interval_not_after_every_batch(
     monkeypatch.setattr(repository, "delivery_counts", counting)
     registry = CollectorRegistry()
     mail = SmtpSender(SmtpSettings(port=1), max_idle=1)
+    metrics = NotifierMetrics(registry)
     async with httpx.AsyncClient() as client:
-        settings = SenderSettings(poll_seconds=0.02, count_seconds=0.5)
-        sender = Sender(pool, mail, WebhookSender(client), NotifierMetrics(registry), settings)
-        running = asyncio.create_task(sender.run())
-        await asyncio.sleep(1.2)  # about 60 looks at the ledger
-        running.cancel()
+        settings = SenderSettings(poll_seconds=0.02)
+        sender = Sender(pool, mail, WebhookSender(client), metrics, settings)
+        running = [
+            asyncio.create_task(sender.run()),  # about 60 looks at the ledger
+            asyncio.create_task(keep_ledger_counted(pool, metrics, every=0.5)),
+        ]
+        await asyncio.sleep(1.2)
+        for task in running:
+            task.cancel()
     assert 2 <= len(counted) <= 3  # at once, then each half second (not at each look)
     assert in_ledger(registry, "reminder") == {"pending": 0, "sent": 0, "dead": 0}
 

@@ -3,9 +3,7 @@ with backoff and giving up (dead letter) after the last attempt."""
 
 import asyncio
 import logging
-import math
 import random
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -34,8 +32,21 @@ class SenderSettings:
     lease_seconds: float = 30.0
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # The ledger's gauge is counted this often (a whole-table count: not after every batch).
-    count_seconds: float = 15.0
+
+
+async def count_ledger(pool: asyncpg.Pool, metrics: NotifierMetrics) -> None:
+    """Show the ledger by kind and status, every pair (0 once the last one left it)."""
+    counts = await repository.delivery_counts(pool)
+    for kind in Kind:
+        for status in repository.LEDGER_STATUSES:
+            metrics.deliveries.labels(kind, status).set(counts.get((kind, status), 0))
+
+
+async def keep_ledger_counted(pool: asyncpg.Pool, metrics: NotifierMetrics, every: float) -> None:
+    """``count_ledger`` every ``every`` seconds (a whole-table count: not after each batch)."""
+    while True:
+        await count_ledger(pool, metrics)
+        await asyncio.sleep(every)
 
 
 class Sender:
@@ -56,16 +67,11 @@ class Sender:
         self._poll = settings.poll_seconds
         self._lease = settings.lease_seconds
         self._concurrency = settings.concurrency
-        self._count_every = settings.count_seconds
 
     async def run(self) -> None:
-        counted_at = -math.inf
         while True:
             try:
                 sent = await self.send_due()
-                if time.monotonic() - counted_at >= self._count_every:
-                    await self.count_ledger()
-                    counted_at = time.monotonic()
             except DATABASE_UNAVAILABLE as error:
                 log.warning("sender: database unavailable (%s); trying again", error)
                 sent = 0
@@ -73,13 +79,6 @@ class Sender:
             # of receipts) should not wait out a poll interval behind a part-full batch.
             if not sent:
                 await asyncio.sleep(self._poll)
-
-    async def count_ledger(self) -> None:
-        """Show the ledger by kind and status, every pair (0 once the last one left it)."""
-        counts = await repository.delivery_counts(self._pool)
-        for kind in Kind:
-            for status in repository.LEDGER_STATUSES:
-                self._metrics.deliveries.labels(kind, status).set(counts.get((kind, status), 0))
 
     async def send_due(self) -> int:
         """Deliver one batch of due messages, ``concurrency`` at a time, each group marked
