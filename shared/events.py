@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.submission import Checklist, Satisfaction, SourceKind
+from shared.submission import Checklist, Satisfaction, SatisfactionSource, SourceKind
 
 Verdict = Literal["maintained", "at_risk", "not_maintained"]
 
@@ -118,6 +118,10 @@ class SourceSummary(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     kind: SourceKind = "center_survey"
     responses: int | None = None
+
+    @classmethod
+    def of(cls, source: SatisfactionSource) -> "SourceSummary":
+        return cls(kind=source.kind, responses=source.responses)
 
 
 class SubmissionScored(EventData):

@@ -148,10 +148,7 @@ async def _receipts(
         version=received.version,
         received_at=received.received_at,
         late=received.late,
-        source=SourceSummary(
-            kind=received.satisfaction.source.kind,
-            responses=received.satisfaction.source.responses,
-        ),
+        source=SourceSummary.of(received.satisfaction.source),
     )
     return _counted_if_nobody(outgoing, "receipt", metrics)
 

@@ -61,10 +61,7 @@ def build_score(
         change=change,
         satisfaction_change=satisfaction_change,
         checklist_change=checklist_change,
-        satisfaction_source=SourceSummary(
-            kind=received.satisfaction.source.kind,
-            responses=received.satisfaction.source.responses,
-        ),
+        satisfaction_source=SourceSummary.of(received.satisfaction.source),
     )
 
 
