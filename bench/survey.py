@@ -30,7 +30,6 @@ all the clients are one address.
 import argparse
 import asyncio
 import os
-import re
 import secrets
 import statistics
 import subprocess
@@ -50,7 +49,9 @@ import httpx
 import psutil
 
 from bench.fixtures import postgres_facts
+from bench.load import RawConnection
 from bench.machine import CpuProbe, child_running, describe
+from bench.portal import percentile
 from bench.survey_tallier import Reading, poll_until, read_metrics
 from gecc.bootstrap import ensure_topics, prepare_database, remove_namespace, with_login
 from services.survey.domain.directory import bangkok_day
@@ -63,32 +64,8 @@ from tests.support.served_survey import rounds_around
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parent.parent
-HEADERS_END = b"\r\n\r\n"
 SECRET = "bench-survey-secret"
 RAISED = {"GECC_SURVEY_RESPONSES_PER_HOUR": "1000000000", "GECC_SURVEY_RESPONSES_BURST": "1000000"}
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection, one request at a time."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def send(self, request: bytes) -> int:
-        if self.streams is None:
-            self.streams = await asyncio.open_connection("127.0.0.1", self.port)
-        reader, writer = self.streams
-        writer.write(request)
-        head = await reader.readuntil(HEADERS_END)
-        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-        if length:
-            await reader.readexactly(int(length.group(1)))
-        return int(head[9:12])
-
-    def close(self) -> None:
-        if self.streams is not None:
-            self.streams[1].close()
 
 
 @dataclass
@@ -104,11 +81,6 @@ class Phase:
     @property
     def rate(self) -> float:
         return self.accepted / self.seconds if self.seconds else 0.0
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
 class Citizens:
@@ -132,12 +104,12 @@ class Citizens:
 async def client(
     port: int, center: str, citizens: Citizens, phase: Phase, end: float, limit: list[int]
 ) -> None:
-    connection = Connection(port)
+    connection = RawConnection("127.0.0.1", port)
     try:
         while time.perf_counter() < end and limit[0] > 0:
             request = citizens.request(center)
             started = time.perf_counter()
-            status = await connection.send(request)
+            status = await connection.exchange(request)
             if status != 303:
                 phase.errors[status] = phase.errors.get(status, 0) + 1
                 continue
