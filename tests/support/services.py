@@ -65,10 +65,6 @@ class ServiceProcess:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def exit_code(self) -> int | None:
-        """The process's exit code once it has ended by itself; None while it runs."""
-        return None if self._process is None else self._process.poll()
-
     def kill(self) -> None:
         """SIGKILL: no shutdown of any kind, as a crash."""
         if self._process is not None:

@@ -7,7 +7,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from datetime import UTC, datetime
-from itertools import islice
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -47,10 +46,6 @@ def citizens(centers: int, seed: int = 19) -> Iterator[Envelope[SurveyResponse]]
             f"GECC-{pick.randrange(centers) + 1:04d}",
             ratings={q: pick.choice((2, 3, 4, 4, 5, 5, 5)) for q in QUESTIONS},
         )
-
-
-def random_responses(count: int, centers: int, seed: int = 19) -> list[Envelope[SurveyResponse]]:
-    return list(islice(citizens(centers, seed), count))
 
 
 def answered_now(event: Envelope[SurveyResponse]) -> bytes:

@@ -10,7 +10,6 @@ from typing import Any
 from shared.submission import RATING_SCALE
 
 CITIZEN_SURVEY = "citizen_survey"
-CENTER_SURVEY = "center_survey"
 
 
 def percent_of(counts: list[int] | tuple[int, ...]) -> float | None:
