@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -36,6 +37,7 @@ from gecc.demo_portal import (
     office_sample,
 )
 from gecc.demo_reports import pick_profile, report
+from gecc.demo_schedule import at_their_moments, until
 from gecc.demo_survey import (
     ANSWER_WITHIN,
     CITIZENS_PER_CENTER,
@@ -312,10 +314,6 @@ def plan(
     return sorted(jobs, key=lambda j: j.at)
 
 
-async def until(clock: Clock, moment: datetime) -> None:
-    await asyncio.sleep(max(0.0, (moment - clock.now()).total_seconds() / clock.speed))
-
-
 async def send_all(
     config: StackConfig,
     clock: Clock,
@@ -325,18 +323,16 @@ async def send_all(
     result: DemoResult,
 ) -> None:
     base = f"http://{config.service_address('intake')}"
-    limit = asyncio.Semaphore(CONCURRENCY)
 
     async def post(client: httpx.AsyncClient, job: Job) -> None:
-        async with limit:
-            response = await client.post(
-                "/v1/submissions",
-                json=job.body,
-                headers={
-                    "Authorization": f"Bearer {tokens[job.center_id]}",
-                    "Idempotency-Key": str(uuid4()),
-                },
-            )
+        response = await client.post(
+            "/v1/submissions",
+            json=job.body,
+            headers={
+                "Authorization": f"Bearer {tokens[job.center_id]}",
+                "Idempotency-Key": str(uuid4()),
+            },
+        )
         if response.status_code != 201:
             result.refused[response.status_code] = result.refused.get(response.status_code, 0) + 1
             return
@@ -345,11 +341,9 @@ async def send_all(
             result.example_submission = f"{base}/v1/submissions/{response.json()['submission_id']}"
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        tasks = []
-        for job in jobs:
-            await until(clock, start + job.at)
-            tasks.append(asyncio.create_task(post(client, job)))
-        await asyncio.gather(*tasks)
+        await at_their_moments(
+            clock, start, jobs, lambda job: job.at, partial(post, client), CONCURRENCY
+        )
 
 
 async def show_progress(stack_client: StackClient, clock: Clock, result: DemoResult) -> None:

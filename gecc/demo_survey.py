@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 import httpx
 
 from gecc.demo_reports import report
+from gecc.demo_schedule import at_their_moments
 from services.intake.domain.centers import Center
 from shared.clock import Clock
 from shared.standards import Standard
@@ -183,19 +184,11 @@ async def citizens_answer(
     result: SurveyResult,
 ) -> None:
     """Each citizen at their moment of the round (on the services' accelerated clock)."""
-    limit = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(citizen: Citizen) -> None:
-        async with limit:
-            await citizen_answers(survey_url, citizen, rng, result)
+    async def answer(citizen: Citizen) -> None:
+        await citizen_answers(survey_url, citizen, rng, result)
 
-    tasks = []
-    for citizen in citizens:
-        await asyncio.sleep(
-            max(0.0, (start + citizen.at - clock.now()).total_seconds() / clock.speed)
-        )
-        tasks.append(asyncio.create_task(one(citizen)))
-    await asyncio.gather(*tasks)
+    await at_their_moments(clock, start, citizens, lambda c: c.at, answer, CONCURRENCY)
 
 
 async def read_tally(survey_url: str, center_id: str, round_id: str) -> dict[str, Any] | None:
