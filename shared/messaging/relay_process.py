@@ -86,11 +86,9 @@ class RelayProcess:
             self._ended,
         )
 
-    def start(self) -> None:
-        self._child.start()
-
-    async def stop(self) -> None:
-        await self._child.stop()
+    async def supervise(self) -> None:
+        """Run the relay's child until cancelled (a task of the service's runtime)."""
+        await self._child.supervise()
 
     def _ended(self, _: int | None) -> None:
         self._seen = {}  # the next child counts from zero

@@ -65,7 +65,6 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._subscribers: list[Any] = []
-        self._relay: RelayProcess | None = None
         self._relay_in_loop: OutboxRelay | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._startup: list[Callable[[ServiceRuntime], Awaitable[None]]] = []
@@ -74,7 +73,6 @@ class ServiceRuntime:
             tuple[str, Callable[[ServiceRuntime], Coroutine[Any, Any, None]]]
         ] = []
         self.kafka_connected = False
-        self._children: list[ChildProcess] = []
         self._child_metrics: list[ChildMetrics] = []
         # What /metrics shows: this process's metrics and its children's.
         self.exposition = Exposition(self.registry, self._child_metrics)
@@ -165,7 +163,7 @@ class ServiceRuntime:
     def run_child(self, child: ChildProcess, metrics: ChildMetrics | None = None) -> None:
         """Run ``child`` from start to stop (started again if it dies); ``metrics``, which its
         reports fill, are shown in this service's ``/metrics``."""
-        self._children.append(child)
+        self.in_background(child.name, lambda _: child.supervise())
         if metrics is not None:
             self._child_metrics.append(metrics)
 
@@ -178,8 +176,6 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self._supervise(name, work), name=name))
         if self.messaging:
             self._start_messaging(relay)
-        for child in self._children:
-            child.start()
         # What exists now (modules, the app, settings, caches) lives until the process ends:
         # kept out of the collector's full passes, which otherwise walk it all again and
         # showed as the tail of the request latency.
@@ -205,8 +201,8 @@ class ServiceRuntime:
             s.outbox_busy_poll_ms / 1000,
         )
         if relay and s.outbox_relay == "process":
-            self._relay = RelayProcess(relay_settings, self.metrics)
-            self._relay.start()
+            in_child = RelayProcess(relay_settings, self.metrics)
+            self._tasks.append(asyncio.create_task(in_child.supervise(), name="outbox-relay"))
         elif relay:
             in_loop = relay_settings.relay(self._pool, self.metrics)
             self._tasks.append(asyncio.create_task(in_loop.run(), name="outbox-relay"))
@@ -219,15 +215,11 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        for child in self._children:
-            await child.stop()
         for step in self._shutdown:
             with contextlib.suppress(Exception):
                 await step()
         with contextlib.suppress(Exception):
             await self.broker.stop()
-        if self._relay is not None:
-            await self._relay.stop()
         if self._relay_in_loop is not None:
             await self._relay_in_loop.close()
         if self._pool is not None:

@@ -10,7 +10,6 @@ writes a report (a JSON object) to stdout now and then; the parent hands each to
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -43,19 +42,9 @@ class ChildProcess:
         self._settings = settings
         self._on_report = on_report
         self._on_end = on_end
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise(), name=f"{self.name}-process")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _supervise(self) -> None:
+    async def supervise(self) -> None:
+        """Run the child, and again whenever it ends, until cancelled (which ends it)."""
         while True:
             code: int | None = None
             try:

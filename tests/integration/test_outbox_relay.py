@@ -142,7 +142,7 @@ async def test_the_relay_process_publishes_and_reports_to_the_parent(
         ),
         metrics,
     )
-    relay.start()
+    running = asyncio.create_task(relay.supervise())
     try:
         for n in range(5):
             await write_event(pool, f"FY{2570 + n}-H1")
@@ -160,7 +160,8 @@ async def test_the_relay_process_publishes_and_reports_to_the_parent(
             f"FY{2570 + n}-H1" for n in range(5)
         ]
     finally:
-        await relay.stop()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
 
 async def test_a_batch_keeps_each_keys_order_across_partitions_topics_and_full_batches(
