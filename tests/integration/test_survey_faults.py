@@ -39,6 +39,7 @@ from tests.support.survey import (
     citizens,
     expected_tallies,
     stored_tallies,
+    tallier_process,
 )
 
 T = TypeVar("T")
@@ -229,7 +230,8 @@ async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict
         f"{KILL_AFTER_TALLIED} responses tallied and the first run's last batch recognised",
         survey,
     )
-    tallier = tallier_process(survey)
+    assert survey.pid is not None
+    tallier = tallier_process(survey.pid)
     tallier.kill()
     tallier.wait(10)
     print(f"tallier killed with SIGKILL at {stream.acknowledged} acknowledged")
@@ -242,7 +244,7 @@ async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict
     await wait_for(
         lambda: health(survey), lambda h: h.get("tallier") == "ok", "the tallier back", survey
     )
-    assert tallier_process(survey).pid != tallier.pid
+    assert tallier_process(survey.pid).pid != tallier.pid
     third_run = stream.acknowledged
     await wait_until(lambda: stream.acknowledged >= third_run + BROKER_DOWN_AFTER, within=120)
     await asyncio.to_thread(broker.stop)
@@ -255,15 +257,6 @@ async def faults(stream: Stream, survey: ServiceProcess, broker: Broker) -> dict
     await wait_until(lambda: stream.acknowledged >= back + AFTER_THE_FAULTS, within=120)
     stream.finish()
     return second_run
-
-
-def tallier_process(survey: ServiceProcess) -> psutil.Process:
-    """The survey's one tallier process (``python -m services.survey.tallier``)."""
-    assert survey.pid is not None
-    children = psutil.Process(survey.pid).children()
-    talliers = [c for c in children if "services.survey.tallier" in c.cmdline()]
-    assert len(talliers) == 1, [c.cmdline() for c in children]
-    return talliers[0]
 
 
 async def settle(isolated: Isolated, expected: Tallies) -> None:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,7 +19,13 @@ from shared.topics import Topic
 from tests.support.isolation import Isolated
 from tests.support.kafka import read_all, send
 from tests.support.polling import eventually
-from tests.support.survey import QUESTIONS, expected_tallies, stored_tallies, survey_response
+from tests.support.survey import (
+    QUESTIONS,
+    expected_tallies,
+    stored_tallies,
+    survey_response,
+    tallier_process,
+)
 
 SECRET = "test-read-secret"
 
@@ -176,7 +181,7 @@ async def test_the_tallier_is_a_process_of_its_own_started_again_when_it_dies(
         return dict((await survey.client.get("/health")).json())
 
     assert (await eventually(health, lambda h: h.get("tallier") == "ok"))["status"] == "ok"
-    first = tallier_process()
+    first = tallier_process(os.getpid())
     # Its consumers' lag (measured every 5 s) is in the survey's metrics.
     await eventually(
         survey.metrics,
@@ -187,7 +192,7 @@ async def test_the_tallier_is_a_process_of_its_own_started_again_when_it_dies(
     first.kill()
     await eventually(survey.metrics, lambda m: m["gecc_survey_tallier_restarts_total{}"] == 1)
     await eventually(health, lambda h: h.get("tallier") == "ok")
-    assert tallier_process().pid != first.pid
+    assert tallier_process(os.getpid()).pid != first.pid
     response = survey_response("GECC-0001")
     await send(
         isolated.kafka_bootstrap,
@@ -201,11 +206,3 @@ async def test_the_tallier_is_a_process_of_its_own_started_again_when_it_dies(
         )
         == expected
     )
-
-
-def tallier_process() -> psutil.Process:
-    """The one tallier process this test's survey app runs."""
-    children = psutil.Process(os.getpid()).children()
-    talliers = [c for c in children if "services.survey.tallier" in c.cmdline()]
-    assert len(talliers) == 1, [c.cmdline() for c in children]
-    return talliers[0]

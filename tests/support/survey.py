@@ -9,6 +9,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 
 import asyncpg
+import psutil
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -168,3 +169,12 @@ async def stored_tallies(database_url: str) -> Tallies:
         )
         for r in rows
     }
+
+
+def tallier_process(parent: int) -> psutil.Process:
+    """The one tallier process (``python -m services.survey.tallier``) of the survey process
+    ``parent``."""
+    children = psutil.Process(parent).children()
+    talliers = [c for c in children if "services.survey.tallier" in c.cmdline()]
+    assert len(talliers) == 1, [c.cmdline() for c in children]
+    return talliers[0]
