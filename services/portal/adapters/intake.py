@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
+from services.portal.adapters.recent import Recent
 from shared.standards import Standard
 
 CURRENT_STANDARD_SECONDS = 60.0
@@ -125,7 +126,10 @@ class IntakeClient:
         self._secret = client_secret
         self._standards: dict[str, Standard] = {}
         self._current: tuple[str, float] | None = None
-        self._rounds: dict[tuple[str, str], tuple[list[dict[str, Any]], float]] = {}
+        # per session and center: an office reads many centers' rounds
+        self._rounds: Recent[tuple[str, str], list[dict[str, Any]]] = Recent(
+            CENTER_ROUNDS_SECONDS, MAX_CACHED_SESSIONS
+        )
 
     async def request_sign_in(self, email: str, locale: str, client: str) -> None:
         """Raises Refused: 429 (too many for this address) or 422 (not an address)."""
@@ -162,17 +166,13 @@ class IntakeClient:
         """The center's state in each round, kept a few seconds for the session that asked
         (a person moves from the form to the review to sending in that time); what this
         session sends is seen at once (``submit`` forgets it)."""
-        now = time.monotonic()
-        # per session and center: an office reads many centers' rounds
         cached = self._rounds.get((token, center_id))
-        if cached is not None and now - cached[1] < CENTER_ROUNDS_SECONDS:
-            return cached[0]
+        if cached is not None:
+            return cached
         found: list[dict[str, Any]] = await self._call(
             "GET", f"/v1/centers/{center_id}/rounds", token
         )
-        if len(self._rounds) >= MAX_CACHED_SESSIONS:
-            self._rounds.pop(next(iter(self._rounds)))  # the oldest
-        self._rounds[(token, center_id)] = (found, now)
+        self._rounds.put((token, center_id), found)
         return found
 
     async def center(self, token: str, center_id: str) -> dict[str, Any]:
@@ -207,8 +207,7 @@ class IntakeClient:
     async def submit(self, token: str, report: str, idempotency_key: str) -> dict[str, Any]:
         """Raises Refused for a report intake does not take (closed round, say)."""
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
-        for key in [key for key in self._rounds if key[0] == token]:
-            self._rounds.pop(key, None)
+        self._rounds.forget_where(lambda key: key[0] == token)
         answer: dict[str, Any] = await self._call(
             "POST", "/v1/submissions", token, content=report.encode(), headers=headers
         )

@@ -1,15 +1,13 @@
 """Sessions looked up in the last few seconds, kept in memory: a person's next request (the
 form, the review, sending) comes within that time and needs no query."""
 
-import time
 from datetime import datetime
 
 import asyncpg
 
 from services.portal.adapters import repository
+from services.portal.adapters.recent import Recent
 from services.portal.adapters.repository import Session
-
-MAX_KEPT = 10_000
 
 
 class RecentSessions:
@@ -19,23 +17,20 @@ class RecentSessions:
 
     def __init__(self, pool: asyncpg.Pool, seconds: float) -> None:
         self._pool = pool
-        self._seconds = seconds
-        self._kept: dict[bytes, tuple[Session, float]] = {}
+        self._kept: Recent[bytes, Session] = Recent(seconds)
 
     async def find(self, cookie: str, now: datetime) -> Session | None:
         key = repository.digest(cookie)
         kept = self._kept.get(key)
-        moment = time.monotonic()
-        if kept is not None and moment - kept[1] < self._seconds and kept[0].expires_at > now:
-            return kept[0]
+        if kept is not None and kept.expires_at > now:
+            return kept
         async with self._pool.acquire() as conn:
             found = await repository.session(conn, cookie, now)
-        self._kept.pop(key, None)
-        if found is not None:
-            if len(self._kept) >= MAX_KEPT:
-                self._kept.pop(next(iter(self._kept)))  # the oldest
-            self._kept[key] = (found, moment)
+        if found is None:
+            self._kept.forget(key)
+        else:
+            self._kept.put(key, found)
         return found
 
     def forget(self, cookie: str) -> None:
-        self._kept.pop(repository.digest(cookie), None)
+        self._kept.forget(repository.digest(cookie))
