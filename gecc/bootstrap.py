@@ -73,6 +73,13 @@ async def _service_schema(
     if password:
         await conn.execute(f"ALTER ROLE {role} PASSWORD {_literal(password)}")
     await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {role} AUTHORIZATION {role}")
+    await set_search_path(conn, service, database)
+
+
+async def set_search_path(conn: asyncpg.Connection, service: str, database: str) -> None:
+    """In ``database`` the service's role sees its own schema (a role's settings in a database
+    are not copied with the database)."""
+    role = quote_ident(service)
     await conn.execute(
         f"ALTER ROLE {role} IN DATABASE {quote_ident(database)} SET search_path = {role}"
     )

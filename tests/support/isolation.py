@@ -17,6 +17,7 @@ from gecc.bootstrap import (
     prepare_database,
     quote_ident,
     remove_namespace,
+    set_search_path,
     with_login,
 )
 from shared.database import create_pool, service_migrations
@@ -77,43 +78,35 @@ async def isolated(infra: Infrastructure) -> AsyncIterator[Isolated]:
 async def create(infra: Infrastructure) -> Isolated:
     tag = uuid.uuid4().hex[:10]
     isolated = Isolated(infra, f"gecc_test_{tag}", f"test-{tag}.")
-    template = await _template(infra.admin_url)
     conn = await asyncpg.connect(on_database(infra.admin_url, "postgres"))
     try:
+        template = await _template(conn, infra.admin_url)
         await conn.execute(
             f"CREATE DATABASE {quote_ident(isolated.database)} TEMPLATE {quote_ident(template)}"
         )
-        for service in SERVICES:  # a role's settings in a database are not copied with it
-            role = quote_ident(service)
-            await conn.execute(
-                f"ALTER ROLE {role} IN DATABASE {quote_ident(isolated.database)}"
-                f" SET search_path = {role}"
-            )
+        for service in SERVICES:
+            await set_search_path(conn, service, isolated.database)
     finally:
         await conn.close()
     await ensure_topics(infra.kafka_bootstrap, isolated.namespace)
     return isolated
 
 
-async def _template(admin_url: str) -> str:
+async def _template(server: asyncpg.Connection, admin_url: str) -> str:
     """A database prepared as ``gecc bootstrap`` prepares one (roles, schemas, every
     service's migrations), named by what went into it: each test's database is a copy of it
     (0.1 s instead of 1 to 2 s of migrations). Built under another name and renamed, so runs
     side by side (worktrees, CI jobs on one server) share it or build their own safely."""
     name = f"gecc_test_template_{_schema_digest()}"
-    server = await asyncpg.connect(on_database(admin_url, "postgres"))
-    try:
-        if await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            return name
-        building = f"gecc_test_building_{uuid.uuid4().hex[:10]}"
-        await prepare_database(admin_url, building, SERVICE_PASSWORD)
-        try:
-            await server.execute(f"ALTER DATABASE {quote_ident(building)} RENAME TO {name}")
-        except asyncpg.DuplicateDatabaseError:  # another run built it meanwhile
-            await server.execute(f"DROP DATABASE {quote_ident(building)}")
+    if await server.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
         return name
-    finally:
-        await server.close()
+    building = f"gecc_test_building_{uuid.uuid4().hex[:10]}"
+    await prepare_database(admin_url, building, SERVICE_PASSWORD)
+    try:
+        await server.execute(f"ALTER DATABASE {quote_ident(building)} RENAME TO {name}")
+    except asyncpg.DuplicateDatabaseError:  # another run built it meanwhile
+        await server.execute(f"DROP DATABASE {quote_ident(building)}")
+    return name
 
 
 @cache
