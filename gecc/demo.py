@@ -170,8 +170,8 @@ async def run_demo(config: StackConfig, count: int, share: float, seed: int) -> 
         async def survey_report() -> None:
             await until(clock, start + REPORT_AT)
             await report_from_survey(
+                stack_client,
                 f"http://{config.service_address('intake')}",
-                survey_url,
                 tokens[from_survey.id],
                 from_survey.id,
                 DEMO_ROUND,

@@ -7,7 +7,6 @@ with ``satisfaction.source`` ``citizen_survey``.
 The demo reads and writes only through the services' HTTP APIs (never their tables)."""
 
 import asyncio
-import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import httpx
 
 from gecc.demo_reports import report
 from gecc.demo_schedule import at_their_moments
+from gecc.stack_client import StackClient
 from services.intake.domain.centers import Center
 from shared.clock import Clock
 from shared.standards import Standard
@@ -35,7 +35,6 @@ CONCURRENCY = 8
 # How people rate a center that serves them well: mostly 4 and 5.
 RATINGS = (1, 2, 3, 4, 5)
 WEIGHTS = (0.02, 0.03, 0.10, 0.35, 0.50)
-READ_SECRET = "gecc-local-survey-read-secret"
 TALLY_ATTEMPTS = 30
 
 
@@ -191,24 +190,9 @@ async def citizens_answer(
     await at_their_moments(clock, start, citizens, lambda c: c.at, answer, CONCURRENCY)
 
 
-async def read_tally(survey_url: str, center_id: str, round_id: str) -> dict[str, Any] | None:
-    """The center's tally in the round from the survey service's read API (None: none yet)."""
-    secret = os.environ.get("GECC_SURVEY_READ_SECRET", READ_SECRET)
-    async with httpx.AsyncClient(base_url=survey_url, timeout=15, trust_env=False) as client:
-        found = await client.get(
-            f"/v1/centers/{center_id}/rounds/{round_id}/tally",
-            headers={"Authorization": f"Bearer {secret}"},
-        )
-    if found.status_code == 404:
-        return None
-    found.raise_for_status()
-    tally: dict[str, Any] = found.json()
-    return tally
-
-
 async def report_from_survey(
+    stack_client: StackClient,
     intake_url: str,
-    survey_url: str,
     token: str,
     center_id: str,
     round_id: str,
@@ -222,7 +206,7 @@ async def report_from_survey(
     result.report_center = center_id
     async with httpx.AsyncClient(base_url=intake_url, timeout=30, trust_env=False) as intake:
         for _ in range(TALLY_ATTEMPTS):
-            tally = await read_tally(survey_url, center_id, round_id)
+            tally = await stack_client.survey_tally(center_id, round_id)
             if tally is None or tally["responses"] < 1:
                 result.report_refused = "no survey tally"
                 await asyncio.sleep(1)

@@ -2,6 +2,7 @@
 with an operator token and each service's ``/metrics``, never a service's tables, so a
 change of schema cannot break them."""
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from gecc.stack.config import StackConfig
+from services.survey.settings import SurveySettings
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,21 @@ class StackClient:
             headers=self._operator,
         )
         response.raise_for_status()
+
+    async def survey_tally(self, center_id: str, round_id: str) -> dict[str, Any] | None:
+        """A center's citizen survey tally in a round from the survey's read API (None: no
+        response yet), with the read secret the stack's services share."""
+        default = SurveySettings.model_fields["read_secret"].default
+        secret = os.environ.get("GECC_SURVEY_READ_SECRET", default)
+        found = await self._http.get(
+            f"{self._url('survey')}/v1/centers/{center_id}/rounds/{round_id}/tally",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        if found.status_code == 404:
+            return None
+        found.raise_for_status()
+        tally: dict[str, Any] = found.json()
+        return tally
 
     async def _intake(self, path: str) -> dict[str, Any]:
         response = await self._http.get(f"{self._url('intake')}{path}", headers=self._operator)
