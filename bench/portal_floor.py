@@ -16,18 +16,20 @@ captured pages); a session's cookie ``floor=<API token>``.
 import json
 import os
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 from uuid import uuid4
 
 import aiohttp
+
+from bench.servers import Receive, Scope, Send, lifespan, read_body, redirect, respond
 
 FORM = Path(os.environ.get("FLOOR_FORM", "/dev/null")).read_bytes()
 REVIEW = Path(os.environ.get("FLOOR_REVIEW", "/dev/null")).read_bytes()
 INTAKE = os.environ.get("FLOOR_INTAKE_URL", "http://127.0.0.1:8080")
 STANDARD = os.environ.get("FLOOR_STANDARD", "")
 reports: dict[str, bytes] = {}
-client: list[aiohttp.ClientSession] = []
+client: list[aiohttp.ClientSession] = []  # made at startup
+HTML = b"text/html; charset=utf-8"
 
 
 def report_of(round_id: str, fields: dict[str, str]) -> bytes:
@@ -53,32 +55,29 @@ def report_of(round_id: str, fields: dict[str, str]) -> bytes:
     return json.dumps(report, ensure_ascii=False).encode()
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
-        while (message := await receive())["type"] != "lifespan.shutdown":
-            if message["type"] == "lifespan.startup":
-                client.append(aiohttp.ClientSession(base_url=INTAKE))
-                await send({"type": "lifespan.startup.complete"})
-        await client[0].close()
-        await send({"type": "lifespan.shutdown.complete"})
+
+        async def startup() -> None:
+            client.append(aiohttp.ClientSession(base_url=INTAKE))
+
+        async def shutdown() -> None:
+            await client[0].close()
+
+        await lifespan(receive, send, startup, shutdown)
         return
-    body = b""
-    while True:
-        message = await receive()
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
+    body = await read_body(receive)
     headers = dict(scope["headers"])
     token = headers.get(b"cookie", b"").decode().partition("floor=")[2]
     parts = scope["path"].split("/")  # /rounds/{round}/report|review|submit
     step, round_id = parts[-1], parts[2]
     if step == "report" and scope["method"] == "GET":
-        await answer(send, 200, FORM)
+        await respond(send, 200, FORM, HTML)
     elif step == "report":
         reports[token] = report_of(round_id, dict(parse_qsl(body.decode())))
-        await answer(send, 303, b"", f"/rounds/{round_id}/review")
+        await redirect(send, f"/rounds/{round_id}/review")
     elif step == "review":
-        await answer(send, 200, REVIEW)
+        await respond(send, 200, REVIEW, HTML)
     else:
         async with client[0].post(
             "/v1/submissions",
@@ -90,15 +89,6 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             },
         ) as sent:
             receipt = await sent.json()
-        where = f"/submissions/{receipt['submission_id']}/versions/{receipt['version']}"
-        await answer(send, 303, b"", where)
-
-
-async def answer(send: Any, status: int, body: bytes, location: str = "") -> None:
-    headers = [(b"content-length", str(len(body)).encode())]
-    if location:
-        headers.append((b"location", location.encode()))
-    else:
-        headers.append((b"content-type", b"text/html; charset=utf-8"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await redirect(
+            send, f"/submissions/{receipt['submission_id']}/versions/{receipt['version']}"
+        )

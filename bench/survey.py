@@ -40,7 +40,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
@@ -52,15 +51,13 @@ from bench.fixtures import postgres_facts
 from bench.load import RawConnection
 from bench.machine import CpuProbe, child_running, describe
 from bench.portal import percentile
-from bench.survey_tallier import Reading, poll_until, read_metrics
-from gecc.bootstrap import ensure_topics, prepare_database, remove_namespace, with_login
-from services.survey.domain.directory import bangkok_day
+from bench.survey_tallier import PASSWORD, Reading, Where, poll_until, read_metrics, remove
+from gecc.bootstrap import ensure_topics, prepare_database
 from services.survey.domain.tokens import VisitTokens
-from shared.events import CenterRegistered, new_event
+from shared.events import CenterRegistered
 from shared.standards import default_standards_dir, load_catalog
-from shared.topics import Topic, TopicNames
-from tests.support.kafka import send
-from tests.support.served_survey import rounds_around
+from shared.topics import Topic
+from tests.support.served_survey import announce
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,43 +137,16 @@ async def one_phase(
     return phase
 
 
-@dataclass
-class Setup:
-    admin_url: str
-    bootstrap: str
-    database: str
-    namespace: str
-
-    @property
-    def topics(self) -> TopicNames:
-        return TopicNames(self.namespace)
-
-
-async def prepare(setup: Setup, centers: list[str]) -> None:
-    await prepare_database(setup.admin_url, setup.database, "gecc-bench")
-    await ensure_topics(setup.bootstrap, setup.namespace)
-    registered = [
-        CenterRegistered(center_id=c, name_th=f"ศูนย์ราชการสะดวก ทดสอบ {c}", office_path="PMO/B")
-        for c in centers
-    ]
-    await send(
-        setup.bootstrap,
-        setup.topics(Topic.CENTER_REGISTERED),
+async def prepare(where: Where, centers: list[str]) -> None:
+    await prepare_database(where.admin_url, where.database, PASSWORD)
+    await ensure_topics(where.bootstrap, where.namespace)
+    await announce(
+        where,
         [
-            (c.center_id.encode(), new_event(c, "bench").model_dump_json().encode())
-            for c in registered
+            CenterRegistered(center_id=c, name_th=f"ศูนย์ราชการสะดวก ทดสอบ {c}", office_path="PMO/B")
+            for c in centers
         ],
     )
-    rounds = rounds_around(bangkok_day(datetime.now(UTC)))
-    await send(
-        setup.bootstrap,
-        setup.topics(Topic.ROUND_SCHEDULED),
-        [(r.round_id.encode(), new_event(r, "bench").model_dump_json().encode()) for r in rounds],
-    )
-
-
-async def remove(setup: Setup) -> None:
-    await remove_namespace(setup.admin_url, setup.database, setup.bootstrap, setup.namespace)
 
 
 @contextmanager
@@ -240,26 +210,26 @@ async def run(args: argparse.Namespace) -> str:
     admin_url = os.environ.get("GECC_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     bootstrap = os.environ.get("GECC_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     tag = uuid.uuid4().hex[:8]
-    setup = Setup(admin_url, bootstrap, f"gecc_bench_survey_{tag}", f"bench-survey-{tag}.")
+    where = Where(bootstrap, admin_url, f"gecc_bench_survey_{tag}", f"bench-survey-{tag}.")
     centers = [f"BENCH-{n:04d}" for n in range(1, args.clients + 1)]
     standard = max(
         load_catalog(default_standards_dir()).standards.values(), key=lambda s: s.version
     )
     citizens = Citizens([q.code for q in standard.questions])
-    await prepare(setup, centers)
+    await prepare(where, centers)
     logs = Path(args.logs)
     survey_port, baseline_port = free_port(), free_port()
     env = {
         **os.environ,
         **RAISED,
         "GECC_KAFKA_BOOTSTRAP": bootstrap,
-        "GECC_TOPIC_NAMESPACE": setup.namespace,
-        "GECC_SURVEY_DATABASE_URL": with_login(admin_url, "survey", setup.database, "gecc-bench"),
+        "GECC_TOPIC_NAMESPACE": where.namespace,
+        "GECC_SURVEY_DATABASE_URL": where.survey_url,
         "GECC_SURVEY_HTTP_PORT": str(survey_port),
         "GECC_SURVEY_TOKEN_SECRET": SECRET,
         "GECC_SURVEY_LOG_LEVEL": "WARNING",
     }
-    topic = setup.topics(Topic.SURVEY_RESPONSE)
+    topic = where.topics(Topic.SURVEY_RESPONSE)
     # The code as it is when the run starts (the tree may change during a long run).
     facts = await postgres_facts(admin_url)
     machine = describe(facts, int(bootstrap.rsplit(":", 1)[1]), REPO)
@@ -315,7 +285,7 @@ async def run(args: argparse.Namespace) -> str:
                 f" {memory(survey)} at the end"
             )
     finally:
-        await remove(setup)
+        await remove(where)
     lines += ["", *(f"{k:<11} {v}" for k, v in machine.items())]
     return "\n".join(lines)
 

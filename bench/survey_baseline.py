@@ -9,10 +9,11 @@ import json
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Any
 
 import uvicorn
 from aiokafka import AIOKafkaProducer
+
+from bench.servers import Receive, Scope, Send, lifespan, read_body, redirect
 
 RATINGS = {f"S{n}": n % 5 + 1 for n in range(1, 9)}
 
@@ -23,14 +24,11 @@ class Baseline:
         self.topic = topic
         self.producer: AIOKafkaProducer | None = None
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self.lifespan(receive, send)
+            await lifespan(receive, send, self.start, self.stop)
             return
-        more = True
-        while more:
-            message = await receive()
-            more = message.get("more_body", False)
+        await read_body(receive)
         center = scope["path"].rpartition("/")[2]
         moment = datetime.now(UTC).isoformat()
         record = json.dumps(
@@ -52,28 +50,17 @@ class Baseline:
         ).encode()
         assert self.producer is not None
         await self.producer.send_and_wait(self.topic, record, key=center.encode())
-        location = f"/s/{center}/thanks".encode()
-        headers = [(b"location", location), (b"content-length", b"0")]
-        await send({"type": "http.response.start", "status": 303, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await redirect(send, f"/s/{center}/thanks")
 
-    async def lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                self.producer = AIOKafkaProducer(
-                    bootstrap_servers=self.bootstrap,
-                    enable_idempotence=True,
-                    acks="all",
-                    linger_ms=2,
-                )
-                await self.producer.start()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if self.producer is not None:
-                    await self.producer.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def start(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=2
+        )
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
 
 
 def main(argv: list[str]) -> int:

@@ -56,6 +56,10 @@ class Where:
     namespace: str
 
     @property
+    def kafka_bootstrap(self) -> str:
+        return self.bootstrap
+
+    @property
     def survey_url(self) -> str:
         return with_login(self.admin_url, "survey", self.database, PASSWORD)
 

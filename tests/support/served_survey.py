@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -16,7 +16,7 @@ from services.survey.app import create_app
 from services.survey.domain.directory import bangkok_day
 from services.survey.settings import SurveySettings
 from shared.events import CenterRegistered, Envelope, RoundScheduled, new_event
-from shared.topics import Topic
+from shared.topics import Topic, TopicNames
 from tests.support.isolation import Isolated
 from tests.support.kafka import send
 from tests.support.polling import eventually
@@ -61,11 +61,23 @@ class Served:
         return httpx.AsyncClient(base_url=self.url, timeout=10, **options)
 
 
+class Namespace(Protocol):
+    """A broker and a topic namespace of one's own (a test's ``Isolated``, a benchmark's)."""
+
+    @property
+    def kafka_bootstrap(self) -> str: ...
+
+    @property
+    def topics(self) -> TopicNames: ...
+
+
 async def announce(
-    isolated: Isolated,
+    isolated: Namespace,
     centers: Sequence[CenterRegistered] = (CENTER,),
     rounds: Sequence[RoundScheduled] | None = None,
 ) -> None:
+    """The registry's centers and the calendar's rounds (by default those around today), as
+    intake publishes them."""
     today = bangkok_day(datetime.now(UTC))
     topics = isolated.topics
     await send(
