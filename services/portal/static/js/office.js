@@ -40,13 +40,10 @@
           if (link.getAttribute("href") === href) link.focus();
         });
       }
-      var stamp = box.querySelector("[data-as-of]");
-      if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
-      box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
       tell();
     }
 
-    window.geccRenewEvery(box.getAttribute("data-live"), window.geccSecondsOf(box), swap);
+    window.geccRenewEvery(box, box.getAttribute("data-live"), asOf, swap);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

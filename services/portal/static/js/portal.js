@@ -193,12 +193,20 @@
     });
   }
 
-  // Renews a part of a page every `every` ms while the page is visible: `swap` gets the
-  // fragment the server renders at `url`. A 4xx or a redirect (signed out, session ended)
-  // stops it and the page stays as it is; a failed fetch (offline a moment) tries again.
-  // The live tally here uses it, and the office's completeness (office.js).
-  function renewEvery(url, every, swap) {
+  // Renews `box`, a part of a page, every `data-seconds` while the page is visible: `swap`
+  // puts in the fragment the server renders at `url`, then the time it was drawn goes into
+  // `asOf` and `data-renewed` counts the renewals. A 4xx or a redirect (signed out, session
+  // ended) stops it and the page stays as it is; a failed fetch (offline a moment) tries
+  // again. The live tally here uses it, and the office's completeness (office.js).
+  function renewEvery(box, url, asOf, swap) {
+    var every = secondsOf(box);
     var timer = null, busy = false, stopped = false;
+    function swapped(html) {
+      swap(html);
+      var stamp = box.querySelector("[data-as-of]");
+      if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
+      box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
+    }
     function later() {
       clearTimeout(timer);
       if (!stopped && document.visibilityState === "visible") timer = setTimeout(renew, every);
@@ -214,7 +222,7 @@
           }
           return response.ok ? response.text() : null;
         })
-        .then(function (html) { if (html) swap(html); })
+        .then(function (html) { if (html) swapped(html); })
         .catch(function () { /* the next turn tries again */ })
         .finally(function () { busy = false; later(); });
     }
@@ -228,13 +236,12 @@
   function secondsOf(box) {
     return (parseInt(box.getAttribute("data-seconds") || "5", 10) || 5) * 1000;
   }
-  window.geccSecondsOf = secondsOf;
 
   function liveTally(box) {
     // The page shows the tally as it was when loaded; this renews it in place, never
     // announcing each renewal to screen readers.
     var asOf = box.parentNode.querySelector("[data-live-as-of]");
-    renewEvery(box.getAttribute("data-live-tally"), secondsOf(box), function (html) {
+    renewEvery(box, box.getAttribute("data-live-tally"), asOf, function (html) {
       var focused = document.activeElement;
       var hadFocus = focused && box.contains(focused) ? focused.getAttribute("value") : null;
       box.innerHTML = html;
@@ -242,9 +249,6 @@
         var again = box.querySelector("button[value='" + hadFocus + "']");
         if (again) again.focus();
       }
-      var stamp = box.querySelector("[data-as-of]");
-      if (asOf && stamp) asOf.textContent = stamp.getAttribute("data-as-of");
-      box.setAttribute("data-renewed", String((parseInt(box.getAttribute("data-renewed") || "0", 10)) + 1));
     });
   }
 
