@@ -269,13 +269,12 @@ def _posted_source(posted: Mapping[str, str]) -> SurveySource | None:
     )
 
 
-def report_json(body: SubmissionBody, source: SurveySource | None) -> str:
-    """The body intake is sent: the report checked, with ``satisfaction.source`` when its
-    figures are a citizen survey's (a center's own survey is the default, left out)."""
+def report_json(body: SubmissionBody) -> str:
+    """The body intake is sent: the report checked, its ``satisfaction.source`` left out when
+    it is the default (the center's own survey)."""
     report = body.model_dump(mode="json")
-    report["satisfaction"].pop("source", None)  # the default, where the model has one
-    if source is not None:
-        report["satisfaction"]["source"] = source.to_json()
+    if body.satisfaction.source.kind != CITIZEN_SURVEY:
+        del report["satisfaction"]["source"]
     return json.dumps(report, ensure_ascii=False)
 
 
@@ -334,9 +333,12 @@ def check(
         )
     if errors or respondents is None:
         return None, errors
+    satisfaction: dict[str, Any] = {"respondents": respondents, "questions": questions}
+    if source is not None:
+        satisfaction["source"] = source.to_json()
     report = {
         "round_id": round_id,
-        "satisfaction": {"respondents": respondents, "questions": questions},
+        "satisfaction": satisfaction,
         "checklist": {"standard": standard.id, "items": items},
     }
     try:

@@ -115,7 +115,7 @@ async def submit(
     body, _ = check(form, standard, round_id)
     if body is None:
         raise DraftChanged(round_id)
-    receipt = await intake.submit(session.intake_token, report_json(body, form.source), key)
+    receipt = await intake.submit(session.intake_token, report_json(body), key)
     async with pool.acquire() as conn:
         await repository.mark_sent(conn, saved.id, key, receipt)
     return receipt
