@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import uvicorn
 from aiokafka import AIOKafkaProducer
 
-from bench.servers import Receive, Scope, Send, lifespan, read_body, redirect
+from bench.servers import Receive, Scope, Send, lifespan, read_body, redirect, respond
 
 RATINGS = {f"S{n}": n % 5 + 1 for n in range(1, 9)}
 
@@ -29,6 +29,9 @@ class Baseline:
             await lifespan(receive, send, self.start, self.stop)
             return
         await read_body(receive)
+        if scope["method"] != "POST":  # the bench asking whether it is up: nothing produced
+            await respond(send, 200, b"ok", b"text/plain")
+            return
         center = scope["path"].rpartition("/")[2]
         moment = datetime.now(UTC).isoformat()
         record = json.dumps(
