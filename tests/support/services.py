@@ -22,15 +22,24 @@ from tests.support.isolation import Isolated
 TEST_PORTS = range(20000, 32000)
 
 
+# Ports this process handed out: a stack takes a dozen before it binds any of them, so a
+# port free now may already be promised (two stacks' SMTP sinks on one port, say).
+_given: set[int] = set()
+
+
 def free_port() -> int:
-    """A port nothing listens on now, outside the range outgoing connections use."""
+    """A port nothing listens on now and not handed out before by this process, outside the
+    range outgoing connections use."""
     for port in random.sample(TEST_PORTS, 50):
+        if port in _given:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _given.add(port)
+        return port
     raise RuntimeError(f"no free port in {TEST_PORTS}")
 
 
