@@ -110,10 +110,13 @@ async def test_a_body_trickled_below_the_minimum_rate_is_cut_off(server: str) ->
     writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
     started = time.monotonic()
     sending = asyncio.create_task(_trickle(writer, b"x" * 1000, 0.1))
-    answer = await asyncio.wait_for(reader.read(), 5)
+    try:
+        answer = await asyncio.wait_for(reader.read(), 5)
+    except ConnectionResetError:  # closed while a byte was still on its way: a reset
+        answer = b""
     sending.cancel()
     writer.close()
-    assert answer == b""  # closed: the application saw the client go
+    assert answer == b""  # closed, nothing answered: the application saw the client go
     assert 0.9 < time.monotonic() - started < 2.5
 
 
